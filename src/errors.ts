@@ -1,0 +1,103 @@
+/**
+ * Typed errors. Each one carries the context a person needs to act (file, row, column,
+ * template line) and a hint saying what to do next. Messages never contain cell values,
+ * letter content or secrets: only names of files, rows, columns and templates.
+ *
+ * Per-row problems are not exceptions: they are `Problem` records (see types.ts).
+ * These classes are for conditions that stop a whole command.
+ */
+
+export type ExitCode = 0 | 1 | 2 | 130;
+
+export class CanvasLettersError extends Error {
+  /** Exit code the CLI uses when this error ends a command. */
+  readonly exitCode: ExitCode = 2;
+  readonly hint?: string;
+
+  constructor(message: string, hint?: string) {
+    super(hint ? `${message}: ${hint}` : message);
+    this.name = new.target.name;
+    this.hint = hint;
+  }
+}
+
+/** Bad command-line usage: unknown template name, malformed --map, conflicting options. */
+export class UsageError extends CanvasLettersError {}
+
+/** Bad or missing configuration (environment, .env, base URL). */
+export class ConfigError extends CanvasLettersError {}
+
+export interface CsvErrorContext {
+  file: string;
+  /** 1-based data row (the header is not a row). */
+  row?: number;
+  /** 1-based physical line in the file, when no data row applies (header, encoding). */
+  line?: number;
+  column?: string;
+}
+
+/** The CSV file as a whole cannot be used: empty, bad header, ragged row, invalid UTF-8. */
+export class CsvError extends CanvasLettersError {
+  readonly file: string;
+  readonly row?: number;
+  readonly line?: number;
+  readonly column?: string;
+
+  constructor(ctx: CsvErrorContext, problem: string, hint?: string) {
+    super(`${ctx.file}: ${locate(ctx)}${problem}`, hint);
+    this.file = ctx.file;
+    this.row = ctx.row;
+    this.line = ctx.line;
+    this.column = ctx.column;
+  }
+}
+
+export interface TemplateErrorContext {
+  /** Path of the .hbs / .css file at fault. */
+  file: string;
+  /** 1-based line in that file, when known. */
+  line?: number;
+}
+
+/** A template, partial or stylesheet cannot be used: syntax error, triple-stash, remote stylesheet. */
+export class TemplateError extends CanvasLettersError {
+  readonly file: string;
+  readonly line?: number;
+
+  constructor(ctx: TemplateErrorContext, problem: string, hint?: string) {
+    super(`${ctx.file}${ctx.line ? `, line ${ctx.line}` : ''}: ${problem}`, hint);
+    this.file = ctx.file;
+    this.line = ctx.line;
+  }
+}
+
+/**
+ * Rendering one row failed (a helper refused a value, strict mode hit a missing field).
+ * Caught by validation and turned into a row `Problem`; never ends a command by itself.
+ */
+export class RenderError extends CanvasLettersError {
+  readonly template: string;
+
+  constructor(template: string, problem: string) {
+    super(problem);
+    this.template = template;
+  }
+}
+
+/** Several problems at once (e.g. every invalid row of a refused file). */
+export class ValidationError extends CanvasLettersError {
+  readonly problems: readonly string[];
+
+  constructor(message: string, problems: readonly string[]) {
+    super(message);
+    this.problems = problems;
+  }
+}
+
+function locate(ctx: CsvErrorContext): string {
+  const parts: string[] = [];
+  if (ctx.row !== undefined) parts.push(`row ${ctx.row}`);
+  else if (ctx.line !== undefined) parts.push(`line ${ctx.line}`);
+  if (ctx.column !== undefined) parts.push(`column ${ctx.column}`);
+  return parts.length ? `${parts.join(', ')}: ` : '';
+}

@@ -1,0 +1,74 @@
+/** The row model shared by every stage: CSV input, validation, preview, send, report. */
+
+/** The three Canvas keys a letter is created with. */
+export const KEY_FIELDS = ['patientKey', 'providerKey', 'practiceLocationKey'] as const;
+export type KeyField = (typeof KEY_FIELDS)[number];
+export type Keys = Record<KeyField, string>;
+
+/** Statuses of the contract's report, in the order the summary lists them. */
+export const STATUSES = [
+  'previewed',
+  'sent',
+  'skipped',
+  'invalid',
+  'failed',
+  'unknown',
+  'not_attempted',
+] as const;
+export type RowStatus = (typeof STATUSES)[number];
+
+/** One problem with one row: `row 7, column patientName: empty`. Data, not an exception. */
+export interface Problem {
+  row: number;
+  column?: string;
+  message: string;
+}
+
+export function formatProblem(p: Problem): string {
+  return `row ${p.row}${p.column ? `, column ${p.column}` : ''}: ${p.message}`;
+}
+
+/** A data row as read from the CSV: values aligned with the header. */
+export interface CsvRow {
+  /** 1-based data row (the header is not a row). */
+  row: number;
+  values: string[];
+}
+
+/** One row of the report: exactly the contract's columns, plus warnings for report.json. */
+export interface ReportRow {
+  row: number;
+  status: RowStatus;
+  patientKey: string;
+  providerKey: string;
+  practiceLocationKey: string;
+  template: string;
+  httpStatus?: number;
+  letterId?: string;
+  attempts?: number;
+  error?: string;
+  /** Path of the rendered letter relative to the output folder. */
+  preview?: string;
+  warnings?: string[];
+}
+
+/** The report.csv columns, in the contract's order. */
+export const REPORT_COLUMNS = [
+  'row',
+  'status',
+  'patientKey',
+  'providerKey',
+  'practiceLocationKey',
+  'template',
+  'httpStatus',
+  'letterId',
+  'attempts',
+  'error',
+  'preview',
+] as const;
+
+export type StatusCounts = Record<RowStatus, number>;
+
+export function emptyCounts(): StatusCounts {
+  return Object.fromEntries(STATUSES.map((s) => [s, 0])) as StatusCounts;
+}
