@@ -1,0 +1,119 @@
+/**
+ * The sandbox's JSON control API under /sandbox/, for scripts and other processes:
+ *   GET    /sandbox/letters        letters without content
+ *   GET    /sandbox/letters/<id>   one letter with content
+ *   DELETE /sandbox/letters        forget all letters
+ *   GET    /sandbox/stats          stats() without startTimes
+ *   GET    /sandbox/faults         current FaultConfig
+ *   PUT    /sandbox/faults         merge a JSON FaultConfig (setFaults)
+ *   POST   /sandbox/script         {"kinds": [...]}: script the next outcomes
+ *   POST   /sandbox/revoke-tokens  revokeTokens()
+ *   POST   /sandbox/reset          reset()
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isFaultKind, operationOutcome } from './faults.js';
+import { readBody, sendJson } from './http.js';
+import type { FaultConfig, Sandbox } from './types.js';
+
+const CONTROL_BODY_LIMIT = 64 * 1024;
+
+function noContent(res: ServerResponse): void {
+  res.writeHead(204).end();
+}
+
+/** Answers 405 and returns true (handled). */
+function wrongMethod(res: ServerResponse, allow: string): true {
+  sendJson(res, 405, operationOutcome('not-supported', `Method not allowed; use ${allow}.`), { Allow: allow });
+  return true;
+}
+
+async function readJson(req: IncomingMessage, res: ServerResponse): Promise<{ ok: true; value: unknown } | { ok: false }> {
+  const text = await readBody(req, CONTROL_BODY_LIMIT);
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    sendJson(res, 400, operationOutcome('invalid', 'Request body is not valid JSON.'));
+    return { ok: false };
+  }
+}
+
+/** Answer a /sandbox/ request; false when the path is not part of the control API. */
+export async function handleControl(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  sandbox: Sandbox,
+  faults: () => FaultConfig,
+): Promise<boolean> {
+  const method = req.method ?? 'GET';
+  if (path === '/sandbox/letters') {
+    if (method === 'GET') {
+      sendJson(
+        res,
+        200,
+        sandbox.letters.map(({ id, receivedAt, patientKey, providerKey, practiceLocationKey, size }) => ({
+          id,
+          receivedAt,
+          patientKey,
+          providerKey,
+          practiceLocationKey,
+          size,
+        })),
+      );
+    } else if (method === 'DELETE') {
+      sandbox.letters.length = 0;
+      noContent(res);
+    } else wrongMethod(res, 'GET, DELETE');
+    return true;
+  }
+  const one = /^\/sandbox\/letters\/([^/]+)$/.exec(path);
+  if (one) {
+    if (method !== 'GET') return wrongMethod(res, 'GET');
+    const letter = sandbox.letters.find((l) => l.id === one[1]); // ids are hex: no decoding needed
+    if (letter) sendJson(res, 200, letter);
+    else sendJson(res, 404, operationOutcome('not-found', 'No letter with that id.'));
+    return true;
+  }
+  if (path === '/sandbox/stats') {
+    if (method !== 'GET') return wrongMethod(res, 'GET');
+    const { startTimes: _omitted, ...stats } = sandbox.stats();
+    sendJson(res, 200, stats);
+    return true;
+  }
+  if (path === '/sandbox/faults') {
+    if (method === 'GET') sendJson(res, 200, faults());
+    else if (method === 'PUT') {
+      const body = await readJson(req, res);
+      if (!body.ok) return true;
+      try {
+        sandbox.setFaults(body.value as FaultConfig);
+      } catch (err) {
+        sendJson(res, 400, operationOutcome('invalid', (err as Error).message));
+        return true;
+      }
+      sendJson(res, 200, faults());
+    } else wrongMethod(res, 'GET, PUT');
+    return true;
+  }
+  if (path === '/sandbox/script') {
+    if (method !== 'POST') return wrongMethod(res, 'POST');
+    const body = await readJson(req, res);
+    if (!body.ok) return true;
+    const kinds = (body.value as { kinds?: unknown } | null)?.kinds;
+    if (!Array.isArray(kinds) || !kinds.every(isFaultKind)) {
+      sendJson(res, 400, operationOutcome('invalid', 'Body must be {"kinds": [...]} with known fault kinds.'));
+      return true;
+    }
+    sandbox.script(...kinds);
+    noContent(res);
+    return true;
+  }
+  if (path === '/sandbox/revoke-tokens' || path === '/sandbox/reset') {
+    if (method !== 'POST') return wrongMethod(res, 'POST');
+    if (path === '/sandbox/reset') sandbox.reset();
+    else sandbox.revokeTokens();
+    noContent(res);
+    return true;
+  }
+  return false;
+}
