@@ -1,0 +1,120 @@
+/**
+ * Date helpers for templates: `formatDate` and `today`.
+ *
+ * CSV dates are calendar dates, not instants: they are parsed into year/month/day and formatted
+ * in UTC from those components, so no time zone can move a date to the day before or after.
+ * Error messages never contain the value that was refused.
+ */
+
+/** Formats a template may ask for. `long` is the default. */
+export const DATE_FORMATS = ['long', 'short', 'medium', 'iso'] as const;
+export type DateFormat = (typeof DATE_FORMATS)[number];
+
+export const DEFAULT_LOCALE = 'en-US';
+
+export const NOT_A_DATE = 'formatDate: value is not a date (expected YYYY-MM-DD or MM/DD/YYYY)';
+
+/** Thrown by helpers. The message is safe to show: it names the helper, never a value. */
+export class HelperError extends Error {
+  override name = 'HelperError';
+  /** `line:column` of the helper call in the template, filled in when the helper fails. */
+  at?: string;
+}
+
+export interface CalendarDate {
+  year: number;
+  /** 1-12 */
+  month: number;
+  /** 1-31 */
+  day: number;
+}
+
+const INTL_OPTIONS: Record<Exclude<DateFormat, 'iso'>, Intl.DateTimeFormatOptions> = {
+  long: { year: 'numeric', month: 'long', day: 'numeric' }, // November 29, 2026
+  medium: { year: 'numeric', month: 'short', day: 'numeric' }, // Nov 29, 2026
+  short: { year: 'numeric', month: '2-digit', day: '2-digit' }, // 11/29/2026
+};
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+export function isDateFormat(value: unknown): value is DateFormat {
+  return typeof value === 'string' && (DATE_FORMATS as readonly string[]).includes(value);
+}
+
+/** True if Intl accepts `locale` as a BCP 47 tag (unknown but well-formed tags fall back). */
+export function isValidLocale(locale: unknown): locale is string {
+  if (typeof locale !== 'string' || locale === '') return false;
+  try {
+    Intl.DateTimeFormat.supportedLocalesOf(locale);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parse `YYYY-MM-DD` or `MM/DD/YYYY` (month and day may have one digit). Surrounding spaces
+ * are ignored. Returns undefined for anything else, including impossible dates (02/30/2026).
+ */
+export function parseCalendarDate(value: string): CalendarDate | undefined {
+  const text = value.trim();
+  let m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  let parts: [string, string, string] | undefined;
+  if (m) parts = [m[1], m[2], m[3]];
+  else if ((m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(text))) parts = [m[3], m[1], m[2]];
+  if (!parts) return undefined;
+  const [year, month, day] = parts.map(Number) as [number, number, number];
+  if (year < 1 || month < 1 || month > 12 || day < 1) return undefined;
+  const probe = toUtcDate({ year, month, day });
+  if (probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day) return undefined;
+  return { year, month, day };
+}
+
+function toUtcDate(d: CalendarDate): Date {
+  const date = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999.
+  date.setUTCFullYear(d.year, d.month - 1, d.day);
+  return date;
+}
+
+/** Format a calendar date. Throws HelperError (naming `helper`) for an unknown format or locale. */
+export function formatCalendarDate(
+  date: CalendarDate,
+  format: unknown = 'long',
+  locale: unknown = DEFAULT_LOCALE,
+  helper = 'formatDate',
+): string {
+  if (!isDateFormat(format)) {
+    throw new HelperError(`${helper}: unknown format (use ${DATE_FORMATS.join(', ')})`);
+  }
+  if (!isValidLocale(locale)) throw new HelperError(`${helper}: locale is not a valid language tag`);
+  if (format === 'iso') {
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    return `${pad(date.year, 4)}-${pad(date.month, 2)}-${pad(date.day, 2)}`;
+  }
+  const key = `${locale}\u0000${format}`;
+  let formatter = formatters.get(key);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat(locale, { ...INTL_OPTIONS[format], timeZone: 'UTC' });
+    formatters.set(key, formatter);
+  }
+  return formatter.format(toUtcDate(date));
+}
+
+/**
+ * `{{formatDate value [format] [locale="es-US"]}}`. An empty value gives "" (an optional date
+ * left blank); anything that is not a real date throws HelperError(NOT_A_DATE).
+ */
+export function formatDateValue(value: unknown, format?: unknown, locale?: unknown): string {
+  const text = value === undefined || value === null ? '' : String(value);
+  if (text.trim() === '') return '';
+  const date = parseCalendarDate(text);
+  if (!date) throw new HelperError(NOT_A_DATE);
+  return formatCalendarDate(date, format, locale);
+}
+
+/** `{{today [format] [locale=...]}}`: today's date in the local time zone of this process. */
+export function todayValue(format?: unknown, locale?: unknown, now: Date = new Date()): string {
+  const date = { year: now.getFullYear(), month: now.getMonth() + 1, day: now.getDate() };
+  return formatCalendarDate(date, format, locale, 'today');
+}

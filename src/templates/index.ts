@@ -1,0 +1,219 @@
+/**
+ * A folder of letter templates: `<name>.hbs` templates, `partials/*.hbs` partials, a shared
+ * `styles.css`, optional `<name>.css` per template, and images used through {{image "path"}}.
+ *
+ * Partials and styles.css are read when the folder is loaded; a template is read, checked,
+ * analysed (fields, partials followed transitively) and compiled once, on first use. Rendering
+ * reads no files (images are read once, then cached). All compilation happens in an isolated
+ * Handlebars environment with strict mode, known helpers and no prototype access.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import Handlebars from 'handlebars';
+import { TemplateError, UsageError } from '../errors.js';
+import { analyzeTemplate, parseTemplate, type FieldUse, type FileAnalysis } from './fields.js';
+import { HelperError, ImageStore, KNOWN_HELPERS, registerHelpers } from './helpers.js';
+import { checkFieldShapes, loadedTemplate } from './render.js';
+import {
+  checkCss,
+  hbsNames,
+  readOptional,
+  readSource,
+  refuseStylesheetImports,
+  remoteImageWarnings,
+  type SourceFile,
+} from './sources.js';
+
+export { HELPER_NAMES } from './helpers.js';
+
+/** Valid template names: a CSV cell naming a template can never name a path. */
+export const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export interface TemplateFields {
+  /** Merge fields that must be present and non-empty, sorted. */
+  required: string[];
+  /** Fields only tested by #if/#unless or only given to `default` as its value, sorted. */
+  optional: string[];
+  /** required ∪ optional, sorted. */
+  all: string[];
+}
+
+export interface LoadedTemplate {
+  name: string;
+  /** Path of the .hbs file. */
+  file: string;
+  /** Fields of the template and of the partials it calls, transitively. */
+  fields: TemplateFields;
+  /** Template-level warnings, e.g. a remote image in the source. */
+  warnings: string[];
+  /** Handlebars output before CSS inlining. Missing optional fields count as "". Throws RenderError. */
+  render(data: Record<string, string>): string;
+  /** render + inline CSS (styles.css, then <name>.css, then the template's own <style> blocks). */
+  renderLetter(data: Record<string, string>): string;
+}
+
+const COMPILE_OPTIONS = { strict: true, knownHelpers: KNOWN_HELPERS };
+
+interface Partial {
+  src: SourceFile;
+  analysis: FileAnalysis;
+}
+
+export class TemplateSet {
+  readonly dir: string;
+  private readonly hb = Handlebars.create();
+  private readonly images: ImageStore;
+  private readonly partials = new Map<string, Partial>();
+  private readonly cache = new Map<string, LoadedTemplate>();
+  private sharedCss?: SourceFile;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.images = new ImageStore(dir);
+    registerHelpers(this.hb, this.images);
+  }
+
+  /** Load a templates folder: partials and styles.css are read and checked now. */
+  static load(dir: string): TemplateSet {
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      throw new UsageError(`templates folder not found: ${dir}`);
+    }
+    if (!isDir) throw new UsageError(`not a folder: ${dir}`, 'give the folder that holds the .hbs templates');
+    const set = new TemplateSet(dir);
+    set.loadPartials();
+    set.sharedCss = readOptional(join(dir, 'styles.css'));
+    if (set.sharedCss) checkCss(set.sharedCss);
+    return set;
+  }
+
+  /** Names of the templates in the folder (not partials), sorted. */
+  list(): string[] {
+    return hbsNames(this.dir).filter((name) => TEMPLATE_NAME.test(name));
+  }
+
+  has(name: string): boolean {
+    return TEMPLATE_NAME.test(name) && this.list().includes(name);
+  }
+
+  /** The template `name`, compiled once and cached. */
+  get(name: string): LoadedTemplate {
+    const cached = this.cache.get(name);
+    if (cached) return cached;
+    if (!this.has(name)) {
+      const names = this.list();
+      const found = names.length ? `templates found: ${names.join(', ')}` : `${this.dir} has no .hbs templates`;
+      // An invalid name is not echoed: it may be anything a CSV cell held.
+      if (!TEMPLATE_NAME.test(name)) {
+        throw new UsageError('invalid template name (letters, digits, "-" and "_", at most 64, no ".hbs")', found);
+      }
+      throw new UsageError(`no template "${name}" in ${this.dir}`, found);
+    }
+    const loaded = this.compile(name);
+    this.cache.set(name, loaded);
+    return loaded;
+  }
+
+  private loadPartials(): void {
+    const folder = join(this.dir, 'partials');
+    for (const name of hbsNames(folder)) {
+      const src = readSource(join(folder, `${name}.hbs`));
+      const { analysis, compiled } = this.check(src);
+      this.hb.registerPartial(name, compiled);
+      this.partials.set(name, { src, analysis });
+    }
+    for (const [name, partial] of this.partials) this.closure(partial.analysis, name);
+  }
+
+  /** Read checks shared by templates and partials: imports, syntax, constructs; then compile. */
+  private check(src: SourceFile): { analysis: FileAnalysis; compiled: Handlebars.TemplateDelegate } {
+    refuseStylesheetImports(src);
+    const ast = parseTemplate(this.hb, src.text, src.file);
+    const analysis = analyzeTemplate(ast, src.file);
+    try {
+      this.hb.precompile(ast, COMPILE_OPTIONS); // surfaces compiler errors now, not on the first row
+    } catch (err) {
+      const e = err as Error & { lineNumber?: number };
+      throw new TemplateError({ file: src.file, line: e.lineNumber }, String(e.message).replace(/ - \d+:\d+$/, ''));
+    }
+    return { analysis, compiled: this.hb.compile(ast, COMPILE_OPTIONS) };
+  }
+
+  /** The partials a file calls, transitively; refuses missing partials and loops. */
+  private closure(start: FileAnalysis, self?: string): Partial[] {
+    const done = new Map<string, Partial>();
+    const visit = (from: FileAnalysis, trail: string[]) => {
+      for (const call of from.partials) {
+        const partial = this.partials.get(call.name);
+        const at = { file: from.file, line: call.line };
+        if (!partial) {
+          const names = [...this.partials.keys()].sort();
+          const folder = join(this.dir, 'partials');
+          const hint = names.length ? `partials in ${folder}: ${names.join(', ')}` : `${folder} holds no .hbs partials`;
+          throw new TemplateError(at, `partial "${call.name}" not found`, hint);
+        }
+        if (trail.includes(call.name)) {
+          throw new TemplateError(at, `partials call each other in a loop: ${[...trail, call.name].join(' → ')}`);
+        }
+        if (done.has(call.name)) continue;
+        visit(partial.analysis, [...trail, call.name]);
+        done.set(call.name, partial);
+      }
+    };
+    visit(start, self === undefined ? [] : [self]);
+    return [...done.values()];
+  }
+
+  private compile(name: string): LoadedTemplate {
+    const src = readSource(join(this.dir, `${name}.hbs`));
+    const { analysis, compiled } = this.check(src);
+    const partials = this.closure(analysis);
+    const files = [analysis, ...partials.map((p) => p.analysis)];
+
+    const fields = new Map<string, FieldUse>();
+    const callSites = new Map<string, string | null>();
+    for (const file of files) {
+      for (const [field, use] of file.fields) {
+        const seen = fields.get(field);
+        if (seen && seen.parts.join('\u0000') !== use.parts.join('\u0000')) {
+          const other = `"${seen.original}" (${seen.file}, line ${seen.line})`;
+          const problem = `"${use.original}" and ${other} both mean field "${field}"`;
+          throw new TemplateError({ file: use.file, line: use.line }, problem, 'rename one of them');
+        }
+        if (seen) seen.required ||= use.required;
+        else fields.set(field, { ...use, parts: [...use.parts] });
+      }
+      for (const [at, field] of file.callSites) {
+        callSites.set(at, callSites.has(at) && callSites.get(at) !== field ? null : field);
+      }
+      for (const image of file.images) this.checkImage(file.file, image);
+    }
+    checkFieldShapes(fields);
+
+    const ownCss = readOptional(join(this.dir, `${name}.css`));
+    if (ownCss) checkCss(ownCss);
+    const styles = [this.sharedCss, ownCss].filter((s): s is SourceFile => s !== undefined);
+    const warnings = remoteImageWarnings(name, [src, ...partials.map((p) => p.src), ...styles]);
+    return loadedTemplate({
+      name,
+      file: src.file,
+      fields,
+      callSites,
+      warnings,
+      css: styles.map((s) => s.text).join('\n'),
+      compiled,
+    });
+  }
+
+  /** An image named by a literal path must exist and be inside the folder, checked up front. */
+  private checkImage(file: string, image: { path: string; line: number }): void {
+    try {
+      this.images.dataUri(image.path);
+    } catch (err) {
+      if (!(err instanceof HelperError)) throw err;
+      throw new TemplateError({ file, line: image.line }, `${err.message}: "${image.path}"`);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Turning a compiled template into a LoadedTemplate: the render context built from a row,
+ * the required-field check, CSS inlining, and error mapping.
+ *
+ * Handlebars' own error messages can quote values (`"b" not defined in <value>`), so they are
+ * never passed on: every failure becomes a RenderError naming a field or helper. The template
+ * is in RenderError.template; messages do not repeat it, so callers can prefix it once.
+ */
+import type Handlebars from 'handlebars';
+import { RenderError, TemplateError } from '../errors.js';
+import { inlineCss } from '../inline.js';
+import type { FieldUse } from './fields.js';
+import { HelperError } from './helpers.js';
+import type { LoadedTemplate, TemplateFields } from './index.js';
+
+export interface CompiledTemplate {
+  name: string;
+  file: string;
+  fields: Map<string, FieldUse>;
+  /** `line:column` of a helper call → the field given to it (null when ambiguous). */
+  callSites: Map<string, string | null>;
+  warnings: string[];
+  /** styles.css then <name>.css. */
+  css: string;
+  compiled: Handlebars.TemplateDelegate;
+}
+
+/**
+ * Refuse field sets a flat row cannot satisfy: `a` used as a value and `a.b` as a group.
+ * Dotted paths are looked up by Handlebars as nested objects, so the context nests them.
+ */
+export function checkFieldShapes(fields: Map<string, FieldUse>): void {
+  for (const [name, use] of fields) {
+    for (let k = 1; k < use.parts.length; k++) {
+      const prefix = use.parts.slice(0, k).join('.');
+      if (fields.has(prefix)) {
+        throw new TemplateError(
+          { file: use.file, line: use.line },
+          `field "${name}" makes "${prefix}" a group of fields, but "${prefix}" is also used as a field`,
+        );
+      }
+    }
+  }
+}
+
+export function fieldLists(fields: Map<string, FieldUse>): TemplateFields {
+  const all = [...fields.keys()].sort();
+  return {
+    required: all.filter((f) => fields.get(f)!.required),
+    optional: all.filter((f) => !fields.get(f)!.required),
+    all,
+  };
+}
+
+function valueOf(data: Record<string, string>, field: string): string | undefined {
+  if (!Object.hasOwn(data, field)) return undefined;
+  const value = data[field];
+  return typeof value === 'string' ? value : undefined;
+}
+
+type Context = { [key: string]: string | Context };
+
+/** Every field the template uses, missing ones as "", in null-prototype objects. */
+function buildContext(fields: Map<string, FieldUse>, data: Record<string, string>): Context {
+  const root: Context = Object.create(null);
+  for (const [name, use] of fields) {
+    let node = root;
+    for (const part of use.parts.slice(0, -1)) {
+      node = (node[part] ??= Object.create(null)) as Context;
+    }
+    node[use.parts[use.parts.length - 1]!] = valueOf(data, name) ?? '';
+  }
+  return root;
+}
+
+function renderFailure(t: CompiledTemplate, err: unknown): RenderError {
+  if (err instanceof HelperError) {
+    const field = err.at === undefined ? undefined : t.callSites.get(err.at);
+    return new RenderError(t.name, field ? `field ${field}: ${err.message}` : err.message);
+  }
+  // Strict mode: `"name" not defined in ...`; the quoted part is a name from the template.
+  const text = err instanceof Error ? err.message : '';
+  const missing = /^"([^"]*)" not defined in /.exec(text);
+  if (missing) return new RenderError(t.name, `field ${missing[1]} is not defined`);
+  const line = (err as { lineNumber?: unknown } | null)?.lineNumber;
+  const where = typeof line === 'number' ? ` near line ${line}` : '';
+  return new RenderError(t.name, `rendering failed${where}`);
+}
+
+export function loadedTemplate(t: CompiledTemplate): LoadedTemplate {
+  const fields = fieldLists(t.fields);
+  const render = (data: Record<string, string>): string => {
+    const missing = fields.required.filter((f) => (valueOf(data, f) ?? '').trim() === '');
+    if (missing.length > 0) {
+      const what = missing.length === 1 ? 'field' : 'fields';
+      throw new RenderError(t.name, `required ${what} missing or empty: ${missing.join(', ')}`);
+    }
+    try {
+      return t.compiled(buildContext(t.fields, data));
+    } catch (err) {
+      throw renderFailure(t, err);
+    }
+  };
+  const renderLetter = (data: Record<string, string>): string => {
+    const html = render(data);
+    try {
+      return inlineCss(html, t.css);
+    } catch {
+      throw new RenderError(t.name, 'inlining the CSS failed');
+    }
+  };
+  return Object.freeze({
+    name: t.name,
+    file: t.file,
+    fields,
+    warnings: [...t.warnings],
+    render,
+    renderLetter,
+  });
+}
