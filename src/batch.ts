@@ -1,0 +1,98 @@
+/**
+ * What preview and send share after validation: the output folder, report rows built
+ * from the plan, and the second streaming pass that yields each ready row with its data.
+ */
+import { chmodSync, readdirSync, rmSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { CsvError } from './errors.js';
+import { PRIVATE_DIR_MODE, mkdirPrivate } from './fsutil.js';
+import { letterKey } from './letterkey.js';
+import type { LoadedTemplate } from './templates/index.js';
+import type { ReportRow, RowStatus } from './types.js';
+import type { Plan, PlannedRow } from './validate.js';
+
+/** A row that passed validation, re-read from the file, ready to render. */
+export interface ReadyLetter {
+  planned: PlannedRow;
+  template: LoadedTemplate;
+  data: Record<string, string>;
+}
+
+/** `./out/<csv-name>-<YYYYMMDD-HHMMSS>` (local time), the contract's default output folder. */
+export function defaultOutDir(csv: string, now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  return resolve('out', `${basename(csv, extname(csv))}-${stamp}`);
+}
+
+/** Create the output folder 0700 (tightening it if it existed) and clear letters a previous run left. */
+export function prepareOutDir(out: string): void {
+  mkdirPrivate(out);
+  chmodSync(out, PRIVATE_DIR_MODE);
+  const letters = join(out, LETTERS_DIR);
+  let old: string[] = [];
+  try {
+    old = readdirSync(letters);
+  } catch {
+    return;
+  }
+  for (const f of old) if (/^row-\d+\.(html|pdf)$/.test(f)) rmSync(join(letters, f), { force: true });
+}
+
+export const LETTERS_DIR = 'letters';
+
+/** Path of a row's letter file relative to the output folder; no patient data in the name. */
+export function letterFileName(row: number, ext = 'html'): string {
+  return `${LETTERS_DIR}/row-${String(row).padStart(5, '0')}.${ext}`;
+}
+
+/** The report row for a planned row, with a status and any extra columns. */
+export function reportRow(p: PlannedRow, status: RowStatus, extra: Partial<ReportRow> = {}): ReportRow {
+  return {
+    row: p.row,
+    status,
+    patientKey: p.keys.patientKey,
+    providerKey: p.keys.providerKey,
+    practiceLocationKey: p.keys.practiceLocationKey,
+    template: p.template,
+    ...(p.error !== undefined ? { error: p.error } : {}),
+    ...extra,
+  };
+}
+
+/** Report rows for a file refused by validation: invalid rows as such, the rest not attempted. */
+export function refusedRows(plan: Plan): ReportRow[] {
+  const why = `not attempted: the file has ${plan.invalid} invalid row${plan.invalid === 1 ? '' : 's'} (fix them or use --skip-invalid)`;
+  return plan.rows.map((p) =>
+    p.status === 'invalid' ? reportRow(p, 'invalid') : reportRow(p, 'not_attempted', { error: p.status === 'skipped' ? p.error : why }),
+  );
+}
+
+/** Report rows for the rows validation settled: invalid and duplicate rows. */
+export function settledRows(plan: Plan): ReportRow[] {
+  return plan.rows.filter((p) => p.status !== 'ready').map((p) => reportRow(p, p.status as RowStatus));
+}
+
+/**
+ * Second pass: stream the file again and yield every ready row with its merge data.
+ * Throws if the file changed since validation (a row's letter key differs), so a letter
+ * is never made from data that was not validated.
+ */
+export async function* readyLetters(plan: Plan): AsyncGenerator<ReadyLetter> {
+  let seen = 0;
+  for await (const csvRow of plan.source.rows()) {
+    const planned = plan.rows[csvRow.row - 1];
+    if (planned === undefined) break;
+    seen++;
+    if (planned.status !== 'ready') continue;
+    const template = plan.templates.get(planned.template);
+    const data = plan.mapper.data(csvRow);
+    if (letterKey(template.name, planned.keys, template.fields.all, data) !== planned.letterKey) throw changed(plan, csvRow.row);
+    yield { planned, template, data };
+  }
+  if (seen !== plan.rows.length) throw changed(plan, seen + 1);
+}
+
+function changed(plan: Plan, row: number): CsvError {
+  return new CsvError({ file: plan.source.file, row }, 'the file changed while it was being processed', 'run again once the file is complete');
+}

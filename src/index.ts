@@ -1,0 +1,30 @@
+/**
+ * canvas-letters as a library: read rows, compile templates, render and inline, validate,
+ * preview and report. The library never prints and never exits the process: outcomes are
+ * returned as data and progress is reported through callbacks.
+ */
+export * from './errors.js';
+export * from './types.js';
+export { openCsv, type CsvSource, type Delimiter } from './csv.js';
+export { RowMapper, parseMapOptions, TEMPLATE_COLUMN, type MappingOptions } from './mapping.js';
+export {
+  TemplateSet,
+  HELPER_NAMES,
+  TEMPLATE_NAME,
+  type LoadedTemplate,
+  type TemplateFields,
+} from './templates/index.js';
+export { inlineCss, findRemoteImages, findStylesheetImports } from './inline.js';
+export { isWellFormedKey, letterKey } from './letterkey.js';
+export { validateBatch, type Plan, type PlannedRow, type PlanStatus, type ValidateOptions } from './validate.js';
+export { defaultOutDir, readyLetters, type ReadyLetter } from './batch.js';
+export {
+  ReportWriter,
+  exitCodeFor,
+  formatSummary,
+  neutraliseFormula,
+  REPORT_CSV,
+  REPORT_JSON,
+  type ReportSummary,
+} from './report.js';
+export { preview, type PreviewOptions, type PreviewResult } from './preview.js';

@@ -1,0 +1,109 @@
+/**
+ * From CSV columns to letter fields: `--map field=column`, `--provider`, `--location`,
+ * and the per-row `template` column. Pure functions of the header and one row.
+ */
+import { UsageError } from './errors.js';
+import { KEY_FIELDS, type CsvRow, type KeyField, type Keys } from './types.js';
+
+/** The column that picks a row's template, overriding `--template`. */
+export const TEMPLATE_COLUMN = 'template';
+
+export interface MappingOptions {
+  /** field → CSV column, from `--map field=column`. */
+  map?: Record<string, string>;
+  /** providerKey for rows whose CSV has none (`--provider`). */
+  provider?: string;
+  /** practiceLocationKey for rows whose CSV has none (`--location`). */
+  location?: string;
+  /** Template for rows without a `template` column value (`--template`). */
+  template?: string;
+}
+
+/** Parse repeated `--map field=column` options. */
+export function parseMapOptions(values: readonly string[] = []): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const field = eq > 0 ? value.slice(0, eq).trim() : '';
+    const column = eq > 0 ? value.slice(eq + 1).trim() : '';
+    if (!field || !column) {
+      throw new UsageError(`--map ${value}: expected field=column`, 'e.g. --map patientKey="Patient ID"');
+    }
+    if (Object.hasOwn(map, field)) {
+      throw new UsageError(`--map ${field}: given twice`, 'map each field once');
+    }
+    map[field] = column;
+  }
+  return map;
+}
+
+/** Reads letter fields out of CSV rows of one file. */
+export class RowMapper {
+  readonly headers: readonly string[];
+  private readonly index = new Map<string, number>();
+  private readonly fieldColumn = new Map<string, string>();
+  private readonly defaults: Partial<Keys>;
+  private readonly templateOption?: string;
+
+  constructor(headers: readonly string[], options: MappingOptions = {}, file = 'the CSV') {
+    this.headers = headers;
+    headers.forEach((h, i) => this.index.set(h, i));
+    for (const [field, column] of Object.entries(options.map ?? {})) {
+      if (!this.index.has(column)) {
+        throw new UsageError(
+          `--map ${field}=${column}: ${file} has no column "${column}"`,
+          `its columns are: ${headers.join(', ')}`,
+        );
+      }
+      this.fieldColumn.set(field, column);
+    }
+    this.defaults = { providerKey: options.provider, practiceLocationKey: options.location };
+    this.templateOption = options.template;
+  }
+
+  /** The CSV column a field is read from, or undefined when the CSV has none. */
+  columnOf(field: string): string | undefined {
+    const mapped = this.fieldColumn.get(field);
+    if (mapped !== undefined) return mapped;
+    return this.index.has(field) ? field : undefined;
+  }
+
+  /** Whether a field has a source: a column, or a default for the two defaultable keys. */
+  provides(field: string): boolean {
+    return this.columnOf(field) !== undefined || !!this.defaults[field as KeyField];
+  }
+
+  /** The raw value of a field in a row ("" when the CSV has no such column). */
+  value(row: CsvRow, field: string): string {
+    const column = this.columnOf(field);
+    if (column === undefined) return '';
+    return row.values[this.index.get(column)!] ?? '';
+  }
+
+  /** The three Canvas keys of a row, with `--provider` / `--location` filling empty cells. */
+  keys(row: CsvRow): Keys {
+    const keys = {} as Keys;
+    for (const field of KEY_FIELDS) {
+      const own = this.value(row, field);
+      keys[field] = own.trim() === '' ? (this.defaults[field] ?? own) : own;
+    }
+    return keys;
+  }
+
+  /** The template a row asks for: its `template` cell, else `--template`. */
+  templateName(row: CsvRow): string | undefined {
+    const own = this.value(row, TEMPLATE_COLUMN).trim();
+    return own || this.templateOption;
+  }
+
+  /** Everything a template can merge: every column by header name, mapped fields, keys. */
+  data(row: CsvRow): Record<string, string> {
+    const data: Record<string, string> = {};
+    this.headers.forEach((h, i) => {
+      data[h] = row.values[i] ?? '';
+    });
+    for (const [field, column] of this.fieldColumn) data[field] = data[column]!;
+    Object.assign(data, this.keys(row));
+    return data;
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Validation before anything else: one streaming pass over the CSV that checks every row
+ * (keys, template, merge fields, that it renders) and finds duplicate letters. It keeps a
+ * compact plan per row (keys, template, letter key, status), never the rendered letters,
+ * so that preview and send can stream the file a second time to act on the ready rows.
+ */
+import { CsvError } from './errors.js';
+import { openCsv, type CsvSource } from './csv.js';
+import { isWellFormedKey, letterKey } from './letterkey.js';
+import { RowMapper, TEMPLATE_COLUMN, type MappingOptions } from './mapping.js';
+import { HELPER_NAMES, TEMPLATE_NAME, TemplateSet, type LoadedTemplate } from './templates/index.js';
+import { KEY_FIELDS, formatProblem, type CsvRow, type Keys, type Problem } from './types.js';
+
+export type PlanStatus = 'ready' | 'invalid' | 'skipped';
+
+/** What validation decided for one row. */
+export interface PlannedRow {
+  row: number;
+  status: PlanStatus;
+  keys: Keys;
+  /** Template name as asked for by the row ("" when none). */
+  template: string;
+  /** Letter key (ready and skipped rows). */
+  letterKey?: string;
+  /** Why the row is invalid or skipped (no cell values). */
+  error?: string;
+}
+
+export interface Plan {
+  source: CsvSource;
+  templates: TemplateSet;
+  mapper: RowMapper;
+  rows: PlannedRow[];
+  /** Every problem, formatted (`row 7, column patientName: empty`); batch-wide ones once. */
+  problems: string[];
+  /** Non-fatal notes: header whitespace, remote images in templates, optional columns absent. */
+  warnings: string[];
+  ready: number;
+  invalid: number;
+  skipped: number;
+}
+
+export interface ValidateOptions extends MappingOptions {
+  csv: string;
+  templatesDir: string;
+}
+
+/** Validate every row of a CSV file. Throws only for a file or template that cannot be used at all. */
+export async function validateBatch(opts: ValidateOptions): Promise<Plan> {
+  const source = await openCsv(opts.csv);
+  checkHeaders(source);
+  const templates = TemplateSet.load(opts.templatesDir);
+  if (opts.template !== undefined) templates.get(opts.template); // unknown/broken --template: usage error now
+  const mapper = new RowMapper(source.headers, opts, source.file);
+  const checker = new RowChecker(source.file, templates, mapper);
+
+  const rows: PlannedRow[] = [];
+  for await (const csvRow of source.rows()) rows.push(checker.check(csvRow));
+  if (rows.length === 0) {
+    throw new CsvError({ file: source.file }, 'has a header but no data rows', 'add one row per letter');
+  }
+  const count = (s: PlanStatus) => rows.filter((r) => r.status === s).length;
+  return {
+    source,
+    templates,
+    mapper,
+    rows,
+    problems: [...checker.batchProblems, ...checker.rowProblems],
+    warnings: [...source.warnings, ...checker.warnings],
+    ready: count('ready'),
+    invalid: count('invalid'),
+    skipped: count('skipped'),
+  };
+}
+
+/** A column named like a helper would be shadowed by the helper in every template. */
+function checkHeaders(source: CsvSource): void {
+  source.headers.forEach((h, i) => {
+    if (HELPER_NAMES.includes(h)) {
+      throw new CsvError(
+        { file: source.file, line: 1, column: h },
+        `column ${i + 1} has the name of a template helper`,
+        'rename the column in the CSV',
+      );
+    }
+  });
+}
+
+class RowChecker {
+  readonly batchProblems: string[] = [];
+  readonly rowProblems: string[] = [];
+  readonly warnings: string[] = [];
+  private readonly seen = new Map<string, number>();
+  /** Per template: its fields' missing columns, computed once. */
+  private readonly missing = new Map<string, string[]>();
+
+  constructor(
+    private readonly file: string,
+    private readonly templates: TemplateSet,
+    private readonly mapper: RowMapper,
+  ) {
+    for (const field of KEY_FIELDS) {
+      if (!mapper.provides(field)) this.batchProblems.push(missingKeyColumn(field));
+    }
+  }
+
+  check(csvRow: CsvRow): PlannedRow {
+    const { row } = csvRow;
+    const keys = this.mapper.keys(csvRow);
+    const name = this.mapper.templateName(csvRow) ?? '';
+    const problems: Problem[] = [];
+    for (const field of KEY_FIELDS) {
+      if (!this.mapper.provides(field)) continue; // reported once for the batch
+      const column = this.mapper.columnOf(field) ?? field;
+      if (keys[field].trim() === '') problems.push({ row, column, message: 'empty' });
+      else if (!isWellFormedKey(keys[field])) {
+        problems.push({ row, column, message: 'malformed key (letters, digits and - only, at most 64 characters)' });
+      }
+    }
+    const template = this.template(row, name, problems);
+    // A column the template needs but the CSV lacks is a batch problem, listed once;
+    // the row still says why it is invalid.
+    const missing = template ? this.missingColumns(template) : [];
+    let key: string | undefined;
+    if (template && missing.length === 0) {
+      const data = this.mapper.data(csvRow);
+      for (const field of template.fields.required) {
+        if (data[field]!.trim() === '') problems.push({ row, column: this.mapper.columnOf(field) ?? field, message: 'empty' });
+      }
+      if (problems.length === 0) {
+        try {
+          template.render(data);
+          key = letterKey(template.name, keys, template.fields.all, data);
+        } catch (err) {
+          problems.push({ row, message: `template ${template.name}: ${(err as Error).message}` });
+        }
+      }
+    }
+    if (problems.length > 0 || missing.length > 0) {
+      this.rowProblems.push(...problems.map(formatProblem));
+      const reasons = problems.map(describe);
+      if (missing.length > 0) reasons.push(`template ${name} needs columns the CSV lacks: ${missing.join(', ')}`);
+      return { row, status: 'invalid', keys, template: name, error: reasons.join('; ') };
+    }
+    const first = this.seen.get(key!);
+    if (first !== undefined) {
+      return { row, status: 'skipped', keys, template: name, letterKey: key, error: `duplicate of row ${first}` };
+    }
+    this.seen.set(key!, row);
+    return { row, status: 'ready', keys, template: name, letterKey: key };
+  }
+
+  private template(row: number, name: string, problems: Problem[]): LoadedTemplate | undefined {
+    const column = this.mapper.columnOf(TEMPLATE_COLUMN) ?? TEMPLATE_COLUMN;
+    if (name === '') {
+      problems.push({ row, column, message: 'empty (fill the column or give --template)' });
+      return undefined;
+    }
+    if (!TEMPLATE_NAME.test(name) || !this.templates.has(name)) {
+      problems.push({ row, column, message: `no template named "${name}" (templates: ${this.templates.list().join(', ') || 'none'})` });
+      return undefined;
+    }
+    return this.templates.get(name); // a broken template throws: the whole file stops (exit 2)
+  }
+
+  private missingColumns(template: LoadedTemplate): string[] {
+    let missing = this.missing.get(template.name);
+    if (missing === undefined) {
+      missing = template.fields.required.filter((f) => !this.mapper.provides(f));
+      this.missing.set(template.name, missing);
+      for (const field of missing) {
+        this.batchProblems.push(`${this.file}: column ${field}: missing (template ${template.name} uses it; add the column or use --map ${field}=<column>)`);
+      }
+      const absentOptional = template.fields.optional.filter((f) => !this.mapper.provides(f));
+      if (absentOptional.length > 0) {
+        this.warnings.push(`${this.file}: template ${template.name} can use columns the CSV lacks (treated as empty): ${absentOptional.join(', ')}`);
+      }
+      this.warnings.push(...template.warnings);
+    }
+    return missing;
+  }
+}
+
+function missingKeyColumn(field: string): string {
+  const flag = field === 'providerKey' ? ' or give --provider <key>' : field === 'practiceLocationKey' ? ' or give --location <key>' : '';
+  return `column ${field}: missing (add the column, use --map ${field}=<column>${flag})`;
+}
+
+function describe(p: Problem): string {
+  return p.column !== undefined ? `column ${p.column}: ${p.message}` : p.message;
+}
