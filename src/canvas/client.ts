@@ -1,0 +1,280 @@
+/**
+ * The Canvas HTTP client: one shared got instance over keep-alive agents, and `createLetter`,
+ * which makes exactly one HTTP attempt and classifies what happened (created, retryable,
+ * unauthorized, forbidden, rejected, unknown). got errors never leave this module: they carry
+ * request options and headers, so outcomes are built from status codes and error codes only.
+ */
+import http, { STATUS_CODES } from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import got, { type Got } from 'got';
+import { CanvasLettersError } from '../errors.js';
+import type { CanvasConfig } from './config.js';
+import type { TokenSource } from './auth.js';
+
+export interface LetterRequest {
+  patientKey: string;
+  providerKey: string;
+  practiceLocationKey: string;
+  content: string;
+}
+
+export type AttemptOutcome =
+  | { kind: 'created'; httpStatus: number; letterId?: string }
+  /** Nothing was created; sending again is safe. */
+  | { kind: 'retryable'; httpStatus?: number; reason: string; retryAfterMs?: number }
+  | { kind: 'unauthorized'; httpStatus: 401 }
+  | { kind: 'forbidden'; httpStatus: 403; message: string }
+  /** Refused (other 4xx, 3xx, TLS certificate problem): nothing was created, sending again will not help. */
+  | { kind: 'rejected'; httpStatus?: number; message: string }
+  /** The letter may have been created: never send it again automatically. */
+  | { kind: 'unknown'; httpStatus?: number; reason: string }
+  /** The signal fired before anything was written: nothing was created. */
+  | { kind: 'aborted'; reason: string };
+
+/** The token endpoint could not be reached or answered 429/5xx: nothing was sent, try again later. */
+export class TokenUnavailableError extends CanvasLettersError {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export const RETRY_AFTER_CAP_MS = 60_000;
+/** Idle keep-alive sockets are closed after this long, before typical servers (5 s and up) close them. */
+const IDLE_SOCKET_MS = 4_000;
+const CONNECT_TIMEOUT_CAP_MS = 10_000;
+
+/**
+ * The shared got instance. Timeouts: `request` bounds one whole attempt (connect, send, wait,
+ * read); `connect`/`secureConnect` fail early (≤ 10 s) while nothing has been sent yet.
+ */
+export function createHttp(opts: { concurrency: number; timeoutMs: number; dnsLookup?: LookupFunction; idleSocketMs?: number }): Got {
+  const maxSockets = Math.max(1, Math.ceil(opts.concurrency)) + 2; // + token requests
+  const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, timeout: opts.idleSocketMs ?? IDLE_SOCKET_MS, scheduling: 'lifo' as const };
+  const early = Math.min(opts.timeoutMs, CONNECT_TIMEOUT_CAP_MS);
+  return got.extend({
+    agent: { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) },
+    retry: { limit: 0 },
+    throwHttpErrors: false,
+    followRedirect: false,
+    timeout: { request: opts.timeoutMs, connect: early, secureConnect: early },
+    responseType: 'text',
+    cache: false,
+    http2: false,
+    dnsLookup: opts.dnsLookup,
+    headers: { 'user-agent': 'canvas-letters' },
+  });
+}
+
+/** Destroy the keep-alive agents of a got instance made by createHttp. */
+export function destroyHttp(httpInstance: Got): void {
+  const agent = httpInstance.defaults.options.agent;
+  if (agent.http) agent.http.destroy();
+  if (agent.https) agent.https.destroy();
+}
+
+/** Retry-After (seconds or HTTP date) in ms, capped at 60 s; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(v)) ms = Number(v) * 1000;
+  else {
+    const at = Date.parse(v);
+    if (Number.isNaN(at)) return undefined;
+    ms = at - now;
+  }
+  return Math.min(RETRY_AFTER_CAP_MS, Math.max(0, Math.ceil(ms)));
+}
+
+/** What a failed request (no response) tells: whether anything may have been written, and why. */
+export interface NetworkFailure {
+  sent: boolean;
+  reason: string;
+  /** TLS certificate/handshake configuration problem: sending again will not help. */
+  tls: boolean;
+  aborted: boolean;
+  /** Status, when a response head arrived before the failure. */
+  httpStatus?: number;
+}
+
+const DNS = /^(ENOTFOUND|EAI_)/;
+const TLS = /CERT|^ERR_TLS_|^ERR_SSL_|^ERR_OSSL_/;
+
+/**
+ * Inspect a got error without keeping it. Nothing was sent when the socket never finished
+ * connecting (TCP, then TLS for https), whatever the error code: got's timings record
+ * `connect`/`secureConnect`, and a reused keep-alive socket counts as connected. A response
+ * head that arrived before the failure gives the status.
+ */
+export function inspectFailure(error: unknown, isHttps: boolean): NetworkFailure {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    timings?: { socket?: number; connect?: number; secureConnect?: number; upload?: number; response?: number };
+    response?: { statusCode?: unknown };
+  };
+  const code = typeof e.code === 'string' && /^[A-Z0-9_]{1,64}$/.test(e.code) ? e.code : '';
+  const status = typeof e.response?.statusCode === 'number' ? e.response.statusCode : undefined;
+  const t = e.timings;
+  const connected = t !== undefined && (t.upload !== undefined || t.response !== undefined ||
+    (t.connect !== undefined && (!isHttps || t.secureConnect !== undefined || t.connect === t.socket)));
+  const sent = status !== undefined || connected;
+  const tls = !sent && TLS.test(code);
+  const aborted = code === 'ERR_ABORTED';
+  let reason: string;
+  if (code === 'ECONNREFUSED') reason = 'connection refused';
+  else if (DNS.test(code)) reason = 'host name lookup failed';
+  else if (tls) reason = `TLS problem (${code})`;
+  else if (aborted) reason = sent ? 'aborted while waiting for the answer' : 'aborted before sending';
+  else if (code === 'ETIMEDOUT') reason = sent ? 'no answer within the timeout' : 'timed out connecting';
+  else if (code === 'ECONNRESET') reason = sent ? 'connection reset before the answer' : 'connection reset while connecting';
+  else if (code === 'EPIPE') reason = 'connection closed while sending';
+  else if (code.startsWith('HPE_')) reason = 'malformed HTTP answer';
+  else reason = code ? `network error (${code})` : 'network error';
+  return { sent, reason, tls, aborted, httpStatus: status };
+}
+
+/** Remove any occurrence of the given secrets from a text that came from elsewhere. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
+  return out;
+}
+
+function tidy(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const one = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return one.length > 300 ? `${one.slice(0, 299)}…` : one;
+}
+
+function parseJson(body: string): unknown {
+  const t = body.trim();
+  if (!t.startsWith('{') && !t.startsWith('[')) return undefined;
+  try {
+    return JSON.parse(t);
+  } catch {
+    return undefined;
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The server's explanation of an error: FHIR OperationOutcome issue[].details.text (joined "; "),
+ * else issue[].diagnostics, else a `detail`/`message`/`error` string, else the HTTP status text.
+ */
+export function serverMessage(body: string, status: number, statusMessage?: string): string {
+  const json = parseJson(body);
+  let text = '';
+  if (isObject(json)) {
+    if (Array.isArray(json.issue)) {
+      const issues = json.issue.filter(isObject);
+      const pick = (f: (i: Record<string, unknown>) => unknown) =>
+        issues.map(f).filter((s): s is string => typeof s === 'string' && s.trim() !== '').join('; ');
+      text = pick((i) => (isObject(i.details) ? i.details.text : undefined)) || pick((i) => i.diagnostics);
+    }
+    if (!text) text = [json.detail, json.message, json.error].find((s): s is string => typeof s === 'string' && s.trim() !== '') ?? '';
+  }
+  text = tidy(text);
+  return text || statusMessage?.trim() || STATUS_CODES[status] || `HTTP ${status}`;
+}
+
+/** The letter's identifier in a 2xx body: letterKey, key or id, at the top level or under `data`. */
+export function extractLetterId(body: string): string | undefined {
+  const json = parseJson(body);
+  if (!isObject(json)) return undefined;
+  for (const holder of [json, json.data]) {
+    if (!isObject(holder)) continue;
+    for (const field of ['letterKey', 'key', 'id']) {
+      const v = holder[field];
+      if (typeof v === 'string' && v.trim() !== '' && v.length <= 256) return v.trim();
+      if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+    }
+  }
+  return undefined;
+}
+
+export const REDIRECT_HINT = 'check CANVAS_BASE_URL: it must be the instance address itself (https://<instance>.canvasmedical.com)';
+
+export class CanvasClient {
+  readonly http: Got;
+  private readonly tokens: TokenSource;
+  private readonly letterUrl: string;
+  private readonly isHttps: boolean;
+
+  constructor(opts: { http: Got; config: CanvasConfig; tokens: TokenSource }) {
+    this.http = opts.http;
+    this.tokens = opts.tokens;
+    this.letterUrl = new URL('core/api/letter/v1/Letter', opts.config.baseUrl).toString();
+    this.isHttps = opts.config.baseUrl.protocol === 'https:';
+  }
+
+  /**
+   * Exactly one HTTP attempt. `token` is the bearer token to use (default: tokens.token());
+   * pass it to know which token a 401 refused. Never throws for HTTP or network problems;
+   * throws AuthError when no token can be had because the credentials are refused.
+   * The signal aborts the attempt: before anything was written → `aborted`, after → `unknown`.
+   */
+  async createLetter(letter: LetterRequest, opts: { signal?: AbortSignal; token?: string } = {}): Promise<AttemptOutcome> {
+    if (opts.signal?.aborted) return { kind: 'aborted', reason: 'aborted before sending' };
+    let token = opts.token;
+    if (token === undefined) {
+      try {
+        token = await this.tokens.token();
+      } catch (error) {
+        if (error instanceof TokenUnavailableError) return { kind: 'retryable', reason: error.message, retryAfterMs: error.retryAfterMs };
+        throw error;
+      }
+    }
+    const body = JSON.stringify({
+      patientKey: letter.patientKey,
+      providerKey: letter.providerKey,
+      practiceLocationKey: letter.practiceLocationKey,
+      content: letter.content,
+    });
+    let status: number;
+    let text: string;
+    let statusMessage: string | undefined;
+    let retryAfter: string | undefined;
+    try {
+      const res = await this.http.post(this.letterUrl, {
+        body,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+        signal: opts.signal,
+      });
+      status = res.statusCode;
+      text = typeof res.body === 'string' ? res.body : '';
+      statusMessage = res.statusMessage;
+      retryAfter = res.headers['retry-after'];
+    } catch (error) {
+      const f = inspectFailure(error, this.isHttps);
+      if (f.httpStatus !== undefined) return classify(f.httpStatus, '', undefined, undefined, [token]);
+      if (f.tls) return { kind: 'rejected', message: `${f.reason}: check CANVAS_BASE_URL and this machine's trusted certificates` };
+      if (f.sent) return { kind: 'unknown', reason: f.reason };
+      if (f.aborted) return { kind: 'aborted', reason: f.reason };
+      return { kind: 'retryable', reason: f.reason };
+    }
+    return classify(status, text, statusMessage, retryAfter, [token]);
+  }
+
+  /** Destroy the keep-alive agents (also ends the token source's connections). */
+  close(): void {
+    destroyHttp(this.http);
+  }
+}
+
+function classify(status: number, body: string, statusMessage: string | undefined, retryAfter: string | undefined, secrets: string[]): AttemptOutcome {
+  const message = () => redact(serverMessage(body, status, statusMessage), secrets);
+  if (status >= 200 && status < 300) return { kind: 'created', httpStatus: status, letterId: extractLetterId(body) };
+  if (status >= 300 && status < 400) return { kind: 'rejected', httpStatus: status, message: `redirect (HTTP ${status}) not followed: ${REDIRECT_HINT}` };
+  if (status === 401) return { kind: 'unauthorized', httpStatus: 401 };
+  if (status === 403) return { kind: 'forbidden', httpStatus: 403, message: message() };
+  if (status === 429 || status === 503) {
+    return { kind: 'retryable', httpStatus: status, reason: `HTTP ${status} ${STATUS_CODES[status]}`, retryAfterMs: parseRetryAfter(retryAfter) };
+  }
+  if (status >= 400 && status < 500) return { kind: 'rejected', httpStatus: status, message: message() };
+  return { kind: 'unknown', httpStatus: status, reason: `HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trim() };
+}

@@ -1,0 +1,30 @@
+/**
+ * Talking to Canvas: configuration (environment and .env), bearer tokens, the HTTP client
+ * that makes one classified attempt per call, and the retry policy for one letter.
+ */
+export {
+  loadConfig,
+  readDotEnv,
+  parseBaseUrl,
+  isLoopbackHost,
+  ENV_BASE_URL,
+  ENV_CLIENT_ID,
+  ENV_CLIENT_SECRET,
+  ENV_ACCESS_TOKEN,
+  type CanvasConfig,
+  type Credentials,
+} from './config.js';
+export { AuthError, TokenSource } from './auth.js';
+export {
+  CanvasClient,
+  TokenUnavailableError,
+  createHttp,
+  destroyHttp,
+  parseRetryAfter,
+  serverMessage,
+  extractLetterId,
+  RETRY_AFTER_CAP_MS,
+  type AttemptOutcome,
+  type LetterRequest,
+} from './client.js';
+export { sendWithRetry, backoffDelay, abortableSleep, type SendResult, type SendOptions, type RetryInfo } from './retry.js';
