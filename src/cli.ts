@@ -8,70 +8,25 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CanvasLettersError } from './errors.js';
-import type { ReportSummary } from './report.js';
+import { addSandboxOptions, runSandbox, type SandboxFlags } from './cli/sandbox.js';
+import { runSend } from './cli/send.js';
+import { addBatchOptions, addSendOptions, batchInput, printPlanNotes, printSummary, say, type BatchFlags } from './cli/shared.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-interface BatchFlags {
-  template?: string;
-  templatesDir: string;
-  out?: string;
-  provider?: string;
-  location?: string;
-  map: string[];
-  skipInvalid?: boolean;
-  json?: boolean;
-  files: boolean;
-}
-
-const collect = (value: string, previous: string[]) => [...previous, value];
-
-function addBatchOptions(cmd: Command): Command {
-  return cmd
-    .option('-t, --template <name>', 'template <templates-dir>/<name>.hbs; a "template" column overrides it per row')
-    .option('--templates-dir <dir>', 'where templates, partials and stylesheets live', './templates')
-    .option('-o, --out <dir>', 'where the report (and previews) are written (default: ./out/<csv-name>-<YYYYMMDD-HHMMSS>)')
-    .option('--provider <key>', 'providerKey for rows whose CSV has none')
-    .option('--location <key>', 'practiceLocationKey for rows whose CSV has none')
-    .option('--map <field=column>', 'read a field from a differently named column (repeatable)', collect, [])
-    .option('--skip-invalid', 'go on with the valid rows when some are invalid (default: refuse the whole file)')
-    .option('--json', 'print the run summary as JSON on stdout');
-}
-
-function say(line: string): void {
-  process.stderr.write(line + '\n');
-}
-
-async function runPreview(csv: string, flags: BatchFlags): Promise<number> {
-  const [{ preview }, { parseMapOptions }, { defaultOutDir }, { formatSummary }] = await Promise.all([
-    import('./preview.js'),
-    import('./mapping.js'),
-    import('./batch.js'),
-    import('./report.js'),
-  ]);
+async function runPreview(csv: string, flags: BatchFlags & { files: boolean }): Promise<number> {
+  const { preview } = await import('./preview.js');
   const { plan, summary } = await preview({
-    csv,
-    templatesDir: resolve(flags.templatesDir),
-    template: flags.template,
-    map: parseMapOptions(flags.map),
-    provider: flags.provider,
-    location: flags.location,
-    out: resolve(flags.out ?? defaultOutDir(csv)),
+    ...(await batchInput(csv, flags)),
     files: flags.files,
     skipInvalid: flags.skipInvalid,
+    onValidated: printPlanNotes,
   });
-  for (const w of plan.warnings) say(`warning: ${w}`);
-  for (const p of plan.problems) say(p);
   if (summary.refused) {
     say(`${csv}: ${plan.invalid} invalid row${plan.invalid === 1 ? '' : 's'}; nothing was previewed (fix them, or use --skip-invalid)`);
   }
-  printSummary(summary, flags.json, formatSummary);
+  await printSummary(summary, flags.json);
   return summary.exitCode;
-}
-
-function printSummary(summary: ReportSummary, json: boolean | undefined, format: (s: ReportSummary) => string): void {
-  say(format(summary));
-  if (json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
 }
 
 async function runTemplates(flags: { templatesDir: string; json?: boolean }): Promise<number> {
@@ -99,7 +54,6 @@ function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('canvas-letters')
     .description('Create letters in Canvas Medical in bulk from a CSV and Handlebars HTML templates.')
     .version(pkg.version)
-    .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
 
   addBatchOptions(
@@ -109,7 +63,18 @@ function buildProgram(setExit: (code: number) => void): Command {
       .argument('<csv>', 'the CSV file, one letter per row'),
   )
     .addOption(new Option('--no-files', 'write the report, not the letter files'))
-    .action(async (csv: string, flags: BatchFlags) => setExit(await runPreview(csv, flags)));
+    .action(async (csv: string, flags: BatchFlags & { files: boolean }) => setExit(await runPreview(csv, flags)));
+
+  addSendOptions(
+    program
+      .command('send')
+      .description('validate every row first; then create each letter in Canvas once, with bounded concurrency; write the report')
+      .argument('<csv>', 'the CSV file, one letter per row'),
+  ).action(async (csv: string, flags) => setExit(await runSend(csv, flags)));
+
+  addSandboxOptions(
+    program.command('sandbox').description('run a local stand-in for the Canvas Letter API on 127.0.0.1, for trying templates end to end'),
+  ).action(async (flags: SandboxFlags) => setExit(await runSandbox(flags)));
 
   program
     .command('templates')
@@ -118,6 +83,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'print the list as JSON on stdout')
     .action(async (flags: { templatesDir: string; json?: boolean }) => setExit(await runTemplates(flags)));
 
+  program.exitOverride();
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -1,5 +1,5 @@
 /** Drives the built CLI (dist/cli.js) in a child process, as a user would. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -39,4 +39,41 @@ export function writeTree(dir: string, files: Record<string, string | Buffer>): 
     writeFileSync(file, content);
   }
   return dir;
+}
+
+export interface CliProcess {
+  child: import('node:child_process').ChildProcess;
+  /** Resolves when the process exits. */
+  done: Promise<CliResult & { signal: NodeJS.Signals | null }>;
+}
+
+/** Start the CLI without blocking the event loop (needed when the test process runs the sandbox). */
+export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+export function runCliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  return startCli(args, opts).done;
+}
+
+/** Poll until a condition holds (for waiting on a server counter, never as a timing assertion). */
+export async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('waitFor: timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

@@ -1,0 +1,70 @@
+/**
+ * `canvas-letters sandbox`: a local stand-in for the Canvas token and Letter endpoints on
+ * 127.0.0.1, with fault injection, until Ctrl-C. Prints its URL and the environment lines
+ * that point `send` at it. The credentials it prints are the sandbox's own, not Canvas's.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { say } from './shared.js';
+
+export interface SandboxFlags {
+  port: number;
+  latency: number;
+  fail: string[];
+  retryAfter?: string;
+  tokenLifetime?: number;
+  clientId: string;
+  clientSecret: string;
+  seed: number;
+  responseBody: 'json' | 'empty' | 'text';
+}
+
+function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number');
+  return Number(value);
+}
+
+export function addSandboxOptions(cmd: Command): Command {
+  return cmd
+    .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', nonNegativeInt, 8787)
+    .option('--latency <ms>', 'delay before answering each Letter request', nonNegativeInt, 0)
+    .option('--fail <kind=rate>', 'answer a share of Letter requests with a fault: 429, 503, 500, 502, 504, 422, 403, 401, reset or hang (repeatable, e.g. --fail 429=0.1)', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--retry-after <value>', 'Retry-After for 429 and 503 (seconds or an HTTP date)', '1')
+    .option('--token-lifetime <seconds>', 'expires_in of issued tokens', nonNegativeInt, 3600)
+    .option('--client-id <id>', 'client id the token endpoint accepts', 'sandbox-client')
+    .option('--client-secret <secret>', 'client secret the token endpoint accepts (a sandbox value, not a Canvas secret)', 'sandbox-secret')
+    .option('--seed <n>', 'seed for the fault draws', nonNegativeInt, 1)
+    .addOption(new Option('--response-body <kind>', 'body of a created letter').choices(['json', 'empty', 'text']).default('json'));
+}
+
+export async function runSandbox(flags: SandboxFlags): Promise<number> {
+  const { startSandbox, parseFaultRates } = await import('../sandbox/index.js');
+  let rates;
+  try {
+    rates = parseFaultRates(flags.fail);
+  } catch (err) {
+    const { UsageError } = await import('../errors.js');
+    throw new UsageError(`--fail: ${(err as Error).message}`);
+  }
+  const sandbox = await startSandbox({
+    port: flags.port,
+    latencyMs: flags.latency,
+    rates,
+    retryAfter: flags.retryAfter,
+    tokenLifetimeSeconds: flags.tokenLifetime,
+    clientId: flags.clientId,
+    clientSecret: flags.clientSecret,
+    seed: flags.seed,
+    responseBody: flags.responseBody,
+  });
+  say(`Canvas sandbox listening on ${sandbox.url} (Ctrl-C to stop)`);
+  say('Point send at it with:');
+  process.stdout.write(`CANVAS_BASE_URL=${sandbox.url}\nCANVAS_CLIENT_ID=${flags.clientId}\nCANVAS_CLIENT_SECRET=${flags.clientSecret}\n`);
+  say(`Letters received: GET ${sandbox.url}/sandbox/letters; faults: PUT ${sandbox.url}/sandbox/faults`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await sandbox.close();
+  say(`sandbox stopped (${sandbox.letters.length} letters received)`);
+  return 0;
+}

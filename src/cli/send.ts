@@ -1,0 +1,106 @@
+/**
+ * `canvas-letters send <csv>`: configuration, confirmation, progress and Ctrl-C handling
+ * around the library's `send`. A first Ctrl-C stops starting letters and lets the requests
+ * in flight finish and be recorded (exit 130); a second one exits at once, leaving those
+ * letters pending in the ledger (reported `unknown` by the next run).
+ */
+import { createInterface } from 'node:readline/promises';
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { Preflight } from '../send.js';
+import { batchInput, printPlanNotes, printSummary, say, type SendFlags } from './shared.js';
+
+export async function runSend(csv: string, flags: SendFlags): Promise<number> {
+  const interactive = process.stdin.isTTY === true;
+  if (!flags.yes && !interactive) {
+    throw new UsageError('send needs --yes when standard input is not a terminal', 'nothing was sent; add --yes to confirm non-interactively');
+  }
+  const [{ send }, { loadConfig }, { createProgressView }] = await Promise.all([
+    import('../send.js'),
+    import('../canvas/index.js'),
+    import('./progress.js'),
+  ]);
+  const config = loadConfig();
+  const input = await batchInput(csv, flags);
+
+  const interrupt = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      say('\ninterrupted: finishing the requests in flight and writing the report (Ctrl-C again to exit at once)');
+      interrupt.abort();
+    } else {
+      say('exiting at once: letters in flight stay pending in the ledger and will be reported unknown');
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  let view: Awaited<ReturnType<typeof createProgressView>> | undefined;
+  try {
+    const { plan, summary } = await send({
+      ...input,
+      config,
+      ledgerFile: resolve(flags.ledger),
+      concurrency: flags.concurrency,
+      rate: flags.rate,
+      limit: flags.limit,
+      timeoutSeconds: flags.timeout,
+      retryBaseDelayMs: retryBaseFromEnv(),
+      skipInvalid: flags.skipInvalid,
+      resendUnknown: flags.resendUnknown,
+      signal: interrupt.signal,
+      onValidated: printPlanNotes,
+      confirm: async (p) => {
+        if (flags.yes) say(describe(p));
+        else if (!(await ask(p))) return false;
+        view = await createProgressView(p.toSend, process.stderr.isTTY === true);
+        return true;
+      },
+      onProgress: (p) => view?.update(p),
+    });
+    view?.stop();
+    if (summary.refused && plan.invalid > 0 && summary.counts.sent === 0 && !flags.skipInvalid) {
+      say(`${csv}: ${plan.invalid} invalid row${plan.invalid === 1 ? '' : 's'}; nothing was sent (fix them, or use --skip-invalid)`);
+    }
+    printSummary(summary, flags.json);
+    return summary.exitCode;
+  } finally {
+    view?.stop();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+function describe(p: Preflight): string {
+  const lines = [`About to create ${p.toSend} letter${p.toSend === 1 ? '' : 's'} in Canvas at ${p.host}.`];
+  const notes: string[] = [];
+  if (p.alreadySent) notes.push(`${p.alreadySent} already sent (skipped)`);
+  if (p.unknown) notes.push(`${p.unknown} with an unknown earlier outcome (not resent)`);
+  if (p.invalid) notes.push(`${p.invalid} invalid (not sent)`);
+  if (p.duplicates) notes.push(`${p.duplicates} duplicate rows (skipped)`);
+  if (p.overLimit) notes.push(`${p.overLimit} over --limit (not sent)`);
+  if (notes.length) lines.push(`Of ${p.rows} rows: ${notes.join(', ')}.`);
+  return lines.join('\n');
+}
+
+async function ask(p: Preflight): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${describe(p)}\nContinue? [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** CANVAS_LETTERS_RETRY_BASE_MS: the backoff base in ms (default 500), for tests and tuning. */
+function retryBaseFromEnv(): number | undefined {
+  const raw = process.env.CANVAS_LETTERS_RETRY_BASE_MS;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError('CANVAS_LETTERS_RETRY_BASE_MS: expected a number of milliseconds');
+  return n;
+}

@@ -1,0 +1,100 @@
+/**
+ * What the batch commands (preview, send, watch) share on the command line: their options,
+ * turning flags into library input, and printing notes and the summary to stderr.
+ */
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { ReportSummary } from '../report.js';
+import type { Plan, ValidateOptions } from '../validate.js';
+
+export interface BatchFlags {
+  template?: string;
+  templatesDir: string;
+  out?: string;
+  provider?: string;
+  location?: string;
+  map: string[];
+  skipInvalid?: boolean;
+  json?: boolean;
+}
+
+export interface SendFlags extends BatchFlags {
+  concurrency: number;
+  rate?: number;
+  limit?: number;
+  timeout: number;
+  ledger: string;
+  resendUnknown?: boolean;
+  yes?: boolean;
+}
+
+export const DEFAULT_LEDGER = './.canvas-letters/ledger.db';
+
+export function say(line: string): void {
+  process.stderr.write(line + '\n');
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number greater than 0');
+  return n;
+}
+
+/** Options of every batch command (the contract's table). */
+export function addBatchOptions(cmd: Command): Command {
+  return cmd
+    .option('-t, --template <name>', 'template <templates-dir>/<name>.hbs; a "template" column overrides it per row')
+    .option('--templates-dir <dir>', 'where templates, partials and stylesheets live', './templates')
+    .option('-o, --out <dir>', 'where the report (and previews) are written (default: ./out/<csv-name>-<YYYYMMDD-HHMMSS>)')
+    .option('--provider <key>', 'providerKey for rows whose CSV has none')
+    .option('--location <key>', 'practiceLocationKey for rows whose CSV has none')
+    .option('--map <field=column>', 'read a field from a differently named column (repeatable)', collect, [])
+    .option('--skip-invalid', 'go on with the valid rows when some are invalid (default: refuse the whole file)')
+    .option('--json', 'print the run summary as JSON on stdout');
+}
+
+/** Options of the commands that send (send, watch). */
+export function addSendOptions(cmd: Command): Command {
+  return addBatchOptions(cmd)
+    .option('-c, --concurrency <n>', 'most requests in flight at once', positiveInt, 4)
+    .option('--rate <n>', 'most requests started per second', positiveNumber)
+    .option('--limit <n>', 'handle at most n rows (after skipping already-sent ones)', positiveInt)
+    .option('--timeout <seconds>', 'give up waiting for one answer (the row is then unknown)', positiveNumber, 30)
+    .option('--ledger <file>', 'the durable record of what was sent', DEFAULT_LEDGER)
+    .option('--resend-unknown', 'send again rows whose earlier outcome is unknown')
+    .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)');
+}
+
+/** Library input from the shared flags. */
+export async function batchInput(csv: string, flags: BatchFlags): Promise<ValidateOptions & { out: string }> {
+  const [{ parseMapOptions }, { defaultOutDir }] = await Promise.all([import('../mapping.js'), import('../batch.js')]);
+  return {
+    csv,
+    templatesDir: resolve(flags.templatesDir),
+    template: flags.template,
+    map: parseMapOptions(flags.map),
+    provider: flags.provider,
+    location: flags.location,
+    out: resolve(flags.out ?? defaultOutDir(csv)),
+  };
+}
+
+/** Warnings and every problem found by validation, one line each (rows and columns, no values). */
+export function printPlanNotes(plan: Plan): void {
+  for (const w of plan.warnings) say(`warning: ${w}`);
+  for (const p of plan.problems) say(p);
+}
+
+export async function printSummary(summary: ReportSummary, json: boolean | undefined): Promise<void> {
+  const { formatSummary } = await import('../report.js');
+  say(formatSummary(summary));
+  if (json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+}

@@ -1,0 +1,176 @@
+/**
+ * `send`: validate every row, settle what the ledger already knows (sent → skipped,
+ * pending/unknown → unknown), confirm, then create each remaining letter in Canvas exactly
+ * once through the sender, and write the report as rows finish.
+ */
+import { prepareOutDir, refusedRows, reportRow, settledRows } from './batch.js';
+import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, createHttp, type CanvasConfig } from './canvas/index.js';
+import { Ledger, type LedgerRecord } from './ledger.js';
+import { ReportWriter, type ReportSummary } from './report.js';
+import { runSender, type SendProgress } from './sender.js';
+import type { ReportRow } from './types.js';
+import { validateBatch, type Plan, type PlannedRow, type ValidateOptions } from './validate.js';
+
+export interface SendOptions extends ValidateOptions {
+  out: string;
+  config: CanvasConfig;
+  /** The ledger file (the durable record of what was sent). */
+  ledgerFile: string;
+  /** Most requests in flight at once (default 4). */
+  concurrency?: number;
+  /** Most requests started per second. */
+  rate?: number;
+  /** Send at most n letters (after skipping already-sent ones). */
+  limit?: number;
+  /** Give up waiting for one answer after this many seconds (default 30). */
+  timeoutSeconds?: number;
+  skipInvalid?: boolean;
+  resendUnknown?: boolean;
+  /** Aborting stops starting new letters; requests in flight finish and are recorded. */
+  signal?: AbortSignal;
+  /** Asked once, after validation and before any credential is used; false → nothing is sent. */
+  confirm?: (preflight: Preflight) => boolean | Promise<boolean>;
+  onValidated?: (plan: Plan) => void;
+  onRow?: (row: ReportRow) => void;
+  onProgress?: (progress: SendProgress) => void;
+  /** Backoff base for retries in ms (default 500; tests make it small). */
+  retryBaseDelayMs?: number;
+}
+
+/** What is about to happen, for the confirmation prompt. */
+export interface Preflight {
+  rows: number;
+  toSend: number;
+  alreadySent: number;
+  unknown: number;
+  invalid: number;
+  duplicates: number;
+  overLimit: number;
+  host: string;
+}
+
+export interface SendResult {
+  plan: Plan;
+  preflight?: Preflight;
+  summary: ReportSummary;
+}
+
+const UNKNOWN_BEFORE = 'earlier outcome unknown (ledger): check the patient chart in Canvas, then use --resend-unknown to send it again';
+
+/** The report row for a ready row the ledger already knows, or undefined when it is to be sent. */
+export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, resendUnknown: boolean): ReportRow | undefined {
+  if (!rec || rec.status === 'failed') return undefined;
+  if (rec.status === 'sent') {
+    return reportRow(p, 'skipped', {
+      error: `already sent (ledger: ${rec.sourceFile} row ${rec.row}, ${rec.updatedAt})`,
+      ...(rec.letterId ? { letterId: rec.letterId } : {}),
+    });
+  }
+  return resendUnknown ? undefined : reportRow(p, 'unknown', { error: UNKNOWN_BEFORE });
+}
+
+export async function send(opts: SendOptions): Promise<SendResult> {
+  const startedAt = new Date().toISOString();
+  const plan = await validateBatch(opts);
+  opts.onValidated?.(plan);
+  prepareOutDir(opts.out);
+  const report = new ReportWriter(opts.out);
+  const add = (row: ReportRow) => {
+    report.add(row);
+    opts.onRow?.(row);
+  };
+  const close = (extra: { refused?: boolean; interrupted?: boolean; stopReason?: string } = {}) =>
+    report.close({ command: 'send', csv: opts.csv, out: opts.out, startedAt, refused: false, interrupted: false, ...extra });
+
+  if (plan.invalid > 0 && !opts.skipInvalid) {
+    refusedRows(plan).forEach(add);
+    return { plan, summary: await close({ refused: true, stopReason: `${plan.invalid} invalid rows; nothing was sent` }) };
+  }
+
+  const ledger = Ledger.open(opts.ledgerFile);
+  try {
+    settledRows(plan).forEach(add);
+    const ready = plan.rows.filter((p) => p.status === 'ready');
+    const known = ledger.lookup(ready.map((p) => p.letterKey!));
+    const toSend = new Set<number>();
+    const later: ReportRow[] = [];
+    let alreadySent = 0;
+    let unknown = 0;
+    for (const p of ready) {
+      const verdict = ledgerVerdict(p, known.get(p.letterKey!), opts.resendUnknown === true);
+      if (verdict) {
+        if (verdict.status === 'skipped') alreadySent++;
+        else unknown++;
+        add(verdict);
+      } else if (opts.limit !== undefined && toSend.size >= opts.limit) {
+        later.push(reportRow(p, 'not_attempted', { error: `over --limit ${opts.limit}` }));
+      } else toSend.add(p.row);
+    }
+    later.forEach(add);
+    const preflight: Preflight = {
+      rows: plan.rows.length,
+      toSend: toSend.size,
+      alreadySent,
+      unknown,
+      invalid: plan.invalid,
+      duplicates: plan.skipped,
+      overLimit: later.length,
+      host: opts.config.baseUrl.host,
+    };
+    const notSent = (why: string) => {
+      for (const p of ready) if (toSend.has(p.row)) add(reportRow(p, 'not_attempted', { error: why }));
+    };
+
+    if (toSend.size === 0) return { plan, preflight, summary: await close() };
+    if (opts.confirm && !(await opts.confirm(preflight))) {
+      notSent('not confirmed');
+      return { plan, preflight, summary: await close({ refused: true, stopReason: 'not confirmed; nothing was sent' }) };
+    }
+
+    const concurrency = opts.concurrency ?? 4;
+    const http = createHttp({ concurrency, timeoutMs: (opts.timeoutSeconds ?? 30) * 1000 });
+    const tokens = new TokenSource(http, opts.config, { timeoutMs: (opts.timeoutSeconds ?? 30) * 1000 });
+    const client = new CanvasClient({ http, config: opts.config, tokens });
+    try {
+      const refusal = await firstToken(tokens, opts.signal);
+      if (refusal) {
+        notSent(refusal);
+        return { plan, preflight, summary: await close({ refused: true, stopReason: refusal }) };
+      }
+      const outcome = await runSender({ plan, toSend, ledger, client, tokens, add, concurrency, ...opts });
+      const nothingCreated = report.counts.sent === 0 && report.counts.unknown === 0;
+      return {
+        plan,
+        preflight,
+        summary: await close({
+          interrupted: outcome.interrupted,
+          // credentials refused on the very first letters: nothing was sent (exit 2)
+          refused: outcome.authFailure && nothingCreated,
+          stopReason: outcome.stopReason,
+        }),
+      };
+    } finally {
+      client.close();
+    }
+  } finally {
+    ledger.close();
+  }
+}
+
+/**
+ * Get the run's first token before any letter: credentials refused, or a token endpoint that
+ * stays unreachable over 5 tries, means nothing is sent (exit 2). Returns why, or undefined.
+ */
+async function firstToken(tokens: TokenSource, signal?: AbortSignal): Promise<string | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await tokens.token();
+      return undefined;
+    } catch (err) {
+      if (err instanceof AuthError) return `credentials refused: ${err.message}`;
+      if (!(err instanceof TokenUnavailableError)) throw err;
+      if (attempt >= 5 || signal?.aborted) return `no access token: ${err.message}`;
+      await abortableSleep(err.retryAfterMs ?? backoffDelay(attempt, 500, 30_000, Math.random), signal);
+    }
+  }
+}
