@@ -7,12 +7,12 @@
  * reported `not_attempted`.
  */
 import pLimit from 'p-limit';
-import { readyLetters, reportRow, type ReadyLetter } from './batch.js';
-import { sendWithRetry, type CanvasClient, type TokenSource } from './canvas/index.js';
+import { readyLetters, reportRow } from './batch.js';
+import { sendWithRetry, type CanvasClient, type SendResult, type TokenSource } from './canvas/index.js';
 import type { FinishRequest, Ledger } from './ledger.js';
 import { RateLimiter } from './ratelimit.js';
 import type { ReportRow } from './types.js';
-import type { Plan } from './validate.js';
+import type { Plan, PlannedRow } from './validate.js';
 
 export const CIRCUIT_BREAKER_THRESHOLD = 10;
 
@@ -82,51 +82,66 @@ export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
     }
   }
 
-  async function sendOne({ planned, template, data }: ReadyLetter): Promise<void> {
+  /**
+   * Inside a concurrency slot: claim the letter durably in the ledger, then send it.
+   * Undefined when nothing was sent (another run holds it, or the run stopped meanwhile).
+   */
+  async function claimAndSend(planned: PlannedRow, template: string, content: string): Promise<SendResult | undefined> {
     const letterKey = planned.letterKey!;
-    const content = template.renderLetter(data);
     const claim = await o.ledger.claim(
-      { letterKey, keys: planned.keys, template: template.name, sourceFile: o.plan.source.file, row: planned.row },
+      { letterKey, keys: planned.keys, template, sourceFile: o.plan.source.file, row: planned.row },
       { resendUnknown: o.resendUnknown },
     );
     if (!claim.claimed) {
       // Another run claimed it since the lookup (a watcher and a manual run at once).
       const ex = claim.existing;
       finish(reportRow(planned, ex.status === 'sent' ? 'skipped' : 'unknown', { error: `claimed by another run (ledger: ${ex.status}, run ${ex.runId})` }));
-      return;
+      return undefined;
     }
     if (stopper.signal.aborted) {
       await o.ledger.release(letterKey);
-      return; // reported not_attempted at the end
+      return undefined; // reported not_attempted at the end
     }
     progress.inFlight++;
-    const result = await sendWithRetry(o.client, o.tokens, { ...planned.keys, content }, {
-      signal: stopper.signal,
-      baseDelayMs: o.retryBaseDelayMs,
-      beforeAttempt: limiter ? (signal) => limiter.take(signal) : undefined,
-    });
-    progress.inFlight--;
+    let result: SendResult;
+    try {
+      result = await sendWithRetry(o.client, o.tokens, { ...planned.keys, content }, {
+        signal: stopper.signal,
+        baseDelayMs: o.retryBaseDelayMs,
+        beforeAttempt: limiter ? (signal) => limiter.take(signal) : undefined,
+      });
+    } finally {
+      progress.inFlight--;
+    }
+    // Decide whether to stop before the slot frees up, so no further letter starts after a stop.
+    if (result.status === 'sent') badInARow = 0;
+    else if (result.status === 'fatal') {
+      authFailure = true;
+      stop(result.error ?? 'Canvas refused the credentials');
+    } else if ((result.status === 'failed' || result.status === 'unknown') && ++badInARow >= CIRCUIT_BREAKER_THRESHOLD) {
+      stop(`circuit breaker: ${CIRCUIT_BREAKER_THRESHOLD} letters in a row ended failed or unknown`);
+    }
+    return result;
+  }
+
+  /** Outside the slot: record the outcome durably and report the row. */
+  async function settle(planned: PlannedRow, result: SendResult): Promise<void> {
+    const letterKey = planned.letterKey!;
     const http = { ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}), attempts: result.attempts };
     switch (result.status) {
       case 'sent':
         await record(letterKey, { status: 'sent', httpStatus: result.httpStatus, letterId: result.letterId, attempts: result.attempts });
-        badInARow = 0;
         finish(reportRow(planned, 'sent', { ...http, ...(result.letterId ? { letterId: result.letterId } : {}) }));
         return;
       case 'failed':
       case 'unknown':
         await record(letterKey, { status: result.status, httpStatus: result.httpStatus, attempts: result.attempts });
         finish(reportRow(planned, result.status, { ...http, error: result.error }));
-        if (++badInARow >= CIRCUIT_BREAKER_THRESHOLD) {
-          stop(`circuit breaker: ${CIRCUIT_BREAKER_THRESHOLD} letters in a row ended failed or unknown`);
-        }
         return;
       case 'fatal':
         // 403, a second 401 or refused credentials: nothing was created; a later run may try again.
         await record(letterKey, { status: 'failed', httpStatus: result.httpStatus, attempts: result.attempts });
-        authFailure = true;
         finish(reportRow(planned, result.httpStatus === 403 ? 'failed' : 'not_attempted', { ...http, error: result.error }));
-        stop(result.error ?? 'Canvas refused the credentials');
         return;
       case 'aborted':
         await o.ledger.release(letterKey);
@@ -143,7 +158,11 @@ export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
       // Backpressure: never queue more than one extra letter per slot (flat memory).
       while (running.size >= o.concurrency * 2) await Promise.race(running);
       if (stopper.signal.aborted) break;
-      const task: Promise<void> = limit(() => (stopper.signal.aborted ? Promise.resolve() : sendOne(letter)))
+      // Rendered before a slot frees up, so a free slot goes straight to the ledger and the wire.
+      const { planned, template, data } = letter;
+      const content = template.renderLetter(data);
+      const task: Promise<void> = limit(() => (stopper.signal.aborted ? undefined : claimAndSend(planned, template.name, content)))
+        .then((result) => result && settle(planned, result))
         .catch((err: unknown) => stop(`ledger: ${(err as Error).message}`))
         .finally(() => running.delete(task));
       running.add(task);
