@@ -10,6 +10,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CanvasLettersError } from './errors.js';
 import { addSandboxOptions, runSandbox, type SandboxFlags } from './cli/sandbox.js';
 import { runSend } from './cli/send.js';
+import { addWatchOptions, runWatch, type WatchFlags } from './cli/watch.js';
 import { addBatchOptions, addSendOptions, batchInput, printPlanNotes, printSummary, say, type BatchFlags } from './cli/shared.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -71,6 +72,13 @@ function buildProgram(setExit: (code: number) => void): Command {
       .description('validate every row first; then create each letter in Canvas once, with bounded concurrency; write the report')
       .argument('<csv>', 'the CSV file, one letter per row'),
   ).action(async (csv: string, flags) => setExit(await runSend(csv, flags)));
+
+  addWatchOptions(
+    program
+      .command('watch')
+      .description('process CSV files dropped into a folder, each like send --yes; --once processes what is there and exits (for cron)')
+      .argument('<inbox>', 'the folder CSV files are dropped into'),
+  ).action(async (inbox: string, flags: WatchFlags) => setExit(await runWatch(inbox, flags)));
 
   addSandboxOptions(
     program.command('sandbox').description('run a local stand-in for the Canvas Letter API on 127.0.0.1, for trying templates end to end'),

@@ -115,12 +115,15 @@ export class ReportWriter {
   }
 }
 
+/** `20 rows: 18 sent, 2 skipped`. */
+export function formatCounts(s: ReportSummary): string {
+  const parts = STATUSES.filter((st) => s.counts[st] > 0).map((st) => `${s.counts[st]} ${st}`);
+  return `${s.rows} row${s.rows === 1 ? '' : 's'}${parts.length ? `: ${parts.join(', ')}` : ''}`;
+}
+
 /** The short summary for stderr: counts by status and where the report is. */
 export function formatSummary(s: ReportSummary): string {
-  const parts = STATUSES.filter((st) => s.counts[st] > 0).map((st) => `${s.counts[st]} ${st}`);
-  const lines = [
-    `${s.command}: ${s.rows} row${s.rows === 1 ? '' : 's'}${parts.length ? `: ${parts.join(', ')}` : ''}`,
-  ];
+  const lines = [`${s.command}: ${formatCounts(s)}`];
   if (s.stopReason) lines.push(`stopped: ${s.stopReason}`);
   lines.push(`report: ${s.reportCsv}`);
   return lines.join('\n');

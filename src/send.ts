@@ -53,6 +53,8 @@ export interface SendResult {
   plan: Plan;
   preflight?: Preflight;
   summary: ReportSummary;
+  /** Canvas refused the credentials before any letter was created (nothing was sent). */
+  credentialsRefused?: boolean;
 }
 
 const UNKNOWN_BEFORE = 'earlier outcome unknown (ledger): check the patient chart in Canvas, then use --resend-unknown to send it again';
@@ -135,17 +137,18 @@ export async function send(opts: SendOptions): Promise<SendResult> {
       const refusal = await firstToken(tokens, opts.signal);
       if (refusal) {
         notSent(refusal);
-        return { plan, preflight, summary: await close({ refused: true, stopReason: refusal }) };
+        return { plan, preflight, credentialsRefused: true, summary: await close({ refused: true, stopReason: refusal }) };
       }
       const outcome = await runSender({ plan, toSend, ledger, client, tokens, add, concurrency, ...opts });
-      const nothingCreated = report.counts.sent === 0 && report.counts.unknown === 0;
+      // Credentials refused on the very first letters: nothing was sent (exit 2).
+      const credentialsRefused = outcome.authFailure === 'unauthorized' && report.counts.sent === 0 && report.counts.unknown === 0;
       return {
         plan,
         preflight,
+        credentialsRefused,
         summary: await close({
           interrupted: outcome.interrupted,
-          // credentials refused on the very first letters: nothing was sent (exit 2)
-          refused: outcome.authFailure && nothingCreated,
+          refused: credentialsRefused,
           stopReason: outcome.stopReason,
         }),
       };

@@ -44,15 +44,15 @@ export interface SenderOptions {
 
 export interface SenderOutcome {
   interrupted: boolean;
-  /** The run stopped on 403, a second 401 or refused credentials. */
-  authFailure: boolean;
+  /** The run stopped on a 403 (forbidden), or on a second 401 or refused credentials (unauthorized). */
+  authFailure?: 'forbidden' | 'unauthorized';
   stopReason?: string;
 }
 
 export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
   const stopper = new AbortController(); // cuts retry backoffs short once the run stops
   let stopReason: string | undefined;
-  let authFailure = false;
+  let authFailure: SenderOutcome['authFailure'];
   const stop = (reason: string) => {
     stopReason ??= reason;
     stopper.abort();
@@ -116,7 +116,7 @@ export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
     // Decide whether to stop before the slot frees up, so no further letter starts after a stop.
     if (result.status === 'sent') badInARow = 0;
     else if (result.status === 'fatal') {
-      authFailure = true;
+      authFailure = result.httpStatus === 403 ? 'forbidden' : 'unauthorized';
       stop(result.error ?? 'Canvas refused the credentials');
     } else if ((result.status === 'failed' || result.status === 'unknown') && ++badInARow >= CIRCUIT_BREAKER_THRESHOLD) {
       stop(`circuit breaker: ${CIRCUIT_BREAKER_THRESHOLD} letters in a row ended failed or unknown`);
@@ -178,5 +178,5 @@ export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
   for (const p of o.plan.rows) {
     if (o.toSend.has(p.row) && !reported.has(p.row)) o.add(reportRow(p, 'not_attempted', { error: why }));
   }
-  return { interrupted: o.signal?.aborted === true, authFailure, ...(stopReason ? { stopReason } : {}) };
+  return { interrupted: o.signal?.aborted === true, ...(authFailure ? { authFailure } : {}), ...(stopReason ? { stopReason } : {}) };
 }

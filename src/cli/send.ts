@@ -42,15 +42,8 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
   try {
     const { plan, summary } = await send({
       ...input,
+      ...sendTuning(flags),
       config,
-      ledgerFile: resolve(flags.ledger),
-      concurrency: flags.concurrency,
-      rate: flags.rate,
-      limit: flags.limit,
-      timeoutSeconds: flags.timeout,
-      retryBaseDelayMs: retryBaseFromEnv(),
-      skipInvalid: flags.skipInvalid,
-      resendUnknown: flags.resendUnknown,
       signal: interrupt.signal,
       onValidated: printPlanNotes,
       confirm: async (p) => {
@@ -72,6 +65,20 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+/** The sending options shared by send and watch. */
+export function sendTuning(flags: SendFlags) {
+  return {
+    ledgerFile: resolve(flags.ledger),
+    concurrency: flags.concurrency,
+    rate: flags.rate,
+    limit: flags.limit,
+    timeoutSeconds: flags.timeout,
+    retryBaseDelayMs: retryBaseFromEnv(),
+    skipInvalid: flags.skipInvalid,
+    resendUnknown: flags.resendUnknown,
+  };
 }
 
 function describe(p: Preflight): string {

@@ -42,18 +42,19 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function positiveNumber(value: string): number {
+export function positiveNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number greater than 0');
   return n;
 }
 
-/** Options of every batch command (the contract's table). */
-export function addBatchOptions(cmd: Command): Command {
-  return cmd
+/** Options of every batch command (the contract's table); `watch` writes reports beside each file, so it has no --out. */
+export function addBatchOptions(cmd: Command, { out = true } = {}): Command {
+  cmd
     .option('-t, --template <name>', 'template <templates-dir>/<name>.hbs; a "template" column overrides it per row')
-    .option('--templates-dir <dir>', 'where templates, partials and stylesheets live', './templates')
-    .option('-o, --out <dir>', 'where the report (and previews) are written (default: ./out/<csv-name>-<YYYYMMDD-HHMMSS>)')
+    .option('--templates-dir <dir>', 'where templates, partials and stylesheets live', './templates');
+  if (out) cmd.option('-o, --out <dir>', 'where the report (and previews) are written (default: ./out/<csv-name>-<YYYYMMDD-HHMMSS>)');
+  return cmd
     .option('--provider <key>', 'providerKey for rows whose CSV has none')
     .option('--location <key>', 'practiceLocationKey for rows whose CSV has none')
     .option('--map <field=column>', 'read a field from a differently named column (repeatable)', collect, [])
@@ -61,29 +62,34 @@ export function addBatchOptions(cmd: Command): Command {
     .option('--json', 'print the run summary as JSON on stdout');
 }
 
-/** Options of the commands that send (send, watch). */
-export function addSendOptions(cmd: Command): Command {
-  return addBatchOptions(cmd)
+/** Options of the commands that send (send, watch); `watch` never asks, so it has no --yes. */
+export function addSendOptions(cmd: Command, { watch = false } = {}): Command {
+  addBatchOptions(cmd, { out: !watch })
     .option('-c, --concurrency <n>', 'most requests in flight at once', positiveInt, 4)
     .option('--rate <n>', 'most requests started per second', positiveNumber)
     .option('--limit <n>', 'handle at most n rows (after skipping already-sent ones)', positiveInt)
     .option('--timeout <seconds>', 'give up waiting for one answer (the row is then unknown)', positiveNumber, 30)
     .option('--ledger <file>', 'the durable record of what was sent', DEFAULT_LEDGER)
-    .option('--resend-unknown', 'send again rows whose earlier outcome is unknown')
-    .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)');
+    .option('--resend-unknown', 'send again rows whose earlier outcome is unknown');
+  if (!watch) cmd.option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)');
+  return cmd;
 }
 
 /** Library input from the shared flags. */
 export async function batchInput(csv: string, flags: BatchFlags): Promise<ValidateOptions & { out: string }> {
-  const [{ parseMapOptions }, { defaultOutDir }] = await Promise.all([import('../mapping.js'), import('../batch.js')]);
+  const { defaultOutDir } = await import('../batch.js');
+  return { csv, ...(await mappingInput(flags)), out: resolve(flags.out ?? defaultOutDir(csv)) };
+}
+
+/** Templates and mapping from the shared flags. */
+export async function mappingInput(flags: BatchFlags): Promise<Omit<ValidateOptions, 'csv'>> {
+  const { parseMapOptions } = await import('../mapping.js');
   return {
-    csv,
     templatesDir: resolve(flags.templatesDir),
     template: flags.template,
     map: parseMapOptions(flags.map),
     provider: flags.provider,
     location: flags.location,
-    out: resolve(flags.out ?? defaultOutDir(csv)),
   };
 }
 

@@ -1,0 +1,70 @@
+/**
+ * `canvas-letters watch <inbox>`: poll a folder and send each complete CSV file like
+ * `send --yes`. SIGINT/SIGTERM finish the requests in flight, record them and exit (a file
+ * cut short stays in processing/ and is resumed at the next start). One line per file.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { WatchEvent } from '../watch/index.js';
+import { sendTuning } from './send.js';
+import { addSendOptions, mappingInput, positiveNumber, say, type SendFlags } from './shared.js';
+
+export interface WatchFlags extends SendFlags {
+  interval: number;
+  settle: number;
+  once?: boolean;
+}
+
+export function addWatchOptions(cmd: Command): Command {
+  return addSendOptions(cmd, { watch: true })
+    .option('--interval <seconds>', 'poll the inbox every this many seconds', positiveNumber, 10)
+    .option('--settle <seconds>', 'take a file once unchanged this long (a file renamed into place is taken at once)', positiveNumber, 5)
+    .option('--once', 'process what is ready and exit (for cron)');
+}
+
+export async function runWatch(inbox: string, flags: WatchFlags): Promise<number> {
+  const [{ watch }, { loadConfig }, { formatCounts }] = await Promise.all([
+    import('../watch/index.js'),
+    import('../canvas/index.js'),
+    import('../report.js'),
+  ]);
+  const config = loadConfig();
+  const stop = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals === 1) {
+      say('stopping: finishing the requests in flight (signal again to exit at once)');
+      stop.abort();
+    } else process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const onEvent = (e: WatchEvent) => {
+    if (e.type === 'taken') say(`${e.resumed ? 'resuming' : 'taking'} ${e.name}`);
+    else if (e.type === 'interrupted') say(`${e.name}: interrupted; it stays in processing/ and is resumed at the next start`);
+    else {
+      for (const line of e.errors ?? []) say(`${e.name}: ${line}`);
+      if (e.summary) say(`${e.name}: ${formatCounts(e.summary)}${e.summary.stopReason ? ` (stopped: ${e.summary.stopReason})` : ''}`);
+      say(`${e.name} → ${e.movedTo} (report: ${e.movedTo}.report/report.csv)`);
+    }
+  };
+  try {
+    const result = await watch({
+      ...(await mappingInput(flags)),
+      ...sendTuning(flags),
+      config,
+      inbox: resolve(inbox),
+      intervalMs: flags.interval * 1000,
+      settleMs: flags.settle * 1000,
+      once: flags.once,
+      signal: stop.signal,
+      onEvent,
+    });
+    if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    if (flags.once && result.files.length === 0) say('nothing to do');
+    return result.exitCode;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * End-to-end: the built CLI's `watch` against the sandbox (in this process, port 0).
+ * Waits poll server counters and folders; no assertion depends on timing windows.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { ROOT, runCliAsync, startCli, tempDir, waitFor } from './support/cli.js';
+
+let sandbox: Sandbox;
+let dir: string;
+let inbox: string;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ port: 0 });
+});
+afterAll(() => sandbox.close());
+beforeEach(() => {
+  sandbox.reset();
+  sandbox.setFaults({ latencyMs: 0, rates: {} });
+  dir = tempDir('cl-watch-');
+  inbox = join(dir, 'inbox');
+  mkdirSync(inbox);
+});
+
+const HEADER = 'patientKey,providerKey,practiceLocationKey,patientName,dateOfBirth,summonsDate,excuseUntil,practiceName,practiceAddress,practicePhone,providerName,providerCredentials';
+function rows(from: number, to: number, blankName = -1): string {
+  let out = '';
+  for (let i = from; i < to; i++) {
+    const key = (i + 1).toString(16).padStart(32, 'b');
+    out += `${key},aa11bb22cc33dd44ee55ff6677889900,3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f6a7b8,${i === blankName ? '' : `Person ${i}`},1970-01-01,2026-12-14,2027-03-31,Maple,"1 Main St, X",(541) 555-0142,Dr. V,MD\n`;
+  }
+  return out;
+}
+function csv(n: number, blankName = -1): string {
+  return `${HEADER}\n${rows(0, n, blankName)}`;
+}
+/** Write a file whose last change is well in the past (a settled drop). */
+function drop(name: string, content: string, ageSeconds = 60): void {
+  const file = join(inbox, name);
+  writeFileSync(file, content);
+  const t = Date.now() / 1000 - ageSeconds;
+  utimesSync(file, t, t);
+}
+
+const env = () => ({ CANVAS_BASE_URL: sandbox.url, CANVAS_CLIENT_ID: 'sandbox-client', CANVAS_CLIENT_SECRET: 'sandbox-secret', CANVAS_ACCESS_TOKEN: '' });
+const args = (extra: string[] = []) => ['watch', inbox, '-t', 'jury-duty', '--templates-dir', join(ROOT, 'templates'), '--ledger', join(dir, 'ledger.db'), ...extra];
+const once = (extra: string[] = []) => runCliAsync(args(['--once', ...extra]), { cwd: dir, env: env() });
+const list = (sub: string) => readdirSync(join(inbox, sub)).sort();
+
+describe('watch', () => {
+  it('with --once exits 0 and does nothing on an empty inbox', async () => {
+    const r = await once();
+    expect(r.code).toBe(0);
+    expect(list('processing')).toEqual([]);
+  });
+
+  it('sends two files in one run, oldest first, and leaves nothing in processing/', async () => {
+    drop('new.csv', csv(2), 30);
+    drop('old.csv', `${HEADER}\n${rows(10, 13)}`, 90);
+    const r = await once();
+    expect(r.code).toBe(0);
+    expect(r.stderr.indexOf('taking old.csv')).toBeLessThan(r.stderr.indexOf('taking new.csv'));
+    expect(list('done')).toEqual(['new.csv', 'new.csv.report', 'old.csv', 'old.csv.report']);
+    expect(list('processing')).toEqual([]);
+    expect(sandbox.letters).toHaveLength(5);
+    const status = JSON.parse(readFileSync(join(inbox, '.canvas-letters', 'status.json'), 'utf8'));
+    expect(status.files).toEqual({ done: 2, failed: 0 });
+    expect(status.lastPollAt).toBeTruthy();
+  });
+
+  it('sends nothing for a re-dropped file and never overwrites in done/', async () => {
+    drop('a.csv', csv(3));
+    expect((await once()).code).toBe(0);
+    drop('a.csv', csv(3));
+    const r = await once();
+    expect(r.code).toBe(0);
+    expect(sandbox.letters).toHaveLength(3);
+    const done = list('done');
+    expect(done).toContain('a.csv');
+    const renamed = done.find((f) => /^a-\d{8}-\d{6}\.csv$/.test(f));
+    expect(renamed).toBeDefined();
+    const report = JSON.parse(readFileSync(join(inbox, 'done', `${renamed}.report`, 'report.json'), 'utf8'));
+    expect(report.summary.counts.skipped).toBe(3);
+  });
+
+  it('moves a file with invalid rows to failed/ with its errors, and --once exits 1', async () => {
+    drop('bad.csv', csv(3, 1));
+    const r = await once();
+    expect(r.code).toBe(1);
+    expect(list('failed')).toEqual(['bad.csv', 'bad.csv.errors.txt', 'bad.csv.report']);
+    expect(readFileSync(join(inbox, 'failed', 'bad.csv.errors.txt'), 'utf8')).toContain('row 2, column patientName: empty');
+    expect(sandbox.letters).toHaveLength(0);
+  });
+
+  it('does not take a file that is still growing until it settles', async () => {
+    const run = startCli(args(['--interval', '0.1', '--settle', '1']), { cwd: dir, env: env() });
+    const file = join(inbox, 'grow.csv');
+    writeFileSync(file, `${HEADER}\n${rows(0, 2)}`);
+    for (let i = 1; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      appendFileSync(file, rows(i * 2, i * 2 + 2));
+      expect(sandbox.stats().letterRequests).toBe(0); // still growing: not taken
+      expect(existsSync(file)).toBe(true);
+    }
+    await waitFor(() => existsSync(join(inbox, 'done', 'grow.csv')));
+    expect(sandbox.letters).toHaveLength(12);
+    run.child.kill('SIGTERM');
+    expect((await run.done).code).toBe(0);
+  });
+
+  it('takes a file renamed into place at once, without waiting to settle', async () => {
+    const run = startCli(args(['--interval', '0.1', '--settle', '60']), { cwd: dir, env: env() });
+    await waitFor(() => existsSync(join(inbox, '.canvas-letters', 'status.json')));
+    writeFileSync(join(inbox, 'r.csv.part'), csv(2));
+    await new Promise((r) => setTimeout(r, 300)); // the producer closes the file, then renames it
+    renameSync(join(inbox, 'r.csv.part'), join(inbox, 'r.csv'));
+    await waitFor(() => existsSync(join(inbox, 'done', 'r.csv')));
+    expect(sandbox.letters).toHaveLength(2);
+    run.child.kill('SIGTERM');
+    expect((await run.done).code).toBe(0);
+  });
+
+  it('lets only one watcher run per inbox', async () => {
+    const first = startCli(args(['--interval', '0.1']), { cwd: dir, env: env() });
+    await waitFor(() => existsSync(join(inbox, '.canvas-letters', 'watch.owner.json')));
+    const second = await once();
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`already watched by process ${first.child.pid}`);
+    first.child.kill('SIGTERM');
+    expect((await first.done).code).toBe(0);
+    expect((await once()).code).toBe(0); // the lock is free again
+  });
+
+  it('resumes a file left in processing/ by a crash, without sending anything twice', async () => {
+    sandbox.setFaults({ latencyMs: 300 });
+    drop('crash.csv', csv(12));
+    const run = startCli(args(['--interval', '0.1', '-c', '2']), { cwd: dir, env: env() });
+    await waitFor(() => sandbox.letters.length >= 2 && sandbox.stats().inFlight > 0);
+    run.child.kill('SIGKILL');
+    await run.done;
+    expect(list('processing')).toContain('crash.csv');
+    await waitFor(() => sandbox.letters.length === sandbox.stats().letterRequests);
+    sandbox.setFaults({ latencyMs: 0 });
+    const r = await once();
+    expect(r.stderr).toContain('resuming crash.csv');
+    expect(list('processing')).toEqual([]);
+    // The rows in flight at the crash are unknown, so the file ends in failed/; the rest were sent.
+    expect(r.code).toBe(1);
+    expect(list('failed')).toContain('crash.csv');
+    const keys = sandbox.letters.map((l) => l.patientKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    const report = JSON.parse(readFileSync(join(inbox, 'failed', 'crash.csv.report', 'report.json'), 'utf8'));
+    expect(report.rows).toHaveLength(12);
+    expect(report.summary.counts.sent + report.summary.counts.skipped + report.summary.counts.unknown).toBe(12);
+  });
+
+  it('exits 2 when the inbox does not exist', async () => {
+    const r = await runCliAsync(['watch', join(dir, 'nope'), '--once', '-t', 'jury-duty'], { cwd: dir, env: env() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no such folder/);
+  });
+});
