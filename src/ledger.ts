@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { CanvasLettersError } from './errors.js';
 import { mkdirPrivate, PRIVATE_FILE_MODE } from './fsutil.js';
 import { KEY_FIELDS, type Keys } from './types.js';
 
@@ -41,9 +42,11 @@ export type ClaimResult = { claimed: true } | { claimed: false; existing: Ledger
 export interface FinishRequest { status: 'sent' | 'failed' | 'unknown'; httpStatus?: number; letterId?: string; attempts: number }
 
 /** The database stayed locked by another process past the busy timeout. */
-export class LedgerBusyError extends Error {
-  override name = 'LedgerBusyError';
-}
+/** The ledger cannot be used (unreadable, not a ledger, locked): nothing is sent (exit 2). */
+export class LedgerError extends CanvasLettersError {}
+
+/** The database stayed locked by another process past the busy timeout. */
+export class LedgerBusyError extends LedgerError {}
 
 const SCHEMA_VERSION = 1;
 const SCHEMA = `
@@ -283,7 +286,7 @@ function migrate(db: Database.Database, path: string): void {
   db.transaction(() => {
     if ((db.pragma('user_version', { simple: true }) as number) === SCHEMA_VERSION) return; // another process won
     if ((db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() as number) > 0) {
-      throw new Error(`${path} is an SQLite database but not a canvas-letters ledger. Move it aside or choose another ledger path.`);
+      throw new LedgerError(`${path} is an SQLite database but not a canvas-letters ledger`, 'move it aside or choose another --ledger path');
     }
     db.exec(SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
@@ -291,16 +294,16 @@ function migrate(db: Database.Database, path: string): void {
 }
 
 function openError(e: unknown, path: string, busyTimeoutMs: number): unknown {
-  if (isBusy(e)) return new LedgerBusyError(busyMessage(path, busyTimeoutMs), { cause: e });
+  if (e instanceof LedgerError) return e;
+  if (isBusy(e)) return new LedgerBusyError(busyMessage(path, busyTimeoutMs));
   const code = (e as { code?: unknown }).code;
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return new Error(
-      `${path} is not a readable canvas-letters ledger (${(e as Error).message}). Nothing was sent. ` +
-        'Restore it from a backup, or move it aside (rename it) to start an empty ledger: letters it recorded as sent would then no longer be skipped.',
-      { cause: e },
+    return new LedgerError(
+      `${path} is not a readable canvas-letters ledger (${(e as Error).message}); nothing was sent`,
+      'restore it from a backup, or move it aside (rename it) to start an empty ledger: letters it recorded as sent would then no longer be skipped',
     );
   }
-  return e;
+  return new LedgerError(`${path}: cannot open the ledger (${(e as Error).message})`, 'check the --ledger path and its permissions');
 }
 
 function isBusy(e: unknown): boolean {

@@ -5,7 +5,7 @@
  */
 import { prepareOutDir, refusedRows, reportRow, settledRows } from './batch.js';
 import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, createHttp, type CanvasConfig } from './canvas/index.js';
-import { Ledger, type LedgerRecord } from './ledger.js';
+import { Ledger, LedgerError, type LedgerRecord } from './ledger.js';
 import { ReportWriter, type ReportSummary } from './report.js';
 import { runSender, type SendProgress } from './sender.js';
 import type { ReportRow } from './types.js';
@@ -75,6 +75,15 @@ export async function send(opts: SendOptions): Promise<SendResult> {
   const startedAt = new Date().toISOString();
   const plan = await validateBatch(opts);
   opts.onValidated?.(plan);
+  const ledger = openLedger(opts.ledgerFile); // an unusable ledger stops the run before any output
+  try {
+    return await sendPlan(opts, plan, ledger, startedAt);
+  } finally {
+    ledger.close();
+  }
+}
+
+async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt: string): Promise<SendResult> {
   prepareOutDir(opts.out);
   const report = new ReportWriter(opts.out);
   const add = (row: ReportRow) => {
@@ -89,74 +98,78 @@ export async function send(opts: SendOptions): Promise<SendResult> {
     return { plan, summary: await close({ refused: true, stopReason: `${plan.invalid} invalid rows; nothing was sent` }) };
   }
 
-  const ledger = Ledger.open(opts.ledgerFile);
+  settledRows(plan).forEach(add);
+  const ready = plan.rows.filter((p) => p.status === 'ready');
+  const known = ledger.lookup(ready.map((p) => p.letterKey!));
+  const toSend = new Set<number>();
+  const later: ReportRow[] = [];
+  let alreadySent = 0;
+  let unknown = 0;
+  for (const p of ready) {
+    const verdict = ledgerVerdict(p, known.get(p.letterKey!), opts.resendUnknown === true);
+    if (verdict) {
+      if (verdict.status === 'skipped') alreadySent++;
+      else unknown++;
+      add(verdict);
+    } else if (opts.limit !== undefined && toSend.size >= opts.limit) {
+      later.push(reportRow(p, 'not_attempted', { error: `over --limit ${opts.limit}` }));
+    } else toSend.add(p.row);
+  }
+  later.forEach(add);
+  const preflight: Preflight = {
+    rows: plan.rows.length,
+    toSend: toSend.size,
+    alreadySent,
+    unknown,
+    invalid: plan.invalid,
+    duplicates: plan.skipped,
+    overLimit: later.length,
+    host: opts.config.baseUrl.host,
+  };
+  const notSent = (why: string) => {
+    for (const p of ready) if (toSend.has(p.row)) add(reportRow(p, 'not_attempted', { error: why }));
+  };
+
+  if (toSend.size === 0) return { plan, preflight, summary: await close() };
+  if (opts.confirm && !(await opts.confirm(preflight))) {
+    notSent('not confirmed');
+    return { plan, preflight, summary: await close({ refused: true, stopReason: 'not confirmed; nothing was sent' }) };
+  }
+
+  const concurrency = opts.concurrency ?? 4;
+  const http = createHttp({ concurrency, timeoutMs: (opts.timeoutSeconds ?? 30) * 1000 });
+  const tokens = new TokenSource(http, opts.config, { timeoutMs: (opts.timeoutSeconds ?? 30) * 1000 });
+  const client = new CanvasClient({ http, config: opts.config, tokens });
   try {
-    settledRows(plan).forEach(add);
-    const ready = plan.rows.filter((p) => p.status === 'ready');
-    const known = ledger.lookup(ready.map((p) => p.letterKey!));
-    const toSend = new Set<number>();
-    const later: ReportRow[] = [];
-    let alreadySent = 0;
-    let unknown = 0;
-    for (const p of ready) {
-      const verdict = ledgerVerdict(p, known.get(p.letterKey!), opts.resendUnknown === true);
-      if (verdict) {
-        if (verdict.status === 'skipped') alreadySent++;
-        else unknown++;
-        add(verdict);
-      } else if (opts.limit !== undefined && toSend.size >= opts.limit) {
-        later.push(reportRow(p, 'not_attempted', { error: `over --limit ${opts.limit}` }));
-      } else toSend.add(p.row);
+    const refusal = await firstToken(tokens, opts.signal);
+    if (refusal) {
+      notSent(refusal);
+      return { plan, preflight, credentialsRefused: true, summary: await close({ refused: true, stopReason: refusal }) };
     }
-    later.forEach(add);
-    const preflight: Preflight = {
-      rows: plan.rows.length,
-      toSend: toSend.size,
-      alreadySent,
-      unknown,
-      invalid: plan.invalid,
-      duplicates: plan.skipped,
-      overLimit: later.length,
-      host: opts.config.baseUrl.host,
+    const outcome = await runSender({ plan, toSend, ledger, client, tokens, add, concurrency, ...opts });
+    // Credentials refused on the very first letters: nothing was sent (exit 2).
+    const credentialsRefused = outcome.authFailure === 'unauthorized' && report.counts.sent === 0 && report.counts.unknown === 0;
+    return {
+      plan,
+      preflight,
+      credentialsRefused,
+      summary: await close({
+        interrupted: outcome.interrupted,
+        refused: credentialsRefused,
+        stopReason: outcome.stopReason,
+      }),
     };
-    const notSent = (why: string) => {
-      for (const p of ready) if (toSend.has(p.row)) add(reportRow(p, 'not_attempted', { error: why }));
-    };
-
-    if (toSend.size === 0) return { plan, preflight, summary: await close() };
-    if (opts.confirm && !(await opts.confirm(preflight))) {
-      notSent('not confirmed');
-      return { plan, preflight, summary: await close({ refused: true, stopReason: 'not confirmed; nothing was sent' }) };
-    }
-
-    const concurrency = opts.concurrency ?? 4;
-    const http = createHttp({ concurrency, timeoutMs: (opts.timeoutSeconds ?? 30) * 1000 });
-    const tokens = new TokenSource(http, opts.config, { timeoutMs: (opts.timeoutSeconds ?? 30) * 1000 });
-    const client = new CanvasClient({ http, config: opts.config, tokens });
-    try {
-      const refusal = await firstToken(tokens, opts.signal);
-      if (refusal) {
-        notSent(refusal);
-        return { plan, preflight, credentialsRefused: true, summary: await close({ refused: true, stopReason: refusal }) };
-      }
-      const outcome = await runSender({ plan, toSend, ledger, client, tokens, add, concurrency, ...opts });
-      // Credentials refused on the very first letters: nothing was sent (exit 2).
-      const credentialsRefused = outcome.authFailure === 'unauthorized' && report.counts.sent === 0 && report.counts.unknown === 0;
-      return {
-        plan,
-        preflight,
-        credentialsRefused,
-        summary: await close({
-          interrupted: outcome.interrupted,
-          refused: credentialsRefused,
-          stopReason: outcome.stopReason,
-        }),
-      };
-    } finally {
-      client.close();
-    }
   } finally {
-    ledger.close();
+    client.close();
+  }
+}
+
+function openLedger(file: string): Ledger {
+  try {
+    return Ledger.open(file);
+  } catch (err) {
+    if (err instanceof LedgerError) throw err;
+    throw new LedgerError(`${file}: cannot open the ledger (${(err as Error).message})`, 'check the --ledger path and its permissions');
   }
 }
 

@@ -275,6 +275,14 @@ describe('send', () => {
     expect(sandbox.stats().letterRequests).toBe(0);
   });
 
+  it('refuses an unreadable ledger with exit 2 before sending anything', async () => {
+    writeFileSync(join(dir, 'ledger.db'), 'this is not a database, just text long enough to not be empty'.repeat(20));
+    const r = await send(writeCsv('a.csv', 2));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/ledger\.db.*not a readable canvas-letters ledger/);
+    expect(sandbox.stats().letterRequests).toBe(0);
+  });
+
   it('keeps secrets and tokens out of every output and file', async () => {
     const res = await fetch(`${sandbox.url}/auth/token/`, {
       method: 'POST',
