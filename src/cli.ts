@@ -15,16 +15,33 @@ import { addBatchOptions, addSendOptions, batchInput, printPlanNotes, printSumma
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-async function runPreview(csv: string, flags: BatchFlags & { files: boolean }): Promise<number> {
+type PreviewFlags = BatchFlags & { files: boolean; pdf?: boolean };
+
+async function runPreview(csv: string, flags: PreviewFlags): Promise<number> {
+  if (flags.pdf) {
+    // Before anything is read or printed: a missing browser is the first and only message.
+    const { ChromiumMissingError, findChromium } = await import('./browser.js');
+    if (!findChromium()) throw new ChromiumMissingError();
+  }
   const { preview } = await import('./preview.js');
+  const pdfs = { printed: 0, long: 0 };
   const { plan, summary } = await preview({
     ...(await batchInput(csv, flags)),
     files: flags.files,
     skipInvalid: flags.skipInvalid,
+    pdf: flags.pdf,
     onValidated: printPlanNotes,
+    onRow: (row) => {
+      if (row.pdf) pdfs.printed++;
+      if ((row.pdfPages ?? 0) > 1) pdfs.long++;
+    },
   });
   if (summary.refused) {
     say(`${csv}: ${plan.invalid} invalid row${plan.invalid === 1 ? '' : 's'}; nothing was previewed (fix them, or use --skip-invalid)`);
+  }
+  if (flags.pdf && !summary.refused) {
+    const long = pdfs.long ? `; ${pdfs.long} run${pdfs.long === 1 ? 's' : ''} over one page` : '';
+    say(`pdf: ${pdfs.printed} of ${summary.counts.previewed} letters printed to US Letter PDFs${long}`);
   }
   await printSummary(summary, flags.json);
   return summary.exitCode;
@@ -64,7 +81,8 @@ function buildProgram(setExit: (code: number) => void): Command {
       .argument('<csv>', 'the CSV file, one letter per row'),
   )
     .addOption(new Option('--no-files', 'write the report, not the letter files'))
-    .action(async (csv: string, flags: BatchFlags & { files: boolean }) => setExit(await runPreview(csv, flags)));
+    .option('--pdf', 'also print each letter to letters/row-NNNNN.pdf (US Letter) with headless Chromium, to check how it prints')
+    .action(async (csv: string, flags: PreviewFlags) => setExit(await runPreview(csv, flags)));
 
   addSendOptions(
     program

@@ -1,10 +1,20 @@
 /**
- * `<out>/index.html`: one self-contained page (no scripts from elsewhere, no network) that
- * lists every row of a preview (status, keys, template, letter link, warnings or error)
- * so a person can review the batch in a browser before anything is sent.
+ * `<out>/index.html`: a self-contained gallery of a preview, for a person to review the batch
+ * in a browser before anything is sent. Every letter is a US Letter-shaped thumbnail (a lazy,
+ * sandboxed frame of `letters/row-NNNNN.html`); rows without a letter are cards with their
+ * status and error. Filters by status, key or row number, and template; a click opens the
+ * letter full size. Inline CSS and JS only, no network, so the folder can be archived or mailed.
+ *
+ * Rows travel as a JSON block that the script turns into cards with DOM APIs (textContent
+ * only); the few values written as HTML here are escaped. The CSP allows only this page's own
+ * style and script (by hash), data: images, and frames of local letter files.
  */
+import { createHash } from 'node:crypto';
+import type { PreviewRow } from './preview.js';
+import { PAGE_SCRIPT } from './preview-page-script.js';
+import { PAGE_STYLE } from './preview-page-style.js';
 import type { ReportSummary } from './report.js';
-import { STATUSES, type ReportRow } from './types.js';
+import type { ReportRow } from './types.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -12,59 +22,141 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
-const STYLE = `
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem; color: #1d2330; }
-h1 { font-size: 1.4rem; margin: 0 0 .25rem; }
-.meta { color: #5b6475; margin: 0 0 1rem; }
-.counts span { display: inline-block; margin: 0 .5rem .5rem 0; padding: .15rem .6rem; border-radius: 1rem; background: #eef1f6; }
-.warnings { background: #fff8e1; border: 1px solid #f1d48a; padding: .5rem 1rem; border-radius: 6px; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e3e7ee; vertical-align: top; }
-th { background: #f6f8fb; position: sticky; top: 0; }
-td.keys { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
-.status { font-weight: 600; }
-.status-previewed, .status-sent { color: #1b7a3a; }
-.status-skipped { color: #5b6475; }
-.status-invalid, .status-failed, .status-unknown { color: #b3261e; }
-.status-not_attempted { color: #8a5a00; }
-`;
+/** JSON that is safe inside a `<script type="application/json">` block (no `</script>`, no `<!--`). */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
-export function renderIndexPage(summary: ReportSummary, rows: readonly ReportRow[], warnings: readonly string[]): string {
-  const counts = STATUSES.filter((s) => summary.counts[s] > 0)
-    .map((s) => `<span class="status-${s}">${summary.counts[s]} ${s}</span>`)
-    .join('');
-  const notes = warnings.length
-    ? `<div class="warnings"><strong>Warnings</strong><ul>${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>`
-    : '';
-  const body = rows.map(rowHtml).join('\n');
+const sha256 = (s: string) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
+
+/**
+ * `frame-src 'self'` lets Chromium frame sibling files under file:// (it treats every file: URL
+ * as 'self'); `file:` is added for browsers that give each local file its own origin, where
+ * 'self' alone would block the letters. Served over http(s), only same-origin frames load.
+ */
+export const INDEX_CSP = [
+  "default-src 'none'",
+  `style-src ${sha256(PAGE_STYLE)}`,
+  `script-src ${sha256(PAGE_SCRIPT)}`,
+  'img-src data:',
+  "frame-src 'self' file:",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+/** A letter path the page may frame or link to: only our own `letters/row-NNNNN.(html|pdf)`. */
+const LETTER_PATH = /^letters\/row-\d+\.(html|pdf)$/;
+
+/** What the page's script gets for each row. */
+interface PageRow {
+  row: number;
+  status: string;
+  keys: [string, string, string];
+  template: string;
+  error?: string;
+  warnings?: string[];
+  preview?: string;
+  pdf?: string;
+  pdfPages?: number;
+}
+
+function pageRow(r: ReportRow & Partial<Pick<PreviewRow, 'pdf' | 'pdfPages'>>): PageRow {
+  const own = (p: string | undefined) => (p && LETTER_PATH.test(p) ? p : undefined);
+  const preview = own(r.preview);
+  const pdf = own(r.pdf);
+  return {
+    row: r.row,
+    status: r.status,
+    keys: [r.patientKey, r.providerKey, r.practiceLocationKey],
+    template: r.template,
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.warnings?.length ? { warnings: r.warnings } : {}),
+    ...(preview ? { preview } : {}),
+    ...(pdf ? { pdf, ...(r.pdfPages ? { pdfPages: r.pdfPages } : {}) } : {}),
+  };
+}
+
+const FAVICON =
+  "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect x='2.5' y='1' width='11' height='14' rx='1' fill='%23fff' stroke='%232b5d8a'/%3E%3Cpath d='M5 5h6M5 8h6M5 11h4' stroke='%232b5d8a'/%3E%3C/svg%3E";
+
+function when(iso: string): string {
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)/.exec(iso);
+  return m ? `${m[1]} ${m[2]} UTC` : iso;
+}
+
+function fileName(path: string): string {
+  return path.split(/[\\/]/).pop() || path;
+}
+
+function notices(summary: ReportSummary, warnings: readonly string[]): string {
+  const out: string[] = [];
+  if (summary.refused) {
+    const invalid = summary.counts.invalid;
+    out.push(
+      `<div class="notice refused" role="alert"><strong>Nothing was previewed.</strong> The file has ${invalid} invalid row${invalid === 1 ? '' : 's'}: fix ${invalid === 1 ? 'it' : 'them'}, or run again with --skip-invalid.</div>`,
+    );
+  }
+  if (warnings.length) {
+    out.push(
+      `<div class="notice warnings"><strong>${warnings.length} warning${warnings.length === 1 ? '' : 's'}</strong><ul>${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>`,
+    );
+  }
+  return out.join('\n');
+}
+
+const VIEWER = `<dialog class="viewer" id="viewer" aria-labelledby="vtitle">
+<div class="vbar">
+<span class="vtitle" id="vtitle"></span><span class="badge" id="vbadge"></span><span class="vkey" id="vkey"></span>
+<span class="sp"></span>
+<button type="button" id="vprev" aria-label="Previous letter" title="Previous letter (←)">‹</button>
+<button type="button" id="vnext" aria-label="Next letter" title="Next letter (→)">›</button>
+<a id="vpdf" target="_blank" rel="noopener" hidden>PDF</a>
+<a id="vnew" target="_blank" rel="noopener">Open in new tab ↗</a>
+<button type="button" class="close" id="vclose" aria-label="Close (Esc)" title="Close (Esc)">×</button>
+</div>
+<div class="vbody" id="vbody"><div class="sheet" id="sheet"><iframe id="vframe" sandbox="" src="about:blank" title="Letter"></iframe></div></div>
+</dialog>`;
+
+export function renderIndexPage(
+  summary: ReportSummary,
+  rows: readonly (ReportRow & Partial<Pick<PreviewRow, 'pdf' | 'pdfPages'>>)[],
+  warnings: readonly string[],
+): string {
+  const csv = escapeHtml(fileName(summary.csv));
+  const letters = rows.filter((r) => r.preview).length;
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(INDEX_CSP)}">
+<meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'">
-<title>canvas-letters preview: ${escapeHtml(summary.csv)}</title>
-<style>${STYLE}</style>
+<title>Preview · ${csv}</title>
+<link rel="icon" href="${FAVICON}">
+<style>${PAGE_STYLE}</style>
 </head>
 <body>
-<h1>Preview of ${escapeHtml(summary.csv)}</h1>
-<p class="meta">${summary.rows} rows, ${escapeHtml(summary.finishedAt)}. Report: report.csv, report.json</p>
-<p class="counts">${counts}</p>
-${notes}
-<table>
-<thead><tr><th>Row</th><th>Status</th><th>Keys (patient / provider / location)</th><th>Template</th><th>Letter</th><th>Notes</th></tr></thead>
-<tbody>
-${body}
-</tbody>
-</table>
+<header class="top">
+<h1>Preview <span class="file" title="${escapeHtml(summary.csv)}">${csv}</span></h1>
+<p class="meta">${summary.rows} row${summary.rows === 1 ? '' : 's'} · ${letters} letter${letters === 1 ? '' : 's'} · ${escapeHtml(when(summary.finishedAt))} · report: <a href="report.csv">report.csv</a>, <a href="report.json">report.json</a></p>
+</header>
+${notices(summary, warnings)}
+<nav class="toolbar" aria-label="Filters">
+<div class="chips" id="chips" role="group" aria-label="Status"></div>
+<div class="filters">
+<input type="search" id="q" placeholder="Find a row number or key…" title="Row number, or part of a patient, provider or location key (press / to search)" aria-label="Find by row number, patient, provider or location key" autocomplete="off" spellcheck="false">
+<select id="tpl" aria-label="Template"><option value="">All templates</option></select>
+</div>
+<p class="shown" id="shown" aria-live="polite"></p>
+</nav>
+<noscript><div class="notice warnings">This page needs JavaScript to show the letters. They are in the letters folder; every row is in report.csv.</div></noscript>
+<main class="grid" id="grid"></main>
+<p class="empty" id="empty" hidden>No rows match these filters.</p>
+<div class="more" id="more"></div>
+${VIEWER}
+<script type="application/json" id="rows-data">${scriptJson(rows.map(pageRow))}</script>
+<script>${PAGE_SCRIPT}</script>
 </body>
 </html>
 `;
-}
-
-function rowHtml(r: ReportRow): string {
-  const keys = [r.patientKey, r.providerKey, r.practiceLocationKey].map(escapeHtml).join('<br>');
-  const link = r.preview ? `<a href="${escapeHtml(r.preview)}">open</a>` : '';
-  const notes = [...(r.warnings ?? []), ...(r.error ? [r.error] : [])].map(escapeHtml).join('<br>');
-  return `<tr class="row-${r.status}"><td>${r.row}</td><td class="status status-${r.status}">${r.status}</td><td class="keys">${keys}</td><td>${escapeHtml(r.template)}</td><td>${link}</td><td>${notes}</td></tr>`;
 }

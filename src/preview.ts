@@ -1,16 +1,28 @@
 /**
  * `preview`: validate every row, then render each valid letter (CSS inlined) to
  * `<out>/letters/`, write `<out>/index.html` for a person to review the batch, and the
- * report. Never touches the network.
+ * report. Never touches the network. With `pdf`, each letter is also printed to a US Letter
+ * PDF by headless Chromium (a local process, its page cut off from the network).
  */
 import { join } from 'node:path';
 import { letterFileName, prepareOutDir, readyLetters, refusedRows, reportRow, settledRows } from './batch.js';
+import { ChromiumMissingError, findChromium } from './browser.js';
+import { UsageError } from './errors.js';
 import { writePrivateFile } from './fsutil.js';
 import { findRemoteImages } from './inline.js';
+import type { PdfPrinter } from './pdf.js';
 import { renderIndexPage } from './preview-page.js';
 import { ReportWriter, type ReportSummary } from './report.js';
 import type { ReportRow } from './types.js';
 import { validateBatch, type Plan, type ValidateOptions } from './validate.js';
+
+/** A report row of a preview: report.json also records the print check (report.csv keeps the contract's columns). */
+export interface PreviewRow extends ReportRow {
+  /** Path of the letter's PDF relative to the output folder (`--pdf`). */
+  pdf?: string;
+  /** Pages in that PDF. */
+  pdfPages?: number;
+}
 
 export interface PreviewOptions extends ValidateOptions {
   /** Output folder for the report, letters and index.html. */
@@ -19,10 +31,18 @@ export interface PreviewOptions extends ValidateOptions {
   files?: boolean;
   /** Preview the valid rows even when some rows are invalid. */
   skipInvalid?: boolean;
+  /**
+   * Also print each letter to `letters/row-NNNNN.pdf` (US Letter) with headless Chromium.
+   * Needs `files`; throws ChromiumMissingError, before reading or writing anything, when
+   * Chromium is not installed.
+   */
+  pdf?: boolean;
+  /** Environment used to find Chromium (CHROMIUM_PATH); defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
   /** Called once validation is done, before any output is written. */
   onValidated?: (plan: Plan) => void;
-  /** Called as each row's outcome is known. */
-  onRow?: (row: ReportRow) => void;
+  /** Called as each row's outcome is known (report.json also gets `pdf` and `pdfPages`). */
+  onRow?: (row: PreviewRow) => void;
 }
 
 export interface PreviewResult {
@@ -32,19 +52,47 @@ export interface PreviewResult {
 
 export async function preview(opts: PreviewOptions): Promise<PreviewResult> {
   const startedAt = new Date().toISOString();
+  const files = opts.files !== false;
+  if (opts.pdf && !files) throw new UsageError('--pdf prints the letter files', 'drop --no-files, or --pdf');
+  if (opts.pdf && !findChromium(opts.env)) throw new ChromiumMissingError();
   const plan = await validateBatch(opts);
   opts.onValidated?.(plan);
   const refused = plan.invalid > 0 && !opts.skipInvalid;
-  const files = opts.files !== false;
 
-  prepareOutDir(opts.out);
-  const report = new ReportWriter(opts.out);
-  const add = (row: ReportRow) => {
+  // Launch the browser before writing anything, so a browser that will not start leaves no output.
+  const printer = opts.pdf && !refused && plan.ready > 0 ? await openPrinter(opts.env) : undefined;
+  try {
+    prepareOutDir(opts.out);
+    const report = new ReportWriter(opts.out);
+    const summary = await writeOutput(opts, plan, { refused, startedAt }, report, printer);
+    if (files) {
+      writePrivateFile(join(opts.out, 'index.html'), renderIndexPage(summary, report.sortedRows(), plan.warnings));
+    }
+    return { plan, summary };
+  } finally {
+    await printer?.close();
+  }
+}
+
+async function openPrinter(env: NodeJS.ProcessEnv | undefined): Promise<PdfPrinter> {
+  const { PdfPrinter } = await import('./pdf.js');
+  return PdfPrinter.open(env ? { env } : {});
+}
+
+async function writeOutput(
+  opts: PreviewOptions,
+  plan: Plan,
+  run: { refused: boolean; startedAt: string },
+  report: ReportWriter,
+  printer: PdfPrinter | undefined,
+): Promise<ReportSummary> {
+  const files = opts.files !== false;
+  const add = (row: PreviewRow) => {
     report.add(row);
     opts.onRow?.(row);
   };
 
-  if (refused) {
+  if (run.refused) {
     refusedRows(plan).forEach(add);
   } else {
     // Rows validation settled (invalid, duplicates) go in between, so report.csv is in row order.
@@ -58,26 +106,37 @@ export async function preview(opts: PreviewOptions): Promise<PreviewResult> {
       const html = template.renderLetter(data);
       const remote = findRemoteImages(html);
       const warnings = remote.length > 0 ? [`${remote.length} remote image${remote.length === 1 ? '' : 's'}: Canvas and printers may not load ${remote.length === 1 ? 'it' : 'them'}`] : [];
-      let preview: string | undefined;
+      const extra: Partial<PreviewRow> = {};
       if (files) {
-        preview = letterFileName(planned.row);
-        writePrivateFile(join(opts.out, preview), html);
+        extra.preview = letterFileName(planned.row);
+        writePrivateFile(join(opts.out, extra.preview), html);
       }
-      add(reportRow(planned, 'previewed', { ...(preview ? { preview } : {}), ...(warnings.length ? { warnings } : {}) }));
+      if (printer) Object.assign(extra, await printPdf(printer, html, opts.out, planned.row, warnings));
+      add({ ...reportRow(planned, 'previewed', extra), ...(warnings.length ? { warnings } : {}) });
     }
     addSettledBefore(Infinity);
   }
 
-  const summary = await report.close({
+  return report.close({
     command: 'preview',
     csv: opts.csv,
     out: opts.out,
-    startedAt,
-    refused,
+    ...run,
     interrupted: false,
   });
-  if (files) {
-    writePrivateFile(join(opts.out, 'index.html'), renderIndexPage(summary, report.sortedRows(), plan.warnings));
+}
+
+/** Print one letter; a letter that fails to print gets a warning rather than ending the run. */
+async function printPdf(printer: PdfPrinter, html: string, out: string, row: number, warnings: string[]): Promise<Partial<PreviewRow>> {
+  const { pdfPageCount } = await import('./pdf.js');
+  let bytes: Buffer;
+  try {
+    bytes = await printer.print(html);
+  } catch (err) {
+    warnings.push(`PDF not written: ${(err as Error).message.split('\n')[0]}`);
+    return {};
   }
-  return { plan, summary };
+  const pdf = letterFileName(row, 'pdf');
+  writePrivateFile(join(out, pdf), bytes);
+  return { pdf, pdfPages: pdfPageCount(bytes) };
 }
