@@ -27,4 +27,12 @@ export {
   REPORT_JSON,
   type ReportSummary,
 } from './report.js';
-export { preview, type PreviewOptions, type PreviewResult } from './preview.js';
+export { preview, type PreviewOptions, type PreviewResult, type PreviewRow } from './preview.js';
+export { send, ledgerVerdict, type SendOptions, type SendResult, type Preflight } from './send.js';
+export type { SendProgress } from './sender.js';
+export { Ledger, LedgerError, LedgerBusyError, type LedgerRecord, type LedgerStatus } from './ledger.js';
+export { loadConfig, readDotEnv, isLoopbackHost, AuthError, type CanvasConfig, type Credentials } from './canvas/index.js';
+export { watch, type WatchOptions, type WatchResult, type WatchEvent } from './watch/index.js';
+export { WatchLockedError } from './watch/lock.js';
+export { startSandbox, type Sandbox, type SandboxOptions, type FaultConfig } from './sandbox/index.js';
+export { launchChromium, findChromium, ChromiumMissingError } from './browser.js';
