@@ -277,9 +277,10 @@ describe('sandbox control API and lifecycle', () => {
     await post(sb, t);
     await post(sb, t, { ...LETTER, patientKey: 'pat-2' });
     const list = (await (await fetch(`${sb.url}/sandbox/letters`)).json()) as Record<string, unknown>[];
-    expect(list.map((l) => l.patientKey)).toEqual(['pat-1', 'pat-2']);
-    expect(Object.keys(list[0] ?? {}).sort()).toEqual(['id', 'patientKey', 'practiceLocationKey', 'providerKey', 'receivedAt', 'size']);
-    const one = await fetch(`${sb.url}/sandbox/letters/${String(list[1]?.id)}`);
+    expect(list.map((l) => l.patientKey)).toEqual(['pat-2', 'pat-1']); // newest first
+    expect(Object.keys(list[0] ?? {}).sort()).toEqual(['id', 'patientKey', 'practiceLocationKey', 'providerKey', 'receivedAt', 'size', 'subject', 'template']);
+    expect(list[0]).toMatchObject({ template: null, subject: null });
+    const one = await fetch(`${sb.url}/sandbox/letters/${String(list[0]?.id)}`);
     expect(await one.json()).toMatchObject({ patientKey: 'pat-2', content: LETTER.content });
     expect((await fetch(`${sb.url}/sandbox/letters/unknown`)).status).toBe(404);
     const stats = (await (await fetch(`${sb.url}/sandbox/stats`)).json()) as Record<string, unknown>;

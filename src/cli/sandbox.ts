@@ -1,7 +1,8 @@
 /**
  * `canvas-letters sandbox`: a local stand-in for the Canvas token and Letter endpoints on
- * 127.0.0.1, with fault injection, until Ctrl-C. Prints its URL and the environment lines
- * that point `send` at it. The credentials it prints are the sandbox's own, not Canvas's.
+ * 127.0.0.1, with fault injection and a web inbox, until Ctrl-C. Prints the environment lines
+ * that point `send` at it (stdout) and the inbox URL (stderr). The credentials it prints are
+ * the sandbox's own, not Canvas's. --store keeps letters in a private folder across restarts.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { say } from './shared.js';
@@ -16,6 +17,7 @@ export interface SandboxFlags {
   clientSecret: string;
   seed: number;
   responseBody: 'json' | 'empty' | 'text';
+  store?: string;
 }
 
 function nonNegativeInt(value: string): number {
@@ -33,32 +35,47 @@ export function addSandboxOptions(cmd: Command): Command {
     .option('--client-id <id>', 'client id the token endpoint accepts', 'sandbox-client')
     .option('--client-secret <secret>', 'client secret the token endpoint accepts (a sandbox value, not a Canvas secret)', 'sandbox-secret')
     .option('--seed <n>', 'seed for the fault draws', nonNegativeInt, 1)
-    .addOption(new Option('--response-body <kind>', 'body of a created letter').choices(['json', 'empty', 'text']).default('json'));
+    .addOption(new Option('--response-body <kind>', 'body of a created letter').choices(['json', 'empty', 'text']).default('json'))
+    .option('--store <dir>', 'keep letters across restarts in this folder (one 0600 JSON file per letter; folder 0700, created if missing)');
 }
 
 export async function runSandbox(flags: SandboxFlags): Promise<number> {
   const { startSandbox, parseFaultRates } = await import('../sandbox/index.js');
+  const { UsageError } = await import('../errors.js');
   let rates;
   try {
     rates = parseFaultRates(flags.fail);
   } catch (err) {
-    const { UsageError } = await import('../errors.js');
     throw new UsageError(`--fail: ${(err as Error).message}`);
   }
-  const sandbox = await startSandbox({
-    port: flags.port,
-    latencyMs: flags.latency,
-    rates,
-    retryAfter: flags.retryAfter,
-    tokenLifetimeSeconds: flags.tokenLifetime,
-    clientId: flags.clientId,
-    clientSecret: flags.clientSecret,
-    seed: flags.seed,
-    responseBody: flags.responseBody,
-  });
+  let sandbox;
+  try {
+    sandbox = await startSandbox({
+      port: flags.port,
+      latencyMs: flags.latency,
+      rates,
+      retryAfter: flags.retryAfter,
+      tokenLifetimeSeconds: flags.tokenLifetime,
+      clientId: flags.clientId,
+      clientSecret: flags.clientSecret,
+      seed: flags.seed,
+      responseBody: flags.responseBody,
+      store: flags.store,
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { syscall?: string };
+    if (e.syscall === 'listen') throw new UsageError(`--port ${flags.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}`, 'choose another port (0: any free port)');
+    if (flags.store !== undefined) throw new UsageError(`--store: ${e.message}`);
+    throw err;
+  }
   say(`Canvas sandbox listening on ${sandbox.url} (Ctrl-C to stop)`);
+  if (sandbox.store) {
+    say(`Store: ${sandbox.store.dir} (${sandbox.store.loaded} letters loaded)`);
+    for (const skipped of sandbox.store.skipped) say(`  skipped ${skipped}`);
+  }
   say('Point send at it with:');
   process.stdout.write(`CANVAS_BASE_URL=${sandbox.url}\nCANVAS_CLIENT_ID=${flags.clientId}\nCANVAS_CLIENT_SECRET=${flags.clientSecret}\n`);
+  say(`Inbox: ${sandbox.url}/`);
   say(`Letters received: GET ${sandbox.url}/sandbox/letters; faults: PUT ${sandbox.url}/sandbox/faults`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -1,8 +1,6 @@
 /**
- * The sandbox's JSON control API under /sandbox/, for scripts and other processes:
- *   GET    /sandbox/letters        letters without content
- *   GET    /sandbox/letters/<id>   one letter with content
- *   DELETE /sandbox/letters        forget all letters
+ * The sandbox's JSON control API under /sandbox/, for scripts, other processes and the inbox
+ * page (the letter routes, /sandbox/letters..., are in inbox.ts):
  *   GET    /sandbox/stats          stats() without startTimes
  *   GET    /sandbox/faults         current FaultConfig
  *   PUT    /sandbox/faults         merge a JSON FaultConfig (setFaults)
@@ -12,19 +10,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isFaultKind, operationOutcome } from './faults.js';
-import { readBody, sendJson } from './http.js';
+import { readBody, sendJson, wrongMethod } from './http.js';
 import type { FaultConfig, Sandbox } from './types.js';
 
 const CONTROL_BODY_LIMIT = 64 * 1024;
 
 function noContent(res: ServerResponse): void {
   res.writeHead(204).end();
-}
-
-/** Answers 405 and returns true (handled). */
-function wrongMethod(res: ServerResponse, allow: string): true {
-  sendJson(res, 405, operationOutcome('not-supported', `Method not allowed; use ${allow}.`), { Allow: allow });
-  return true;
 }
 
 async function readJson(req: IncomingMessage, res: ServerResponse): Promise<{ ok: true; value: unknown } | { ok: false }> {
@@ -46,34 +38,6 @@ export async function handleControl(
   faults: () => FaultConfig,
 ): Promise<boolean> {
   const method = req.method ?? 'GET';
-  if (path === '/sandbox/letters') {
-    if (method === 'GET') {
-      sendJson(
-        res,
-        200,
-        sandbox.letters.map(({ id, receivedAt, patientKey, providerKey, practiceLocationKey, size }) => ({
-          id,
-          receivedAt,
-          patientKey,
-          providerKey,
-          practiceLocationKey,
-          size,
-        })),
-      );
-    } else if (method === 'DELETE') {
-      sandbox.letters.length = 0;
-      noContent(res);
-    } else wrongMethod(res, 'GET, DELETE');
-    return true;
-  }
-  const one = /^\/sandbox\/letters\/([^/]+)$/.exec(path);
-  if (one) {
-    if (method !== 'GET') return wrongMethod(res, 'GET');
-    const letter = sandbox.letters.find((l) => l.id === one[1]); // ids are hex: no decoding needed
-    if (letter) sendJson(res, 200, letter);
-    else sendJson(res, 404, operationOutcome('not-found', 'No letter with that id.'));
-    return true;
-  }
   if (path === '/sandbox/stats') {
     if (method !== 'GET') return wrongMethod(res, 'GET');
     const { startTimes: _omitted, ...stats } = sandbox.stats();

@@ -2,6 +2,7 @@
  * Small node:http helpers shared by the sandbox endpoints: JSON answers and bounded body reads.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { operationOutcome } from './faults.js';
 
 /** Too large for its endpoint: answered 413 and the connection closed. */
 export class TooLarge extends Error {}
@@ -10,6 +11,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   const text = JSON.stringify(body);
   res.writeHead(status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** Answers 405 and returns true (handled). */
+export function wrongMethod(res: ServerResponse, allow: string): true {
+  sendJson(res, 405, operationOutcome('not-supported', `Method not allowed; use ${allow}.`), { Allow: allow });
+  return true;
 }
 
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
@@ -27,4 +34,38 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** Send a whole text body with its type; extra headers (e.g. CSP) are added as given. */
+export function sendText(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...headers, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost']);
+
+/**
+ * Why a request must be refused, or null. The sandbox holds letters with patient data, so a
+ * web page elsewhere must not reach it: the Host must name loopback (no DNS rebinding), and a
+ * request that changes something must not come from another origin (no cross-site POST).
+ */
+export function refuseReason(req: IncomingMessage, port: number): string | null {
+  const host = req.headers.host;
+  if (host !== undefined) {
+    let name: string;
+    try {
+      name = new URL(`http://${host}`).hostname;
+    } catch {
+      return 'Bad Host header.';
+    }
+    if (!LOOPBACK_NAMES.has(name)) return 'The sandbox answers only requests for 127.0.0.1 or localhost.';
+  }
+  const method = req.method ?? 'GET';
+  if (method === 'GET' || method === 'HEAD') return null;
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== `http://127.0.0.1:${port}` && origin !== `http://localhost:${port}`) {
+    return 'Requests from other origins may not change the sandbox.';
+  }
+  if (req.headers['sec-fetch-site'] === 'cross-site') return 'Requests from other sites may not change the sandbox.';
+  return null;
 }

@@ -1,13 +1,16 @@
 /**
  * The sandbox HTTP server (node:http, 127.0.0.1 only): the Canvas token and Letter endpoints
- * with fault injection, plus a small JSON control API under /sandbox/ (see control.ts).
+ * with fault injection, the web inbox and letter routes (inbox.ts), a small JSON control API
+ * under /sandbox/ (control.ts), and optionally a folder keeping letters (store.ts).
  * It never writes to stdout/stderr, so letter content and tokens are never logged.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { handleControl } from './control.js';
-import { TooLarge, readBody, sendJson } from './http.js';
+import { TooLarge, readBody, refuseReason, sendJson } from './http.js';
+import { handleInbox } from './inbox.js';
+import { openStore } from './store.js';
 import { FaultPicker, UNAUTHENTICATED_TEXT, faultAnswer, operationOutcome, validateFaultConfig } from './faults.js';
 import {
   FAULT_KINDS,
@@ -41,11 +44,17 @@ function emptyStats(): SandboxStats {
 
 /** Start a sandbox on 127.0.0.1 (port 0 = any free port). */
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  const { port = 0, clientId = 'sandbox-client', clientSecret = 'sandbox-secret', seed = 1, ...faultOptions } = opts;
+  const { port = 0, clientId = 'sandbox-client', clientSecret = 'sandbox-secret', seed = 1, store: storeDir, ...faultOptions } = opts;
+  const host = (faultOptions as { host?: unknown }).host;
+  if (host !== undefined) {
+    if (host !== '127.0.0.1' && host !== 'localhost') throw new Error('the sandbox listens on 127.0.0.1 only; it cannot listen on another host');
+    delete (faultOptions as { host?: unknown }).host;
+  }
   let faults: FaultConfig = validateFaultConfig(faultOptions);
   const picker = new FaultPicker(seed);
   const tokens = new Map<string, number>(); // token -> expiry (ms since epoch)
-  const letters: ReceivedLetter[] = [];
+  const store = storeDir === undefined ? undefined : openStore(storeDir);
+  const letters: ReceivedLetter[] = store ? [...store.loaded] : [];
   let stats = emptyStats();
   let inFlight = 0; // live count: reset() does not forget requests still being handled
   const timers = new Set<NodeJS.Timeout>();
@@ -144,7 +153,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (kind === 'ok' || kind === 'reset' || kind === 'hang') {
       const id = randomBytes(16).toString('hex');
       const { patientKey, providerKey, practiceLocationKey, content } = fields;
-      letters.push({ id, receivedAt: new Date().toISOString(), patientKey, providerKey, practiceLocationKey, content, size: Buffer.byteLength(content) });
+      const letter = { id, receivedAt: new Date().toISOString(), patientKey, providerKey, practiceLocationKey, content, size: Buffer.byteLength(content) };
+      store?.save(letter); // before answering: a created letter survives a restart
+      letters.push(letter);
       if (kind === 'reset') {
         const socket = req.socket as Socket & { resetAndDestroy?: () => void };
         return void (socket.resetAndDestroy ? socket.resetAndDestroy() : socket.destroy());
@@ -161,9 +172,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
+    const refused = refuseReason(req, bound);
+    if (refused) return sendJson(res, 403, operationOutcome('forbidden', refused));
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    const path = url.pathname;
     if (path === TOKEN_PATH || path === '/auth/token') return handleToken(req, res);
     if (path === LETTER_PATH || path === `${LETTER_PATH}/`) return handleLetter(req, res);
+    if (handleInbox(req, res, url, sandbox)) return;
     if (path.startsWith('/sandbox/') && (await handleControl(req, res, path, sandbox, () => faults))) return;
     sendJson(res, 404, operationOutcome('not-found', `No such endpoint: ${req.method ?? ''} ${path.slice(0, 200)}`));
   }
@@ -196,6 +211,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     get letters() {
       return letters;
     },
+    store: store && { dir: store.dir, loaded: store.loaded.length, skipped: store.skipped },
+    clearLetters() {
+      letters.length = 0;
+      store?.clear();
+    },
     stats: () => ({ ...stats, inFlight, outcomes: { ...stats.outcomes }, startTimes: [...stats.startTimes] }),
     setFaults(f) {
       faults = { ...faults, ...validateFaultConfig(f) };
@@ -203,7 +223,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     script: (...kinds) => picker.script(kinds),
     revokeTokens: () => tokens.clear(),
     reset() {
-      letters.length = 0;
+      sandbox.clearLetters();
       stats = emptyStats();
       stats.maxInFlight = inFlight;
       picker.reset();

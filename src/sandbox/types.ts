@@ -44,6 +44,11 @@ export interface SandboxOptions extends FaultConfig {
   clientSecret?: string;
   /** PRNG seed for rates (default 1). */
   seed?: number;
+  /**
+   * Keep letters in this folder across restarts: one `<id>.json` file per letter (0600) in a
+   * folder that is 0700 (created if missing; an existing folder open to other users is refused).
+   */
+  store?: string;
 }
 
 export interface ReceivedLetter {
@@ -74,8 +79,12 @@ export interface Sandbox {
   /** e.g. http://127.0.0.1:43123 */
   readonly url: string;
   readonly port: number;
-  /** Letters created, in arrival order. */
+  /** Letters created, in arrival order (letters loaded from the store first, by receivedAt). */
   readonly letters: ReceivedLetter[];
+  /** The store folder (absolute) when started with `store`, and the files it skipped at load. */
+  readonly store?: { dir: string; loaded: number; skipped: string[] };
+  /** Forget every letter, and delete their files from the store. */
+  clearLetters(): void;
   stats(): SandboxStats;
   /** Change faults at run time: top-level keys given replace the current ones. */
   setFaults(f: FaultConfig): void;
@@ -83,7 +92,7 @@ export interface Sandbox {
   script(...kinds: FaultKind[]): void;
   /** Every token issued so far becomes invalid (next use gets 401). */
   revokeTokens(): void;
-  /** Forget letters, stats and script (and reseed the PRNG); tokens and faults are kept. */
+  /** Forget letters (also in the store), stats and script (and reseed the PRNG); tokens and faults are kept. */
   reset(): void;
   /** Stop listening; also destroys hanging and idle keep-alive sockets. */
   close(): Promise<void>;

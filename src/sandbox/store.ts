@@ -1,0 +1,99 @@
+/**
+ * `--store <dir>`: keeps sandbox letters across restarts. One JSON file per letter,
+ * `<id>.json` (the ReceivedLetter as stored in memory), written 0600 through a temporary
+ * file and a rename, in a folder that is 0700. Letters hold patient data: an existing
+ * folder that other users can open is refused rather than silently used or changed.
+ */
+import { readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { mkdirPrivate, writePrivateFile } from '../fsutil.js';
+import type { ReceivedLetter } from './types.js';
+
+const LETTER_FILE = /^([0-9a-f]{32})\.json$/;
+const OWN_FILE = /^[0-9a-f]{32}\.json(\.tmp)?$/;
+
+export interface LetterStore {
+  /** Absolute path of the folder. */
+  readonly dir: string;
+  /** Letters found at open, sorted by receivedAt (oldest first). */
+  readonly loaded: ReceivedLetter[];
+  /** Files that were skipped at open, each with the reason (names only, never content). */
+  readonly skipped: string[];
+  save(letter: ReceivedLetter): void;
+  /** Remove every letter file (and leftover temporary file) from the folder. */
+  clear(): void;
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === 'string';
+}
+
+/** Parse one stored file; the file name must match the id inside. */
+function parseLetter(text: string, id: string): ReceivedLetter | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not valid JSON';
+  }
+  const r = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const { receivedAt, patientKey, providerKey, practiceLocationKey, content } = r;
+  if (r.id !== id) return 'id does not match the file name';
+  if (!isString(receivedAt) || Number.isNaN(Date.parse(receivedAt))) return 'receivedAt is not a date';
+  if (!isString(patientKey) || !isString(providerKey) || !isString(practiceLocationKey) || !isString(content)) {
+    return 'patientKey, providerKey, practiceLocationKey and content must be strings';
+  }
+  return { id, receivedAt, patientKey, providerKey, practiceLocationKey, content, size: Buffer.byteLength(content) };
+}
+
+/** Open (creating 0700 if missing) a store folder and load its letters. Throws on an unusable folder. */
+export function openStore(folder: string): LetterStore {
+  const dir = resolve(folder);
+  let mode: number | undefined;
+  try {
+    const st = statSync(dir);
+    if (!st.isDirectory()) throw new Error(`sandbox store ${dir} is not a folder`);
+    mode = st.mode & 0o777;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (mode === undefined) mkdirPrivate(dir);
+  else if ((mode & 0o077) !== 0) {
+    throw new Error(
+      `sandbox store ${dir} can be opened by other users (mode ${mode.toString(8).padStart(4, '0')}); letters hold patient data: run chmod 700 on it or choose a new folder`,
+    );
+  }
+
+  const loaded: { letter: ReceivedLetter; name: string }[] = [];
+  const skipped: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const m = LETTER_FILE.exec(name);
+    if (!m) continue;
+    let text: string;
+    try {
+      text = readFileSync(join(dir, name), 'utf8');
+    } catch (err) {
+      skipped.push(`${name}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      continue;
+    }
+    const parsed = parseLetter(text, m[1] ?? '');
+    if (typeof parsed === 'string') skipped.push(`${name}: ${parsed}`);
+    else loaded.push({ letter: parsed, name });
+  }
+  loaded.sort((a, b) => Date.parse(a.letter.receivedAt) - Date.parse(b.letter.receivedAt) || (a.name < b.name ? -1 : 1));
+
+  return {
+    dir,
+    loaded: loaded.map((l) => l.letter),
+    skipped,
+    save(letter) {
+      const file = join(dir, `${letter.id}.json`);
+      const { id, receivedAt, patientKey, providerKey, practiceLocationKey, content, size } = letter;
+      writePrivateFile(`${file}.tmp`, JSON.stringify({ id, receivedAt, patientKey, providerKey, practiceLocationKey, size, content }, null, 2) + '\n');
+      renameSync(`${file}.tmp`, file);
+    },
+    clear() {
+      for (const name of readdirSync(dir)) if (OWN_FILE.test(name)) rmSync(join(dir, name), { force: true });
+    },
+  };
+}
