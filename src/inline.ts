@@ -5,6 +5,10 @@
  * inlineExternal fetch URLs and read files, which a letter must never do. juice parses with
  * htmlparser2 without decoding entities, so a fragment stays a fragment (no <html>/<body> is
  * added) and `&lt;script&gt;` escaped by Handlebars comes out exactly as it went in.
+ *
+ * The template loader also runs inlineCss, once, on a template's own HTML (its Handlebars
+ * statements replaced by plain-text placeholders, see templates/once.ts), so that most letters
+ * need no inlining at all; juice's own `{{ }}` handling stays off for that call too.
  */
 import juice from 'juice';
 
@@ -36,12 +40,37 @@ export function inlineCss(html: string, css: string): string {
   return withoutCodeBlocks(() => juice(source, JUICE_OPTIONS));
 }
 
+/**
+ * Where the stylesheet goes, tried in order: after the first `<head>` tag, after the first
+ * `<html>` tag, after a leading doctype; else at the very start. `tag` finds the first place
+ * the element is named at all (used to check that the choice cannot depend on the merge).
+ */
+export const STYLE_ANCHORS: readonly { tag: RegExp; at: RegExp }[] = Object.freeze([
+  { tag: /<head\b/i, at: /<head\b[^>]*>/i },
+  { tag: /<html\b/i, at: /<html\b[^>]*>/i },
+  { tag: /<!doctype/i, at: /^\s*<!doctype[^>]*>/i },
+]);
+
 function withLeadingStyle(html: string, css: string): string {
   const style = `<style>\n${css}\n</style>`;
-  const anchor = /<head\b[^>]*>/i.exec(html) ?? /<html\b[^>]*>/i.exec(html) ?? /^\s*<!doctype[^>]*>/i.exec(html);
+  let anchor: RegExpExecArray | null = null;
+  for (const { at } of STYLE_ANCHORS) if ((anchor = at.exec(html))) break;
   if (!anchor) return style + html;
   const at = anchor.index + anchor[0].length;
   return html.slice(0, at) + style + html.slice(at);
+}
+
+interface JuiceUtils {
+  parseCSS(css: string): [string, unknown][];
+}
+
+/**
+ * The selectors juice inlines from `css`, in order: rules outside @media, with declarations,
+ * not skipped by "juice ignore" comments. Parsed by juice's own CSS parser (mensch); no I/O.
+ */
+export function inlinedSelectors(css: string): string[] {
+  const { utils } = juice as unknown as { utils: JuiceUtils };
+  return utils.parseCSS(css).map(([selector]) => selector);
 }
 
 /**

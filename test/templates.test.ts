@@ -57,6 +57,7 @@ describe('TemplateSet.load / list / has / get', () => {
     const d = templatesDir({ 't.hbs': '<style>p{color:red}</style>{{> p}}<p>{{x}}</p>', 'partials/p.hbs': '[{{y}}]', 't.css': 'p{margin:0}' });
     const t = TemplateSet.load(d).get('t');
     rmSync(d, { recursive: true });
+    expect(t.inlining).toBe('once'); // the CSS was inlined into the template on get()
     expect(t.renderLetter({ x: '1', y: '2' })).toBe('[2]<p style="margin: 0; color: red;">1</p>');
   });
 });
@@ -135,6 +136,7 @@ describe('strict rendering', () => {
 
   it('escapes <script>, &, quotes and apostrophes through renderLetter', () => {
     const t2 = template({ 't.hbs': '<p title="{{first}}">{{first}}</p>', 'styles.css': 'p { color: red }' });
+    expect(t2.inlining).toBe('once');
     const out = t2.renderLetter({ first: `<script>alert("x")</script> & O'Brien` });
     expect(out).not.toContain('<script');
     const escaped = '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; O&#x27;Brien';
@@ -217,6 +219,7 @@ describe('styles and warnings', () => {
   const out = t.renderLetter({ x: 'X' });
 
   it('applies styles.css, then <name>.css, then the template <style> blocks', () => {
+    expect(t.inlining).toBe('once');
     expect(out).toContain('<body style="font-family: serif;">');
     const style = /<p class="c" style="([^"]*)">X<\/p>/.exec(out)?.[1]?.split(/;\s*/).sort();
     expect(style).toEqual(['', 'color: blue', 'font-weight: bold', 'margin: 0']);
@@ -237,5 +240,11 @@ describe('styles and warnings', () => {
 
   it('render gives the Handlebars output before inlining', () => {
     expect(t.render({ x: 'X' })).toContain('<style>.c { color: blue }');
+  });
+
+  it('a template the merge could restyle is inlined per letter, saying why', () => {
+    const p = template({ 't.hbs': '<p class="{{x}}">t</p>', 'styles.css': '.a { color: red }' });
+    expect([p.inlining, p.inliningReason]).toEqual(['per-letter', expect.stringContaining('{{x}} (t.hbs, line 1) in the class attribute')]);
+    expect(p.renderLetter({ x: 'a' })).toBe('<p class="a" style="color: red;">t</p>');
   });
 });

@@ -3,9 +3,11 @@
  * `styles.css`, optional `<name>.css` per template, and images used through {{image "path"}}.
  *
  * Partials and styles.css are read when the folder is loaded; a template is read, checked,
- * analysed (fields, partials followed transitively) and compiled once, on first use. Rendering
- * reads no files (images are read once, then cached). All compilation happens in an isolated
- * Handlebars environment with strict mode, known helpers and no prototype access.
+ * analysed (fields, partials followed transitively) and compiled once, on first use. Its CSS is
+ * then inlined into the template itself, once, where that gives the same letters as inlining
+ * each letter (see once.ts); otherwise every letter is inlined. Rendering reads no files (images
+ * are read once, then cached). All compilation happens in an isolated Handlebars environment
+ * with strict mode, known helpers and no prototype access.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import Handlebars from 'handlebars';
 import { TemplateError, UsageError } from '../errors.js';
 import { analyzeTemplate, parseTemplate, type FieldUse, type FileAnalysis } from './fields.js';
 import { HelperError, ImageStore, KNOWN_HELPERS, registerHelpers } from './helpers.js';
+import { inlineOnce, type Inlining } from './once.js';
 import { checkFieldShapes, loadedTemplate } from './render.js';
 import {
   checkCss,
@@ -25,6 +28,7 @@ import {
 } from './sources.js';
 
 export { HELPER_NAMES } from './helpers.js';
+export type { Inlining } from './once.js';
 
 /** Valid template names: a CSV cell naming a template can never name a path. */
 export const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -46,9 +50,21 @@ export interface LoadedTemplate {
   fields: TemplateFields;
   /** Template-level warnings, e.g. a remote image in the source. */
   warnings: string[];
+  /**
+   * How renderLetter inlines the CSS: 'once', into the template when it was loaded, or
+   * 'per-letter', into every rendered letter, where the merge could change what the styles
+   * apply to (a merged class, an element whose siblings a selector tests, ...). Both give the
+   * same letters; 'once' is much faster.
+   */
+  inlining: Inlining;
+  /** Why the template is inlined per letter (undefined when inlined once). */
+  inliningReason?: string;
   /** Handlebars output before CSS inlining. Missing optional fields count as "". Throws RenderError. */
   render(data: Record<string, string>): string;
-  /** render + inline CSS (styles.css, then <name>.css, then the template's own <style> blocks). */
+  /**
+   * render + inline CSS (styles.css, then <name>.css, then the template's own <style> blocks).
+   * The same letter whichever way `inlining` says it is done.
+   */
   renderLetter(data: Record<string, string>): string;
 }
 
@@ -57,6 +73,7 @@ const COMPILE_OPTIONS = { strict: true, knownHelpers: KNOWN_HELPERS };
 interface Partial {
   src: SourceFile;
   analysis: FileAnalysis;
+  ast: hbs.AST.Program;
 }
 
 export class TemplateSet {
@@ -120,15 +137,15 @@ export class TemplateSet {
     const folder = join(this.dir, 'partials');
     for (const name of hbsNames(folder)) {
       const src = readSource(join(folder, `${name}.hbs`));
-      const { analysis, compiled } = this.check(src);
+      const { analysis, compiled, ast } = this.check(src);
       this.hb.registerPartial(name, compiled);
-      this.partials.set(name, { src, analysis });
+      this.partials.set(name, { src, analysis, ast });
     }
     for (const [name, partial] of this.partials) this.closure(partial.analysis, name);
   }
 
   /** Read checks shared by templates and partials: imports, syntax, constructs; then compile. */
-  private check(src: SourceFile): { analysis: FileAnalysis; compiled: Handlebars.TemplateDelegate } {
+  private check(src: SourceFile): { analysis: FileAnalysis; compiled: Handlebars.TemplateDelegate; ast: hbs.AST.Program } {
     refuseStylesheetImports(src);
     const ast = parseTemplate(this.hb, src.text, src.file);
     const analysis = analyzeTemplate(ast, src.file);
@@ -138,7 +155,7 @@ export class TemplateSet {
       const e = err as Error & { lineNumber?: number };
       throw new TemplateError({ file: src.file, line: e.lineNumber }, String(e.message).replace(/ - \d+:\d+$/, ''));
     }
-    return { analysis, compiled: this.hb.compile(ast, COMPILE_OPTIONS) };
+    return { analysis, compiled: this.hb.compile(ast, COMPILE_OPTIONS), ast };
   }
 
   /** The partials a file calls, transitively; refuses missing partials and loops. */
@@ -168,7 +185,7 @@ export class TemplateSet {
 
   private compile(name: string): LoadedTemplate {
     const src = readSource(join(this.dir, `${name}.hbs`));
-    const { analysis, compiled } = this.check(src);
+    const { analysis, compiled, ast } = this.check(src);
     const partials = this.closure(analysis);
     const files = [analysis, ...partials.map((p) => p.analysis)];
 
@@ -196,15 +213,17 @@ export class TemplateSet {
     if (ownCss) checkCss(ownCss);
     const styles = [this.sharedCss, ownCss].filter((s): s is SourceFile => s !== undefined);
     const warnings = remoteImageWarnings(name, [src, ...partials.map((p) => p.src), ...styles]);
-    return loadedTemplate({
-      name,
-      file: src.file,
-      fields,
-      callSites,
-      warnings,
-      css: styles.map((s) => s.text).join('\n'),
-      compiled,
-    });
+    const css = styles.map((s) => s.text).join('\n');
+    const required = new Set([...fields].filter(([, use]) => use.required).map(([field]) => field));
+    const partial = (n: string) => this.partialAst(n);
+    const once = inlineOnce({ hb: this.hb, ast, file: src.file, css, required, options: COMPILE_OPTIONS, partial });
+    return loadedTemplate({ name, file: src.file, fields, callSites, warnings, css, compiled, once });
+  }
+
+  private partialAst(name: string): { ast: hbs.AST.Program; file: string } {
+    const partial = this.partials.get(name);
+    if (!partial) throw new Error(`partial "${name}" not found`); // found by closure() already
+    return { ast: partial.ast, file: partial.src.file };
   }
 
   /** An image named by a literal path must exist and be inside the folder, checked up front. */

@@ -1,6 +1,7 @@
 /**
  * Turning a compiled template into a LoadedTemplate: the render context built from a row,
- * the required-field check, CSS inlining, and error mapping.
+ * the required-field check, CSS inlining (already done in the template when it could be inlined
+ * once, else per letter), and error mapping.
  *
  * Handlebars' own error messages can quote values (`"b" not defined in <value>`), so they are
  * never passed on: every failure becomes a RenderError naming a field or helper. The template
@@ -12,6 +13,7 @@ import { inlineCss } from '../inline.js';
 import type { FieldUse } from './fields.js';
 import { HelperError } from './helpers.js';
 import type { LoadedTemplate, TemplateFields } from './index.js';
+import type { OnceResult } from './once.js';
 
 export interface CompiledTemplate {
   name: string;
@@ -23,6 +25,8 @@ export interface CompiledTemplate {
   /** styles.css then <name>.css. */
   css: string;
   compiled: Handlebars.TemplateDelegate;
+  /** The template with the CSS inlined once, or why each letter is inlined instead. */
+  once: OnceResult;
 }
 
 /**
@@ -89,19 +93,20 @@ function renderFailure(t: CompiledTemplate, err: unknown): RenderError {
 
 export function loadedTemplate(t: CompiledTemplate): LoadedTemplate {
   const fields = fieldLists(t.fields);
-  const render = (data: Record<string, string>): string => {
+  const merge = (compiled: Handlebars.TemplateDelegate) => (data: Record<string, string>): string => {
     const missing = fields.required.filter((f) => (valueOf(data, f) ?? '').trim() === '');
     if (missing.length > 0) {
       const what = missing.length === 1 ? 'field' : 'fields';
       throw new RenderError(t.name, `required ${what} missing or empty: ${missing.join(', ')}`);
     }
     try {
-      return t.compiled(buildContext(t.fields, data));
+      return compiled(buildContext(t.fields, data));
     } catch (err) {
       throw renderFailure(t, err);
     }
   };
-  const renderLetter = (data: Record<string, string>): string => {
+  const render = merge(t.compiled);
+  const perLetter = (data: Record<string, string>): string => {
     const html = render(data);
     try {
       return inlineCss(html, t.css);
@@ -109,12 +114,15 @@ export function loadedTemplate(t: CompiledTemplate): LoadedTemplate {
       throw new RenderError(t.name, 'inlining the CSS failed');
     }
   };
+  const { once } = t;
   return Object.freeze({
     name: t.name,
     file: t.file,
     fields,
     warnings: [...t.warnings],
+    inlining: once.inlining,
+    inliningReason: once.inlining === 'per-letter' ? once.reason : undefined,
     render,
-    renderLetter,
+    renderLetter: once.inlining === 'once' ? merge(once.compiled) : perLetter,
   });
 }
