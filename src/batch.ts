@@ -11,11 +11,11 @@ import type { LoadedTemplate } from './templates/index.js';
 import type { ReportRow, RowStatus } from './types.js';
 import type { Plan, PlannedRow } from './validate.js';
 
-/** A row that passed validation, re-read from the file, ready to render. */
-export interface ReadyLetter {
+/** A row of the second pass: what validation decided, and for a ready row its letter's input. */
+export interface PassRow {
   planned: PlannedRow;
-  template: LoadedTemplate;
-  data: Record<string, string>;
+  /** Ready rows only: the template and the merge data, re-read from the file and checked. */
+  letter?: { template: LoadedTemplate; data: Record<string, string> };
 }
 
 /** `./out/<csv-name>-<YYYYMMDD-HHMMSS>` (local time), the contract's default output folder. */
@@ -60,37 +60,50 @@ export function reportRow(p: PlannedRow, status: RowStatus, extra: Partial<Repor
   };
 }
 
-/** Report rows for a file refused by validation: invalid rows as such, the rest not attempted. */
-export function refusedRows(plan: Plan): ReportRow[] {
+/** The report row of a row in a file refused by validation: invalid as such, the rest not attempted. */
+export function refusedRow(plan: Plan, p: PlannedRow): ReportRow {
+  if (p.status === 'invalid') return reportRow(p, 'invalid');
   const why = `not attempted: the file has ${plan.invalid} invalid row${plan.invalid === 1 ? '' : 's'} (fix them or use --skip-invalid)`;
-  return plan.rows.map((p) =>
-    p.status === 'invalid' ? reportRow(p, 'invalid') : reportRow(p, 'not_attempted', { error: p.status === 'skipped' ? p.error : why }),
-  );
-}
-
-/** Report rows for the rows validation settled: invalid and duplicate rows. */
-export function settledRows(plan: Plan): ReportRow[] {
-  return plan.rows.filter((p) => p.status !== 'ready').map((p) => reportRow(p, p.status as RowStatus));
+  return reportRow(p, 'not_attempted', { error: p.status === 'skipped' ? p.error : why });
 }
 
 /**
- * Second pass: stream the file again and yield every ready row with its merge data.
- * Throws if the file changed since validation (a row's letter key differs), so a letter
- * is never made from data that was not validated.
+ * Second pass: stream the file again and yield every row in order, with its keys and template,
+ * and for a ready row its merge data. Throws if the file changed since validation (a ready row's
+ * letter key differs, or the row count), so a letter is never made from data that was not validated.
  */
-export async function* readyLetters(plan: Plan): AsyncGenerator<ReadyLetter> {
+export async function* planRows(plan: Plan): AsyncGenerator<PassRow> {
   let seen = 0;
   for await (const csvRow of plan.source.rows()) {
-    const planned = plan.rows[csvRow.row - 1];
-    if (planned === undefined) break;
-    seen++;
-    if (planned.status !== 'ready') continue;
+    const row = csvRow.row;
+    if (row > plan.rows) throw changed(plan, row);
+    seen = row;
+    const status = plan.statusOf(row);
+    const planned: PlannedRow = {
+      row,
+      status,
+      keys: plan.mapper.keys(csvRow),
+      template: plan.mapper.templateName(csvRow) ?? '',
+    };
+    const key = plan.letterKeyOf(row);
+    if (key) planned.letterKey = key;
+    const note = plan.noteOf(row);
+    if (note) planned.error = note;
+    if (status !== 'ready') {
+      yield { planned };
+      continue;
+    }
     const template = plan.templates.get(planned.template);
     const data = plan.mapper.data(csvRow);
-    if (letterKey(template.name, planned.keys, template.fields.all, data) !== planned.letterKey) throw changed(plan, csvRow.row);
-    yield { planned, template, data };
+    if (letterKey(template.name, planned.keys, template.fields.all, data) !== key) throw changed(plan, row);
+    yield { planned, letter: { template, data } };
   }
-  if (seen !== plan.rows.length) throw changed(plan, seen + 1);
+  if (seen !== plan.rows) throw changed(plan, seen + 1);
+}
+
+/** A placeholder report row for a row that could not be read again (the file changed). */
+export function unreadRow(row: number, why: string): ReportRow {
+  return { row, status: 'not_attempted', patientKey: '', providerKey: '', practiceLocationKey: '', template: '', error: why };
 }
 
 function changed(plan: Plan, row: number): CsvError {

@@ -17,7 +17,7 @@ export {
 export { inlineCss, findRemoteImages, findStylesheetImports } from './inline.js';
 export { isWellFormedKey, letterKey } from './letterkey.js';
 export { validateBatch, type Plan, type PlannedRow, type PlanStatus, type ValidateOptions } from './validate.js';
-export { defaultOutDir, readyLetters, type ReadyLetter } from './batch.js';
+export { defaultOutDir, planRows, type PassRow } from './batch.js';
 export {
   ReportWriter,
   exitCodeFor,

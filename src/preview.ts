@@ -5,7 +5,7 @@
  * PDF by headless Chromium (a local process, its page cut off from the network).
  */
 import { join } from 'node:path';
-import { letterFileName, prepareOutDir, readyLetters, refusedRows, reportRow, settledRows } from './batch.js';
+import { letterFileName, planRows, prepareOutDir, refusedRow, reportRow } from './batch.js';
 import { ChromiumMissingError, findChromium } from './browser.js';
 import { UsageError } from './errors.js';
 import { writePrivateFile } from './fsutil.js';
@@ -13,7 +13,7 @@ import { findRemoteImages } from './inline.js';
 import type { PdfPrinter } from './pdf.js';
 import { renderIndexPage } from './preview-page.js';
 import { ReportWriter, type ReportSummary } from './report.js';
-import type { ReportRow } from './types.js';
+import type { ReportRow, RowStatus } from './types.js';
 import { validateBatch, type Plan, type ValidateOptions } from './validate.js';
 
 /** A report row of a preview: report.json also records the print check (report.csv keeps the contract's columns). */
@@ -92,18 +92,11 @@ async function writeOutput(
     opts.onRow?.(row);
   };
 
-  if (run.refused) {
-    refusedRows(plan).forEach(add);
-  } else {
-    // Rows validation settled (invalid, duplicates) go in between, so report.csv is in row order.
-    const settled = settledRows(plan);
-    let next = 0;
-    const addSettledBefore = (row: number) => {
-      while (next < settled.length && settled[next]!.row < row) add(settled[next++]!);
-    };
-    for await (const { planned, template, data } of readyLetters(plan)) {
-      addSettledBefore(planned.row);
-      const html = template.renderLetter(data);
+  for await (const { planned, letter } of planRows(plan)) {
+    if (run.refused) add(refusedRow(plan, planned));
+    else if (!letter) add(reportRow(planned, planned.status as RowStatus));
+    else {
+      const html = letter.template.renderLetter(letter.data);
       const remote = findRemoteImages(html);
       const warnings = remote.length > 0 ? [`${remote.length} remote image${remote.length === 1 ? '' : 's'}: Canvas and printers may not load ${remote.length === 1 ? 'it' : 'them'}`] : [];
       const extra: Partial<PreviewRow> = {};
@@ -114,7 +107,6 @@ async function writeOutput(
       if (printer) Object.assign(extra, await printPdf(printer, html, opts.out, planned.row, warnings));
       add({ ...reportRow(planned, 'previewed', extra), ...(warnings.length ? { warnings } : {}) });
     }
-    addSettledBefore(Infinity);
   }
 
   return report.close({

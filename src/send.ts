@@ -3,11 +3,11 @@
  * pending/unknown → unknown), confirm, then create each remaining letter in Canvas exactly
  * once through the sender, and write the report as rows finish.
  */
-import { prepareOutDir, refusedRows, reportRow, settledRows } from './batch.js';
+import { planRows, prepareOutDir, refusedRow, reportRow } from './batch.js';
 import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, createHttp, type CanvasConfig } from './canvas/index.js';
 import { Ledger, LedgerError, type LedgerRecord } from './ledger.js';
 import { ReportWriter, type ReportSummary } from './report.js';
-import { runSender, type SendProgress } from './sender.js';
+import { Decision, runSender, type SenderOptions, type SendProgress } from './sender.js';
 import type { ReportRow } from './types.js';
 import { validateBatch, type Plan, type PlannedRow, type ValidateOptions } from './validate.js';
 
@@ -59,16 +59,23 @@ export interface SendResult {
 
 const UNKNOWN_BEFORE = 'earlier outcome unknown (ledger): check the patient chart in Canvas, then use --resend-unknown to send it again';
 
+/** What the ledger says of a ready row: already sent, unknown (not resent), or undefined to send it. */
+export function ledgerDecision(rec: LedgerRecord | undefined, resendUnknown: boolean): Decision.AlreadySent | Decision.Unknown | undefined {
+  if (!rec || rec.status === 'failed') return undefined;
+  if (rec.status === 'sent') return Decision.AlreadySent;
+  return resendUnknown ? undefined : Decision.Unknown;
+}
+
 /** The report row for a ready row the ledger already knows, or undefined when it is to be sent. */
 export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, resendUnknown: boolean): ReportRow | undefined {
-  if (!rec || rec.status === 'failed') return undefined;
-  if (rec.status === 'sent') {
+  const decision = ledgerDecision(rec, resendUnknown);
+  if (decision === Decision.AlreadySent) {
     return reportRow(p, 'skipped', {
-      error: `already sent (ledger: ${rec.sourceFile} row ${rec.row}, ${rec.updatedAt})`,
-      ...(rec.letterId ? { letterId: rec.letterId } : {}),
+      error: `already sent (ledger: ${rec!.sourceFile} row ${rec!.row}, ${rec!.updatedAt})`,
+      ...(rec!.letterId ? { letterId: rec!.letterId } : {}),
     });
   }
-  return resendUnknown ? undefined : reportRow(p, 'unknown', { error: UNKNOWN_BEFORE });
+  return decision === Decision.Unknown ? reportRow(p, 'unknown', { error: UNKNOWN_BEFORE }) : undefined;
 }
 
 export async function send(opts: SendOptions): Promise<SendResult> {
@@ -94,59 +101,46 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
     report.close({ command: 'send', csv: opts.csv, out: opts.out, startedAt, refused: false, interrupted: false, ...extra });
 
   if (plan.invalid > 0 && !opts.skipInvalid) {
-    refusedRows(plan).forEach(add);
+    for await (const { planned } of planRows(plan)) add(refusedRow(plan, planned));
     return { plan, summary: await close({ refused: true, stopReason: `${plan.invalid} invalid rows; nothing was sent` }) };
   }
 
-  settledRows(plan).forEach(add);
-  const ready = plan.rows.filter((p) => p.status === 'ready');
-  const known = ledger.lookup(ready.map((p) => p.letterKey!));
-  const toSend = new Set<number>();
-  const later: ReportRow[] = [];
-  let alreadySent = 0;
-  let unknown = 0;
-  for (const p of ready) {
-    const verdict = ledgerVerdict(p, known.get(p.letterKey!), opts.resendUnknown === true);
-    if (verdict) {
-      if (verdict.status === 'skipped') alreadySent++;
-      else unknown++;
-      add(verdict);
-    } else if (opts.limit !== undefined && toSend.size >= opts.limit) {
-      later.push(reportRow(p, 'not_attempted', { error: `over --limit ${opts.limit}` }));
-    } else toSend.add(p.row);
-  }
-  later.forEach(add);
+  const resendUnknown = opts.resendUnknown === true;
+  const { decisions, counts } = decide(plan, ledger, resendUnknown, opts.limit);
   const preflight: Preflight = {
-    rows: plan.rows.length,
-    toSend: toSend.size,
-    alreadySent,
-    unknown,
+    rows: plan.rows,
+    toSend: counts[Decision.Send],
+    alreadySent: counts[Decision.AlreadySent],
+    unknown: counts[Decision.Unknown],
     invalid: plan.invalid,
     duplicates: plan.skipped,
-    overLimit: later.length,
+    overLimit: counts[Decision.OverLimit],
     host: opts.config.baseUrl.host,
   };
-  const notSent = (why: string) => {
-    for (const p of ready) if (toSend.has(p.row)) add(reportRow(p, 'not_attempted', { error: why }));
-  };
+  const concurrency = opts.concurrency ?? 4;
+  const pass = (more: Partial<SenderOptions>) =>
+    runSender({ ...opts, plan, decisions, toSend: preflight.toSend, ledger, add, concurrency, verdict: (p, rec) => ledgerVerdict(p, rec, resendUnknown), ...more });
 
-  if (toSend.size === 0) return { plan, preflight, summary: await close() };
+  if (preflight.toSend === 0) {
+    await pass({});
+    return { plan, preflight, summary: await close() };
+  }
   if (opts.confirm && !(await opts.confirm(preflight))) {
-    notSent('not confirmed');
+    await pass({ notSending: 'not confirmed' });
     return { plan, preflight, summary: await close({ refused: true, stopReason: 'not confirmed; nothing was sent' }) };
   }
 
-  const concurrency = opts.concurrency ?? 4;
-  const http = createHttp({ concurrency, timeoutMs: (opts.timeoutSeconds ?? 30) * 1000 });
-  const tokens = new TokenSource(http, opts.config, { timeoutMs: (opts.timeoutSeconds ?? 30) * 1000 });
+  const timeoutMs = (opts.timeoutSeconds ?? 30) * 1000;
+  const http = createHttp({ concurrency, timeoutMs });
+  const tokens = new TokenSource(http, opts.config, { timeoutMs });
   const client = new CanvasClient({ http, config: opts.config, tokens });
   try {
     const refusal = await firstToken(tokens, opts.signal);
     if (refusal) {
-      notSent(refusal);
+      await pass({ notSending: refusal });
       return { plan, preflight, credentialsRefused: true, summary: await close({ refused: true, stopReason: refusal }) };
     }
-    const outcome = await runSender({ plan, toSend, ledger, client, tokens, add, concurrency, ...opts });
+    const outcome = await pass({ sending: { client, tokens } });
     // Credentials refused on the very first letters: nothing was sent (exit 2).
     const credentialsRefused = outcome.authFailure === 'unauthorized' && report.counts.sent === 0 && report.counts.unknown === 0;
     return {
@@ -163,6 +157,27 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
     client.close();
   }
 }
+
+/** Decide each ready row from the ledger (in chunks), before anything is sent: what the confirmation shows. */
+function decide(plan: Plan, ledger: Ledger, resendUnknown: boolean, limit: number | undefined) {
+  const decisions = new Uint8Array(plan.rows + 1);
+  const counts = { [Decision.Send]: 0, [Decision.AlreadySent]: 0, [Decision.Unknown]: 0, [Decision.OverLimit]: 0 };
+  const rows = [...plan.readyRows()];
+  for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
+    const chunk = rows.slice(i, i + LOOKUP_CHUNK);
+    const known = ledger.lookup(chunk.map((row) => plan.letterKeyOf(row)!));
+    for (const row of chunk) {
+      const d =
+        ledgerDecision(known.get(plan.letterKeyOf(row)!), resendUnknown) ??
+        (limit !== undefined && counts[Decision.Send] >= limit ? Decision.OverLimit : Decision.Send);
+      decisions[row] = d;
+      counts[d]++;
+    }
+  }
+  return { decisions, counts };
+}
+
+const LOOKUP_CHUNK = 5_000;
 
 function openLedger(file: string): Ledger {
   try {

@@ -1,17 +1,18 @@
 /**
- * The send loop: streams the ready rows a second time and sends each letter with at most
- * `concurrency` requests in flight and at most `rate` started per second. For every letter
- * the pending record is committed to the ledger before its request leaves, and its outcome
- * after the answer. It stops starting letters on interrupt, on 403 or a second 401, and when
- * 10 letters in a row end failed or unknown (circuit breaker); rows never started are
- * reported `not_attempted`.
+ * The send pass: streams the file a second time and accounts for every row, in order. Rows
+ * validation or the ledger settled are reported as they come; each letter to send goes out
+ * with at most `concurrency` requests in flight and at most `rate` started per second. For
+ * every letter the pending record is committed to the ledger before its request leaves, and
+ * its outcome after the answer. It stops starting letters on interrupt, on 403 or a second
+ * 401, and when 10 letters in a row end failed or unknown (circuit breaker); the rows after
+ * that are reported `not_attempted`.
  */
 import pLimit from 'p-limit';
-import { readyLetters, reportRow } from './batch.js';
+import { planRows, reportRow, unreadRow } from './batch.js';
 import { sendWithRetry, type CanvasClient, type SendResult, type TokenSource } from './canvas/index.js';
-import type { FinishRequest, Ledger } from './ledger.js';
+import type { FinishRequest, Ledger, LedgerRecord } from './ledger.js';
 import { RateLimiter } from './ratelimit.js';
-import type { ReportRow } from './types.js';
+import type { ReportRow, RowStatus } from './types.js';
 import type { Plan, PlannedRow } from './validate.js';
 
 export const CIRCUIT_BREAKER_THRESHOLD = 10;
@@ -26,13 +27,28 @@ export interface SendProgress {
   skipped: number;
 }
 
+/** What to do with a ready row, decided from the ledger before the pass. */
+export enum Decision {
+  Send = 1,
+  AlreadySent = 2,
+  Unknown = 3,
+  OverLimit = 4,
+}
+
 export interface SenderOptions {
   plan: Plan;
-  /** Row numbers to send. */
-  toSend: ReadonlySet<number>;
+  /** Per row number: the ledger's decision for ready rows (0 for the others). */
+  decisions: Uint8Array;
+  /** How many rows are to be sent. */
+  toSend: number;
   ledger: Ledger;
-  client: CanvasClient;
-  tokens: TokenSource;
+  /** The client; absent when nothing may be sent (`notSending` says why). */
+  sending?: { client: CanvasClient; tokens: TokenSource };
+  /** Why letters to send are not sent in this run (not confirmed, credentials refused). */
+  notSending?: string;
+  /** The report row of a ready row the ledger settled (already sent, unknown). */
+  verdict: (p: PlannedRow, rec: LedgerRecord | undefined) => ReportRow | undefined;
+  limit?: number;
   add: (row: ReportRow) => void;
   concurrency: number;
   rate?: number;
@@ -62,16 +78,16 @@ export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
   o.signal?.addEventListener('abort', onInterrupt, { once: true });
 
   const limiter = o.rate ? new RateLimiter(o.rate) : undefined;
-  const reported = new Set<number>();
-  const progress: SendProgress = { total: o.toSend.size, done: 0, inFlight: 0, sent: 0, failed: 0, unknown: 0, skipped: 0 };
+  const progress: SendProgress = { total: o.toSend, done: 0, inFlight: 0, sent: 0, failed: 0, unknown: 0, skipped: 0 };
   let badInARow = 0;
+  /** Report a row that was to be sent (progress counts only those). */
   const finish = (row: ReportRow) => {
-    reported.add(row.row);
     o.add(row);
     progress.done++;
     if (row.status === 'sent' || row.status === 'failed' || row.status === 'unknown' || row.status === 'skipped') progress[row.status]++;
     o.onProgress?.({ ...progress });
   };
+  const notAttempted = (p: PlannedRow, why = stopReason) => finish(reportRow(p, 'not_attempted', { error: why ? `not attempted: ${why}` : 'not attempted' }));
 
   /** Record an outcome; if the ledger cannot be written the run stops (the key stays pending → unknown later). */
   async function record(letterKey: string, result: FinishRequest): Promise<void> {
@@ -100,12 +116,13 @@ export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
     }
     if (stopper.signal.aborted) {
       await o.ledger.release(letterKey);
-      return undefined; // reported not_attempted at the end
+      notAttempted(planned);
+      return undefined;
     }
     progress.inFlight++;
     let result: SendResult;
     try {
-      result = await sendWithRetry(o.client, o.tokens, { ...planned.keys, content }, {
+      result = await sendWithRetry(sending!.client, sending!.tokens, { ...planned.keys, content }, {
         signal: stopper.signal,
         baseDelayMs: o.retryBaseDelayMs,
         beforeAttempt: limiter ? (signal) => limiter.take(signal) : undefined,
@@ -144,39 +161,54 @@ export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
         finish(reportRow(planned, result.httpStatus === 403 ? 'failed' : 'not_attempted', { ...http, error: result.error }));
         return;
       case 'aborted':
-        await o.ledger.release(letterKey);
-        return; // nothing was created; reported not_attempted at the end
+        await o.ledger.release(letterKey); // nothing was created: a later run tries again
+        notAttempted(planned);
+        return;
     }
   }
 
+  const { sending } = o;
   const limit = pLimit(o.concurrency);
   const running = new Set<Promise<void>>();
+  let lastRow = 0;
   try {
-    for await (const letter of readyLetters(o.plan)) {
-      if (stopper.signal.aborted) break;
-      if (!o.toSend.has(letter.planned.row)) continue;
-      // Backpressure: never queue more than one extra letter per slot (flat memory).
-      while (running.size >= o.concurrency * 2) await Promise.race(running);
-      if (stopper.signal.aborted) break;
-      // Rendered before a slot frees up, so a free slot goes straight to the ledger and the wire.
-      const { planned, template, data } = letter;
-      const content = template.renderLetter(data);
-      const task: Promise<void> = limit(() => (stopper.signal.aborted ? undefined : claimAndSend(planned, template.name, content)))
-        .then((result) => result && settle(planned, result))
-        .catch((err: unknown) => stop(`ledger: ${(err as Error).message}`))
-        .finally(() => running.delete(task));
-      running.add(task);
+    for await (const { planned, letter } of planRows(o.plan)) {
+      lastRow = planned.row;
+      const decision = o.decisions[planned.row] as Decision | 0;
+      if (!letter) o.add(reportRow(planned, planned.status as RowStatus));
+      else if (decision === Decision.AlreadySent || decision === Decision.Unknown) {
+        // Another run may have changed the record since the decision: then this run leaves the row alone.
+        o.add(o.verdict(planned, o.ledger.get(planned.letterKey!)) ?? reportRow(planned, 'not_attempted', { error: 'not attempted: the ledger changed during the run; run again' }));
+      }
+      else if (decision === Decision.OverLimit) o.add(reportRow(planned, 'not_attempted', { error: `over --limit ${o.limit}` }));
+      else if (!sending) notAttempted(planned, o.notSending);
+      else if (stopper.signal.aborted) notAttempted(planned);
+      else {
+        // Backpressure: never queue more than one extra letter per slot (flat memory).
+        while (running.size >= o.concurrency * 2) await Promise.race(running);
+        if (stopper.signal.aborted) {
+          notAttempted(planned);
+          continue;
+        }
+        // Rendered before a slot frees up, so a free slot goes straight to the ledger and the wire.
+        const content = letter.template.renderLetter(letter.data);
+        const task: Promise<void> = limit(() => (stopper.signal.aborted ? (notAttempted(planned), undefined) : claimAndSend(planned, letter.template.name, content)))
+          .then((result) => result && settle(planned, result))
+          .catch((err: unknown) => {
+            stop(`ledger: ${(err as Error).message}`);
+            notAttempted(planned);
+          })
+          .finally(() => running.delete(task));
+        running.add(task);
+      }
     }
   } catch (err) {
-    stop((err as Error).message); // the file changed under us: stop starting letters
+    // The file changed under us: stop, and account for the rows that can no longer be read.
+    stop((err as Error).message);
+    for (let row = lastRow + 1; row <= o.plan.rows; row++) o.add(unreadRow(row, `not attempted: ${stopReason}`));
   } finally {
     await Promise.all(running);
     o.signal?.removeEventListener('abort', onInterrupt);
-  }
-
-  const why = stopReason ? `not attempted: ${stopReason}` : 'not attempted';
-  for (const p of o.plan.rows) {
-    if (o.toSend.has(p.row) && !reported.has(p.row)) o.add(reportRow(p, 'not_attempted', { error: why }));
   }
   return { interrupted: o.signal?.aborted === true, ...(authFailure ? { authFailure } : {}), ...(stopReason ? { stopReason } : {}) };
 }

@@ -1,8 +1,9 @@
 /**
  * Validation before anything else: one streaming pass over the CSV that checks every row
- * (keys, template, merge fields, that it renders) and finds duplicate letters. It keeps a
- * compact plan per row (keys, template, letter key, status), never the rendered letters,
- * so that preview and send can stream the file a second time to act on the ready rows.
+ * (keys, template, merge fields, that it renders) and finds duplicate letters. The plan it
+ * returns is compact (a status byte and a 32-byte letter key per row, notes only for rows
+ * that are not ready), never the rows' values or rendered letters: preview and send stream
+ * the file a second time (batch.ts) to act on it, so memory stays flat with the row count.
  */
 import { CsvError } from './errors.js';
 import { openCsv, type CsvSource } from './csv.js';
@@ -12,8 +13,10 @@ import { HELPER_NAMES, TEMPLATE_NAME, TemplateSet, type LoadedTemplate } from '.
 import { KEY_FIELDS, formatProblem, type CsvRow, type Keys, type Problem } from './types.js';
 
 export type PlanStatus = 'ready' | 'invalid' | 'skipped';
+const STATUS_CODES: readonly PlanStatus[] = ['ready', 'invalid', 'skipped'];
+const KEY_BYTES = 32;
 
-/** What validation decided for one row. */
+/** One row as validation sees it (rebuilt from the file in the second pass). */
 export interface PlannedRow {
   row: number;
   status: PlanStatus;
@@ -26,18 +29,71 @@ export interface PlannedRow {
   error?: string;
 }
 
-export interface Plan {
-  source: CsvSource;
-  templates: TemplateSet;
-  mapper: RowMapper;
-  rows: PlannedRow[];
+/** What validation decided, row by row, in a few bytes per row. */
+export class Plan {
   /** Every problem, formatted (`row 7, column patientName: empty`); batch-wide ones once. */
-  problems: string[];
+  readonly problems: string[];
   /** Non-fatal notes: header whitespace, remote images in templates, optional columns absent. */
-  warnings: string[];
-  ready: number;
-  invalid: number;
-  skipped: number;
+  readonly warnings: string[];
+  ready = 0;
+  invalid = 0;
+  skipped = 0;
+  private count = 0;
+  private statuses = new Uint8Array(1024);
+  private keys = Buffer.alloc(1024 * KEY_BYTES);
+  private readonly notes = new Map<number, string>();
+
+  constructor(
+    readonly source: CsvSource,
+    readonly templates: TemplateSet,
+    readonly mapper: RowMapper,
+    problems: string[] = [],
+    warnings: string[] = [],
+  ) {
+    this.problems = problems;
+    this.warnings = warnings;
+  }
+
+  /** Number of data rows. */
+  get rows(): number {
+    return this.count;
+  }
+
+  /** Record row `count + 1`. */
+  add(status: PlanStatus, key?: string, note?: string): void {
+    const i = this.count++;
+    if (i === this.statuses.length) {
+      const statuses = new Uint8Array(i * 2);
+      statuses.set(this.statuses);
+      this.statuses = statuses;
+      const keys = Buffer.alloc(i * 2 * KEY_BYTES);
+      this.keys.copy(keys);
+      this.keys = keys;
+    }
+    this.statuses[i] = STATUS_CODES.indexOf(status);
+    if (key) this.keys.write(key, i * KEY_BYTES, KEY_BYTES, 'hex');
+    if (note) this.notes.set(i + 1, note);
+    this[status]++;
+  }
+
+  statusOf(row: number): PlanStatus {
+    return STATUS_CODES[this.statuses[row - 1]!]!;
+  }
+
+  /** The letter key of a ready or skipped row. */
+  letterKeyOf(row: number): string | undefined {
+    return this.statusOf(row) === 'invalid' ? undefined : this.keys.toString('hex', (row - 1) * KEY_BYTES, row * KEY_BYTES);
+  }
+
+  /** Why a row is invalid or skipped. */
+  noteOf(row: number): string | undefined {
+    return this.notes.get(row);
+  }
+
+  /** Row numbers of the ready rows, in order. */
+  *readyRows(): Generator<number> {
+    for (let i = 0; i < this.count; i++) if (this.statuses[i] === 0) yield i + 1;
+  }
 }
 
 export interface ValidateOptions extends MappingOptions {
@@ -53,24 +109,17 @@ export async function validateBatch(opts: ValidateOptions): Promise<Plan> {
   if (opts.template !== undefined) templates.get(opts.template); // unknown/broken --template: usage error now
   const mapper = new RowMapper(source.headers, opts, source.file);
   const checker = new RowChecker(source.file, templates, mapper);
-
-  const rows: PlannedRow[] = [];
-  for await (const csvRow of source.rows()) rows.push(checker.check(csvRow));
-  if (rows.length === 0) {
+  const plan = new Plan(source, templates, mapper);
+  for await (const csvRow of source.rows()) {
+    const { status, letterKey: key, error } = checker.check(csvRow);
+    plan.add(status, key, error);
+  }
+  if (plan.rows === 0) {
     throw new CsvError({ file: source.file }, 'has a header but no data rows', 'add one row per letter');
   }
-  const count = (s: PlanStatus) => rows.filter((r) => r.status === s).length;
-  return {
-    source,
-    templates,
-    mapper,
-    rows,
-    problems: [...checker.batchProblems, ...checker.rowProblems],
-    warnings: [...source.warnings, ...checker.warnings],
-    ready: count('ready'),
-    invalid: count('invalid'),
-    skipped: count('skipped'),
-  };
+  plan.problems.push(...checker.batchProblems, ...checker.rowProblems);
+  plan.warnings.push(...source.warnings, ...checker.warnings);
+  return plan;
 }
 
 /** A column named like a helper would be shadowed by the helper in every template. */
@@ -142,11 +191,12 @@ class RowChecker {
       if (missing.length > 0) reasons.push(`template ${name} needs columns the CSV lacks: ${missing.join(', ')}`);
       return { row, status: 'invalid', keys, template: name, error: reasons.join('; ') };
     }
-    const first = this.seen.get(key!);
+    const compact = Buffer.from(key!, 'hex').toString('latin1');
+    const first = this.seen.get(compact);
     if (first !== undefined) {
       return { row, status: 'skipped', keys, template: name, letterKey: key, error: `duplicate of row ${first}` };
     }
-    this.seen.set(key!, row);
+    this.seen.set(compact, row);
     return { row, status: 'ready', keys, template: name, letterKey: key };
   }
 
