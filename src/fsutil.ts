@@ -2,7 +2,7 @@
  * Files that hold patient data are created 0600 inside folders created 0700,
  * whatever the process umask says.
  */
-import { chmodSync, closeSync, createWriteStream, mkdirSync, openSync, writeFileSync, type WriteStream } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 
 export const PRIVATE_DIR_MODE = 0o700;
@@ -35,12 +35,4 @@ export function writePrivateFile(file: string, data: string | Uint8Array): void 
     closeSync(fd);
   }
   chmodSync(file, PRIVATE_FILE_MODE);
-}
-
-/** Open a 0600 append/overwrite stream, creating its folder 0700 if missing. */
-export function createPrivateWriteStream(file: string, flags: 'w' | 'a' = 'w'): WriteStream {
-  mkdirPrivate(dirname(file));
-  const fd = openSync(file, flags, PRIVATE_FILE_MODE);
-  chmodSync(file, PRIVATE_FILE_MODE);
-  return createWriteStream('', { fd, flags });
 }

@@ -3,11 +3,10 @@
  * finishes, so a crash still leaves a partial report) and `report.json` (summary plus rows,
  * written at the end). Both files are 0600 in a 0700 folder: they hold patient keys.
  */
-import { once } from 'node:events';
+import { closeSync, fchmodSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WriteStream } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
-import { createPrivateWriteStream, writePrivateFile } from './fsutil.js';
+import { PRIVATE_FILE_MODE, mkdirPrivate } from './fsutil.js';
 import {
   REPORT_COLUMNS,
   STATUSES,
@@ -67,52 +66,111 @@ export function exitCodeFor(counts: StatusCounts, opts: { refused?: boolean; int
   return bad.some((s) => counts[s] > 0) ? 1 : 0;
 }
 
-/** Appends rows to report.csv as they finish; writes report.json on close. */
+/**
+ * Appends rows to report.csv as they finish (one write each, so a crash loses none that
+ * finished) and keeps them for report.json in a scratch file beside it, not in memory: at the
+ * end report.json is written in row order from there. Memory stays flat with the row count.
+ */
 export class ReportWriter {
   readonly out: string;
   readonly csvPath: string;
   readonly jsonPath: string;
-  private readonly stream: WriteStream;
-  private readonly rows: ReportRow[] = [];
   readonly counts: StatusCounts = emptyCounts();
+  private readonly scratchPath: string;
+  private readonly csvFd: number;
+  private readonly scratchFd: number;
+  private scratchSize = 0;
+  /** Per row number: offset and length of its JSON in the scratch file (0 length: none). */
+  private offsets = new Float64Array(1024);
+  private lengths = new Uint32Array(1024);
+  private added = 0;
+  private closed = false;
 
   constructor(out: string) {
     this.out = out;
     this.csvPath = join(out, REPORT_CSV);
     this.jsonPath = join(out, REPORT_JSON);
-    this.stream = createPrivateWriteStream(this.csvPath, 'w');
-    this.stream.write(stringify([[...REPORT_COLUMNS]], { record_delimiter: 'unix' }));
-  }
-
-  /** The rows added so far, in row order. */
-  sortedRows(): ReportRow[] {
-    return [...this.rows].sort((a, b) => a.row - b.row);
+    this.scratchPath = join(out, `.${REPORT_JSON}.rows`);
+    mkdirPrivate(out);
+    this.csvFd = openPrivate(this.csvPath, 'w');
+    this.scratchFd = openPrivate(this.scratchPath, 'w+');
+    writeSync(this.csvFd, stringify([[...REPORT_COLUMNS]], { record_delimiter: 'unix' }));
   }
 
   add(row: ReportRow): void {
-    this.rows.push(row);
+    if (this.closed) throw new Error('report: add after close');
     this.counts[row.status]++;
-    this.stream.write(reportCsvLine(row));
+    this.added++;
+    writeSync(this.csvFd, reportCsvLine(row));
+    const json = Buffer.from(JSON.stringify(row), 'utf8');
+    writeSync(this.scratchFd, json, 0, json.length, this.scratchSize);
+    this.grow(row.row);
+    this.offsets[row.row] = this.scratchSize;
+    this.lengths[row.row] = json.length;
+    this.scratchSize += json.length;
   }
 
-  /** Finish report.csv and write report.json (rows in row order). */
+  /** The rows, in row order (from report.json: call after close). */
+  sortedRows(): ReportRow[] {
+    return (JSON.parse(readFileSync(this.jsonPath, 'utf8')) as { rows: ReportRow[] }).rows;
+  }
+
+  /** Finish report.csv and write report.json (summary, then the rows in row order). */
   async close(
     summary: Omit<ReportSummary, 'rows' | 'counts' | 'reportCsv' | 'reportJson' | 'exitCode' | 'finishedAt'>,
   ): Promise<ReportSummary> {
-    this.stream.end();
-    await once(this.stream, 'finish');
+    this.closed = true;
+    closeSync(this.csvFd);
     const full: ReportSummary = {
       ...summary,
       finishedAt: new Date().toISOString(),
-      rows: this.rows.length,
+      rows: this.added,
       counts: { ...this.counts },
       exitCode: exitCodeFor(this.counts, summary),
       reportCsv: this.csvPath,
       reportJson: this.jsonPath,
     };
-    writePrivateFile(this.jsonPath, JSON.stringify({ summary: full, rows: this.sortedRows() }, null, 2) + '\n');
+    const fd = openPrivate(this.jsonPath, 'w');
+    try {
+      const head = JSON.stringify({ summary: full }, null, 2);
+      writeSync(fd, `${head.slice(0, head.lastIndexOf('}')).trimEnd()},\n  "rows": [`);
+      let first = true;
+      const buf = Buffer.alloc(64 * 1024);
+      for (let row = 0; row < this.offsets.length; row++) {
+        const len = this.lengths[row]!;
+        if (len === 0) continue;
+        const chunk = len <= buf.length ? buf : Buffer.alloc(len);
+        readSync(this.scratchFd, chunk, 0, len, this.offsets[row]!);
+        writeSync(fd, first ? '\n    ' : ',\n    ');
+        writeSync(fd, chunk, 0, len);
+        first = false;
+      }
+      writeSync(fd, first ? ']\n}\n' : '\n  ]\n}\n');
+    } finally {
+      closeSync(fd);
+      closeSync(this.scratchFd);
+      rmSync(this.scratchPath, { force: true });
+    }
     return full;
   }
+
+  private grow(row: number): void {
+    if (row < this.offsets.length) return;
+    let size = this.offsets.length;
+    while (size <= row) size *= 2;
+    const offsets = new Float64Array(size);
+    offsets.set(this.offsets);
+    this.offsets = offsets;
+    const lengths = new Uint32Array(size);
+    lengths.set(this.lengths);
+    this.lengths = lengths;
+  }
+}
+
+function openPrivate(file: string, flags: string): number {
+  const fd = openSync(file, flags, PRIVATE_FILE_MODE);
+  fchmodSync(fd, PRIVATE_FILE_MODE);
+  return fd;
 }
 
 /** `20 rows: 18 sent, 2 skipped`. */

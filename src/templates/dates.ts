@@ -41,15 +41,22 @@ export function isDateFormat(value: unknown): value is DateFormat {
   return typeof value === 'string' && (DATE_FORMATS as readonly string[]).includes(value);
 }
 
-/** True if Intl accepts `locale` as a BCP 47 tag (unknown but well-formed tags fall back). */
+const checkedLocales = new Map<string, boolean>();
+
+/** True if Intl accepts `locale` as a BCP 47 tag (unknown but well-formed tags fall back). Cached: Intl's check is slow. */
 export function isValidLocale(locale: unknown): locale is string {
   if (typeof locale !== 'string' || locale === '') return false;
-  try {
-    Intl.DateTimeFormat.supportedLocalesOf(locale);
-    return true;
-  } catch {
-    return false;
+  let valid = checkedLocales.get(locale);
+  if (valid === undefined) {
+    try {
+      Intl.DateTimeFormat.supportedLocalesOf(locale);
+      valid = true;
+    } catch {
+      valid = false;
+    }
+    checkedLocales.set(locale, valid);
   }
+  return valid;
 }
 
 /**

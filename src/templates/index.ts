@@ -82,6 +82,7 @@ export class TemplateSet {
   private readonly images: ImageStore;
   private readonly partials = new Map<string, Partial>();
   private readonly cache = new Map<string, LoadedTemplate>();
+  private names?: string[];
   private sharedCss?: SourceFile;
 
   private constructor(dir: string) {
@@ -107,12 +108,14 @@ export class TemplateSet {
   }
 
   /** Names of the templates in the folder (not partials), sorted. */
+  /** The template names, read from the folder once per set. */
   list(): string[] {
-    return hbsNames(this.dir).filter((name) => TEMPLATE_NAME.test(name));
+    this.names ??= hbsNames(this.dir).filter((name) => TEMPLATE_NAME.test(name));
+    return [...this.names];
   }
 
   has(name: string): boolean {
-    return TEMPLATE_NAME.test(name) && this.list().includes(name);
+    return TEMPLATE_NAME.test(name) && (this.cache.has(name) || this.list().includes(name));
   }
 
   /** The template `name`, compiled once and cached. */
