@@ -94,7 +94,7 @@ export async function* planRows(plan: Plan): AsyncGenerator<PassRow> {
       continue;
     }
     const template = plan.templates.get(planned.template);
-    const data = plan.mapper.data(csvRow);
+    const data = plan.data(csvRow, planned.keys);
     if (letterKey(template.name, planned.keys, template.fields.all, data) !== key) throw changed(plan, row);
     yield { planned, letter: { template, data } };
   }

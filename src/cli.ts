@@ -24,9 +24,11 @@ async function runPreview(csv: string, flags: PreviewFlags): Promise<number> {
     if (!findChromium()) throw new ChromiumMissingError();
   }
   const { preview } = await import('./preview.js');
+  const lookup = flags.lookup ? await openLookup() : undefined;
   const pdfs = { printed: 0, long: 0 };
-  const { plan, summary } = await preview({
+  const run = preview({
     ...(await batchInput(csv, flags)),
+    lookup: lookup?.directory,
     files: flags.files,
     skipInvalid: flags.skipInvalid,
     pdf: flags.pdf,
@@ -36,6 +38,7 @@ async function runPreview(csv: string, flags: PreviewFlags): Promise<number> {
       if ((row.pdfPages ?? 0) > 1) pdfs.long++;
     },
   });
+  const { plan, summary } = await run.finally(() => lookup?.close());
   if (summary.refused) {
     say(`${csv}: ${plan.invalid} invalid row${plan.invalid === 1 ? '' : 's'}; nothing was previewed (fix them, or use --skip-invalid)`);
   }
@@ -45,6 +48,20 @@ async function runPreview(csv: string, flags: PreviewFlags): Promise<number> {
   }
   await printSummary(summary, flags.json);
   return summary.exitCode;
+}
+
+/** `preview --lookup`: a read-only FHIR directory with its own token (preview never sends). */
+async function openLookup() {
+  const [{ loadConfig, createHttp, destroyHttp, TokenSource }, { Directory, fhirBaseUrl }] = await Promise.all([
+    import('./canvas/index.js'),
+    import('./lookup/index.js'),
+  ]);
+  const config = loadConfig();
+  const fhirBase = fhirBaseUrl(config);
+  say(`--lookup: reading patients, providers and locations from ${fhirBase.host} (read-only; preview never sends)`);
+  const http = createHttp({ concurrency: 4, timeoutMs: 30_000 });
+  const tokens = new TokenSource(http, config, { timeoutMs: 30_000 });
+  return { directory: new Directory({ http, tokens, fhirBase, concurrency: 4 }), close: () => destroyHttp(http) };
 }
 
 async function runTemplates(flags: { templatesDir: string; json?: boolean }): Promise<number> {

@@ -17,6 +17,8 @@ export interface MappingOptions {
   location?: string;
   /** Template for rows without a `template` column value (`--template`). */
   template?: string;
+  /** Fields provided by something other than the CSV (the `--lookup` fields). */
+  extraFields?: readonly string[];
 }
 
 /** Parse repeated `--map field=column` options. */
@@ -44,6 +46,7 @@ export class RowMapper {
   private readonly fieldColumn = new Map<string, string>();
   private readonly defaults: Partial<Keys>;
   private readonly templateOption?: string;
+  private readonly extraFields: ReadonlySet<string>;
 
   constructor(headers: readonly string[], options: MappingOptions = {}, file = 'the CSV') {
     this.headers = headers;
@@ -59,6 +62,7 @@ export class RowMapper {
     }
     this.defaults = { providerKey: options.provider, practiceLocationKey: options.location };
     this.templateOption = options.template;
+    this.extraFields = new Set(options.extraFields ?? []);
   }
 
   /** The CSV column a field is read from, or undefined when the CSV has none. */
@@ -68,9 +72,9 @@ export class RowMapper {
     return this.index.has(field) ? field : undefined;
   }
 
-  /** Whether a field has a source: a column, or a default for the two defaultable keys. */
+  /** Whether a field has a source: a column, a default for the two defaultable keys, or a lookup. */
   provides(field: string): boolean {
-    return this.columnOf(field) !== undefined || !!this.defaults[field as KeyField];
+    return this.columnOf(field) !== undefined || !!this.defaults[field as KeyField] || this.extraFields.has(field);
   }
 
   /** The raw value of a field in a row ("" when the CSV has no such column). */

@@ -6,6 +6,7 @@
 import { planRows, prepareOutDir, refusedRow, reportRow } from './batch.js';
 import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, createHttp, type CanvasConfig } from './canvas/index.js';
 import { Ledger, LedgerError, type LedgerRecord } from './ledger.js';
+import { Directory, fhirBaseUrl } from './lookup/index.js';
 import { ReportWriter, type ReportSummary } from './report.js';
 import { Decision, runSender, type SenderOptions, type SendProgress } from './sender.js';
 import type { ReportRow } from './types.js';
@@ -35,6 +36,8 @@ export interface SendOptions extends ValidateOptions {
   onProgress?: (progress: SendProgress) => void;
   /** Backoff base for retries in ms (default 500; tests make it small). */
   retryBaseDelayMs?: number;
+  /** `--lookup`: read patients, providers and locations from the Canvas FHIR API, with the run's token. */
+  lookupFhir?: boolean;
 }
 
 /** What is about to happen, for the confirmation prompt. */
@@ -78,19 +81,37 @@ export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, rese
   return decision === Decision.Unknown ? reportRow(p, 'unknown', { error: UNKNOWN_BEFORE }) : undefined;
 }
 
+/** The HTTP client of a run: one keep-alive agent and one token for lookups and letters. */
+interface Wire {
+  client: CanvasClient;
+  tokens: TokenSource;
+}
+
 export async function send(opts: SendOptions): Promise<SendResult> {
   const startedAt = new Date().toISOString();
-  const plan = await validateBatch(opts);
-  opts.onValidated?.(plan);
-  const ledger = openLedger(opts.ledgerFile); // an unusable ledger stops the run before any output
+  const concurrency = opts.concurrency ?? 4;
+  const timeoutMs = (opts.timeoutSeconds ?? 30) * 1000;
+  const http = createHttp({ concurrency, timeoutMs });
+  const tokens = new TokenSource(http, opts.config, { timeoutMs });
+  const client = new CanvasClient({ http, config: opts.config, tokens });
   try {
-    return await sendPlan(opts, plan, ledger, startedAt);
+    const lookup = opts.lookupFhir
+      ? new Directory({ http, tokens, fhirBase: fhirBaseUrl(opts.config), concurrency, timeoutMs, retryBaseDelayMs: opts.retryBaseDelayMs })
+      : opts.lookup;
+    const plan = await validateBatch({ ...opts, lookup });
+    opts.onValidated?.(plan);
+    const ledger = openLedger(opts.ledgerFile); // an unusable ledger stops the run before any output
+    try {
+      return await sendPlan(opts, plan, ledger, startedAt, { client, tokens });
+    } finally {
+      ledger.close();
+    }
   } finally {
-    ledger.close();
+    client.close();
   }
 }
 
-async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt: string): Promise<SendResult> {
+async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt: string, wire: Wire): Promise<SendResult> {
   prepareOutDir(opts.out);
   const report = new ReportWriter(opts.out);
   const add = (row: ReportRow) => {
@@ -130,32 +151,24 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
     return { plan, preflight, summary: await close({ refused: true, stopReason: 'not confirmed; nothing was sent' }) };
   }
 
-  const timeoutMs = (opts.timeoutSeconds ?? 30) * 1000;
-  const http = createHttp({ concurrency, timeoutMs });
-  const tokens = new TokenSource(http, opts.config, { timeoutMs });
-  const client = new CanvasClient({ http, config: opts.config, tokens });
-  try {
-    const refusal = await firstToken(tokens, opts.signal);
-    if (refusal) {
-      await pass({ notSending: refusal });
-      return { plan, preflight, credentialsRefused: true, summary: await close({ refused: true, stopReason: refusal }) };
-    }
-    const outcome = await pass({ sending: { client, tokens } });
-    // Credentials refused on the very first letters: nothing was sent (exit 2).
-    const credentialsRefused = outcome.authFailure === 'unauthorized' && report.counts.sent === 0 && report.counts.unknown === 0;
-    return {
-      plan,
-      preflight,
-      credentialsRefused,
-      summary: await close({
-        interrupted: outcome.interrupted,
-        refused: credentialsRefused,
-        stopReason: outcome.stopReason,
-      }),
-    };
-  } finally {
-    client.close();
+  const refusal = await firstToken(wire.tokens, opts.signal);
+  if (refusal) {
+    await pass({ notSending: refusal });
+    return { plan, preflight, credentialsRefused: true, summary: await close({ refused: true, stopReason: refusal }) };
   }
+  const outcome = await pass({ sending: wire });
+  // Credentials refused on the very first letters: nothing was sent (exit 2).
+  const credentialsRefused = outcome.authFailure === 'unauthorized' && report.counts.sent === 0 && report.counts.unknown === 0;
+  return {
+    plan,
+    preflight,
+    credentialsRefused,
+    summary: await close({
+      interrupted: outcome.interrupted,
+      refused: credentialsRefused,
+      stopReason: outcome.stopReason,
+    }),
+  };
 }
 
 /** Decide each ready row from the ledger (in chunks), before anything is sent: what the confirmation shows. */

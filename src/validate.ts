@@ -10,7 +10,7 @@ import { openCsv, type CsvSource } from './csv.js';
 import { isWellFormedKey, letterKey } from './letterkey.js';
 import { RowMapper, TEMPLATE_COLUMN, type MappingOptions } from './mapping.js';
 import { HELPER_NAMES, TEMPLATE_NAME, TemplateSet, type LoadedTemplate } from './templates/index.js';
-import { KEY_FIELDS, formatProblem, type CsvRow, type Keys, type Problem } from './types.js';
+import { KEY_FIELDS, formatProblem, type CsvRow, type KeyField, type Keys, type Problem } from './types.js';
 
 export type PlanStatus = 'ready' | 'invalid' | 'skipped';
 const STATUS_CODES: readonly PlanStatus[] = ['ready', 'invalid', 'skipped'];
@@ -47,11 +47,18 @@ export class Plan {
     readonly source: CsvSource,
     readonly templates: TemplateSet,
     readonly mapper: RowMapper,
+    readonly lookup?: LookupSource,
     problems: string[] = [],
     warnings: string[] = [],
   ) {
     this.problems = problems;
     this.warnings = warnings;
+  }
+
+  /** A row's merge data: looked-up fields, then every column (a CSV column wins). */
+  data(row: CsvRow, keys: Keys = this.mapper.keys(row)): Record<string, string> {
+    const own = this.mapper.data(row);
+    return this.lookup ? { ...this.lookup.fieldsFor(keys), ...own } : own;
   }
 
   /** Number of data rows. */
@@ -96,9 +103,21 @@ export class Plan {
   }
 }
 
+/** Merge fields looked up by the rows' keys (the FHIR directory of `--lookup`). */
+export interface LookupSource {
+  /** The fields it can provide (e.g. `patient.fullName`). */
+  readonly fields: readonly string[];
+  /** Read everything the rows' keys need, once. */
+  load(keys: Iterable<Keys>): Promise<void>;
+  fieldsFor(keys: Keys): Record<string, string>;
+  problemsFor(keys: Keys): { field: KeyField; message: string }[];
+}
+
 export interface ValidateOptions extends MappingOptions {
   csv: string;
   templatesDir: string;
+  /** Look fields up by the rows' keys; a CSV column of the same name wins. */
+  lookup?: LookupSource;
 }
 
 /** Validate every row of a CSV file. Throws only for a file or template that cannot be used at all. */
@@ -107,9 +126,10 @@ export async function validateBatch(opts: ValidateOptions): Promise<Plan> {
   checkHeaders(source);
   const templates = TemplateSet.load(opts.templatesDir);
   if (opts.template !== undefined) templates.get(opts.template); // unknown/broken --template: usage error now
-  const mapper = new RowMapper(source.headers, opts, source.file);
-  const checker = new RowChecker(source.file, templates, mapper);
-  const plan = new Plan(source, templates, mapper);
+  const mapper = new RowMapper(source.headers, { ...opts, extraFields: opts.lookup?.fields }, source.file);
+  const plan = new Plan(source, templates, mapper, opts.lookup);
+  if (opts.lookup) await opts.lookup.load(await distinctKeys(source, mapper));
+  const checker = new RowChecker(source.file, plan);
   for await (const csvRow of source.rows()) {
     const { status, letterKey: key, error } = checker.check(csvRow);
     plan.add(status, key, error);
@@ -120,6 +140,16 @@ export async function validateBatch(opts: ValidateOptions): Promise<Plan> {
   plan.problems.push(...checker.batchProblems, ...checker.rowProblems);
   plan.warnings.push(...source.warnings, ...checker.warnings);
   return plan;
+}
+
+/** Every distinct key triple of the file (one streaming pass), for the lookup to read. */
+async function distinctKeys(source: CsvSource, mapper: RowMapper): Promise<Keys[]> {
+  const seen = new Map<string, Keys>();
+  for await (const row of source.rows()) {
+    const keys = mapper.keys(row);
+    seen.set(KEY_FIELDS.map((f) => keys[f]).join('\u0000'), keys);
+  }
+  return [...seen.values()];
 }
 
 /** A column named like a helper would be shadowed by the helper in every template. */
@@ -143,13 +173,17 @@ class RowChecker {
   /** Per template: its fields' missing columns, computed once. */
   private readonly missing = new Map<string, string[]>();
 
+  private readonly templates: TemplateSet;
+  private readonly mapper: RowMapper;
+
   constructor(
     private readonly file: string,
-    private readonly templates: TemplateSet,
-    private readonly mapper: RowMapper,
+    private readonly plan: Plan,
   ) {
+    this.templates = plan.templates;
+    this.mapper = plan.mapper;
     for (const field of KEY_FIELDS) {
-      if (!mapper.provides(field)) this.batchProblems.push(missingKeyColumn(field));
+      if (!this.mapper.provides(field)) this.batchProblems.push(missingKeyColumn(field));
     }
   }
 
@@ -166,15 +200,20 @@ class RowChecker {
         problems.push({ row, column, message: 'malformed key (letters, digits and - only, at most 64 characters)' });
       }
     }
+    if (problems.length === 0 && this.plan.lookup) {
+      for (const p of this.plan.lookup.problemsFor(keys)) problems.push({ row, column: this.mapper.columnOf(p.field) ?? p.field, message: p.message });
+    }
     const template = this.template(row, name, problems);
     // A column the template needs but the CSV lacks is a batch problem, listed once;
     // the row still says why it is invalid.
     const missing = template ? this.missingColumns(template) : [];
     let key: string | undefined;
     if (template && missing.length === 0) {
-      const data = this.mapper.data(csvRow);
+      const data = this.plan.data(csvRow, keys);
       for (const field of template.fields.required) {
-        if (data[field]!.trim() === '') problems.push({ row, column: this.mapper.columnOf(field) ?? field, message: 'empty' });
+        if ((data[field] ?? '').trim() !== '') continue;
+        const column = this.mapper.columnOf(field);
+        problems.push(column !== undefined ? { row, column, message: 'empty' } : { row, column: field, message: 'not in the CSV, and Canvas has none for this row' });
       }
       if (problems.length === 0) {
         try {

@@ -78,6 +78,7 @@ export function sendTuning(flags: SendFlags) {
     retryBaseDelayMs: retryBaseFromEnv(),
     skipInvalid: flags.skipInvalid,
     resendUnknown: flags.resendUnknown,
+    lookupFhir: flags.lookup,
   };
 }
 

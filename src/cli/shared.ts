@@ -16,6 +16,7 @@ export interface BatchFlags {
   map: string[];
   skipInvalid?: boolean;
   json?: boolean;
+  lookup?: boolean;
 }
 
 export interface SendFlags extends BatchFlags {
@@ -59,6 +60,7 @@ export function addBatchOptions(cmd: Command, { out = true } = {}): Command {
     .option('--location <key>', 'practiceLocationKey for rows whose CSV has none')
     .option('--map <field=column>', 'read a field from a differently named column (repeatable)', collect, [])
     .option('--skip-invalid', 'go on with the valid rows when some are invalid (default: refuse the whole file)')
+    .option('--lookup', 'read patient, provider and location details from the Canvas FHIR API by the rows\' keys (a CSV column of the same name wins)')
     .option('--json', 'print the run summary as JSON on stdout');
 }
 

@@ -10,6 +10,7 @@ import type { TokenSource } from '../canvas/auth.js';
 import { ENV_BASE_URL } from '../canvas/config.js';
 import type { KeyField, Keys } from '../types.js';
 import { ENV_FHIR_BASE_URL } from './base-url.js';
+import { LOOKUP_FIELDS } from './map.js';
 import { FhirReader, LookupError, ReadCancelled, type ReadOutcome, type ReadResult, type ResourceType } from './fhir.js';
 
 /** Which resource each key names. */
@@ -69,6 +70,8 @@ interface Entry {
 }
 
 export class Directory {
+  /** The merge fields a directory provides (see map.ts). */
+  readonly fields: readonly string[] = LOOKUP_FIELDS;
   readonly stats: LookupStats = { reads: 0, found: 0, notFound: 0, errors: 0, invalid: 0, requests: 0 };
   private readonly reader: FhirReader;
   private readonly limit: ReturnType<typeof pLimit>;
