@@ -2,7 +2,9 @@
  * `canvas-letters sandbox`: a local stand-in for the Canvas token and Letter endpoints on
  * 127.0.0.1, with fault injection and a web inbox, until Ctrl-C. Prints the environment lines
  * that point `send` at it (stdout) and the inbox URL (stderr). The credentials it prints are
- * the sandbox's own, not Canvas's. --store keeps letters in a private folder across restarts.
+ * the sandbox's own, not Canvas's. --store keeps letters in a private folder across restarts;
+ * --directory names the JSON file of FHIR Patient, Practitioner and Location resources it serves
+ * (default: the bundled samples/sandbox-directory.json; --no-directory: none).
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { say } from './shared.js';
@@ -18,6 +20,8 @@ export interface SandboxFlags {
   seed: number;
   responseBody: 'json' | 'empty' | 'text';
   store?: string;
+  /** undefined: the bundled sample directory; false: --no-directory. */
+  directory?: string | false;
 }
 
 function nonNegativeInt(value: string): number {
@@ -36,11 +40,13 @@ export function addSandboxOptions(cmd: Command): Command {
     .option('--client-secret <secret>', 'client secret the token endpoint accepts (a sandbox value, not a Canvas secret)', 'sandbox-secret')
     .option('--seed <n>', 'seed for the fault draws', nonNegativeInt, 1)
     .addOption(new Option('--response-body <kind>', 'body of a created letter').choices(['json', 'empty', 'text']).default('json'))
-    .option('--store <dir>', 'keep letters across restarts in this folder (one 0600 JSON file per letter; folder 0700, created if missing)');
+    .option('--store <dir>', 'keep letters across restarts in this folder (one 0600 JSON file per letter; folder 0700, created if missing)')
+    .option('--directory <file>', 'JSON file of the FHIR Patient, Practitioner and Location resources to serve, by id (default: the bundled samples/sandbox-directory.json)')
+    .option('--no-directory', 'serve no FHIR resources (every read is 404)');
 }
 
 export async function runSandbox(flags: SandboxFlags): Promise<number> {
-  const { startSandbox, parseFaultRates } = await import('../sandbox/index.js');
+  const { startSandbox, parseFaultRates, SandboxDirectoryError } = await import('../sandbox/index.js');
   const { UsageError } = await import('../errors.js');
   let rates;
   try {
@@ -61,10 +67,12 @@ export async function runSandbox(flags: SandboxFlags): Promise<number> {
       seed: flags.seed,
       responseBody: flags.responseBody,
       store: flags.store,
+      directory: flags.directory,
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { syscall?: string };
     if (e.syscall === 'listen') throw new UsageError(`--port ${flags.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}`, 'choose another port (0: any free port)');
+    if (err instanceof SandboxDirectoryError) throw new UsageError(`--directory: ${e.message}`);
     if (flags.store !== undefined) throw new UsageError(`--store: ${e.message}`);
     throw err;
   }
@@ -73,6 +81,9 @@ export async function runSandbox(flags: SandboxFlags): Promise<number> {
     say(`Store: ${sandbox.store.dir} (${sandbox.store.loaded} letters loaded)`);
     for (const skipped of sandbox.store.skipped) say(`  skipped ${skipped}`);
   }
+  const { source, counts } = sandbox.directory;
+  if (source === null) say('FHIR: no directory (every Patient, Practitioner and Location read is 404)');
+  else say(`FHIR: ${counts.Patient} patients, ${counts.Practitioner} practitioners, ${counts.Location} locations from ${source}`);
   say('Point send at it with:');
   process.stdout.write(`CANVAS_BASE_URL=${sandbox.url}\nCANVAS_CLIENT_ID=${flags.clientId}\nCANVAS_CLIENT_SECRET=${flags.clientSecret}\n`);
   say(`Inbox: ${sandbox.url}/`);

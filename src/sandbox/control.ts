@@ -1,17 +1,19 @@
 /**
  * The sandbox's JSON control API under /sandbox/, for scripts, other processes and the inbox
  * page (the letter routes, /sandbox/letters..., are in inbox.ts):
- *   GET    /sandbox/stats          stats() without startTimes
+ *   GET    /sandbox/stats          stats() without startTimes and fhirReadCounts
  *   GET    /sandbox/faults         current FaultConfig
  *   PUT    /sandbox/faults         merge a JSON FaultConfig (setFaults)
  *   POST   /sandbox/script         {"kinds": [...]}: script the next outcomes
+ *   POST   /sandbox/fhir-script    {"kinds": [...]}: script the next FHIR read outcomes (scriptFhir)
  *   POST   /sandbox/revoke-tokens  revokeTokens()
  *   POST   /sandbox/reset          reset()
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isFaultKind, operationOutcome } from './faults.js';
+import { isFhirFaultKind } from './fhir.js';
 import { readBody, sendJson, wrongMethod } from './http.js';
-import type { FaultConfig, Sandbox } from './types.js';
+import type { FaultConfig, FaultKind, FhirFaultKind, Sandbox } from './types.js';
 
 const CONTROL_BODY_LIMIT = 64 * 1024;
 
@@ -40,7 +42,7 @@ export async function handleControl(
   const method = req.method ?? 'GET';
   if (path === '/sandbox/stats') {
     if (method !== 'GET') return wrongMethod(res, 'GET');
-    const { startTimes: _omitted, ...stats } = sandbox.stats();
+    const { startTimes: _omitted, fhirReadCounts: _perKey, ...stats } = sandbox.stats();
     sendJson(res, 200, stats);
     return true;
   }
@@ -59,16 +61,18 @@ export async function handleControl(
     } else wrongMethod(res, 'GET, PUT');
     return true;
   }
-  if (path === '/sandbox/script') {
+  if (path === '/sandbox/script' || path === '/sandbox/fhir-script') {
     if (method !== 'POST') return wrongMethod(res, 'POST');
     const body = await readJson(req, res);
     if (!body.ok) return true;
     const kinds = (body.value as { kinds?: unknown } | null)?.kinds;
-    if (!Array.isArray(kinds) || !kinds.every(isFaultKind)) {
+    const fhir = path === '/sandbox/fhir-script';
+    if (!Array.isArray(kinds) || !kinds.every(fhir ? isFhirFaultKind : isFaultKind)) {
       sendJson(res, 400, operationOutcome('invalid', 'Body must be {"kinds": [...]} with known fault kinds.'));
       return true;
     }
-    sandbox.script(...kinds);
+    if (fhir) sandbox.scriptFhir(...(kinds as FhirFaultKind[]));
+    else sandbox.script(...(kinds as FaultKind[]));
     noContent(res);
     return true;
   }

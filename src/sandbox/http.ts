@@ -4,6 +4,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { operationOutcome } from './faults.js';
 
+/** Percent-decode a Basic credential; undecodable input simply fails to match. */
+export function safeDecode(text: string): string | null {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
+}
+
 /** Too large for its endpoint: answered 413 and the connection closed. */
 export class TooLarge extends Error {}
 

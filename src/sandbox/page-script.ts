@@ -156,7 +156,8 @@ function setLive(ok) {
 function showStats(s) {
   var faults = 0;
   Object.keys(s.outcomes || {}).forEach(function (k) { if (k !== 'ok') faults += s.outcomes[k]; });
-  $('stats').textContent = plural(s.letterRequests, 'request') + ' · ' + plural(faults, 'fault') + ' injected';
+  $('stats').textContent = plural(s.letterRequests, 'request') + ' · ' + plural(faults, 'fault') + ' injected' +
+    (s.fhirReads ? ' · ' + plural(s.fhirReads, 'FHIR read') : '');
 }
 
 var timer, busy = false, pending = false;

@@ -1,14 +1,16 @@
 /**
  * The sandbox HTTP server (node:http, 127.0.0.1 only): the Canvas token and Letter endpoints
- * with fault injection, the web inbox and letter routes (inbox.ts), a small JSON control API
- * under /sandbox/ (control.ts), and optionally a folder keeping letters (store.ts).
+ * with fault injection, FHIR reads from a directory (fhir.ts), the web inbox and letter routes
+ * (inbox.ts), a small JSON control API under /sandbox/ (control.ts), and optionally a folder
+ * keeping letters (store.ts).
  * It never writes to stdout/stderr, so letter content and tokens are never logged.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { handleControl } from './control.js';
-import { TooLarge, readBody, refuseReason, sendJson } from './http.js';
+import { openFhir } from './fhir.js';
+import { TooLarge, readBody, refuseReason, safeDecode, sendJson } from './http.js';
 import { handleInbox } from './inbox.js';
 import { openStore } from './store.js';
 import { FaultPicker, UNAUTHENTICATED_TEXT, faultAnswer, operationOutcome, validateFaultConfig } from './faults.js';
@@ -16,6 +18,7 @@ import {
   FAULT_KINDS,
   type FaultConfig,
   type FaultKind,
+  type FhirReadStats,
   type ReceivedLetter,
   type Sandbox,
   type SandboxOptions,
@@ -28,23 +31,14 @@ const LETTER_FIELDS = ['patientKey', 'providerKey', 'practiceLocationKey', 'cont
 const LETTER_BODY_LIMIT = 10 * 1024 * 1024;
 const TOKEN_BODY_LIMIT = 64 * 1024;
 
-/** Percent-decode a Basic credential; undecodable input simply fails to match. */
-function safeDecode(text: string): string | null {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, ' '));
-  } catch {
-    return null;
-  }
-}
-
-function emptyStats(): SandboxStats {
+function emptyStats(): Omit<SandboxStats, keyof FhirReadStats> {
   const outcomes = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   return { tokenRequests: 0, tokensIssued: 0, letterRequests: 0, inFlight: 0, maxInFlight: 0, outcomes, startTimes: [] };
 }
 
 /** Start a sandbox on 127.0.0.1 (port 0 = any free port). */
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  const { port = 0, clientId = 'sandbox-client', clientSecret = 'sandbox-secret', seed = 1, store: storeDir, ...faultOptions } = opts;
+  const { port = 0, clientId = 'sandbox-client', clientSecret = 'sandbox-secret', seed = 1, store: storeDir, directory, ...faultOptions } = opts;
   const host = (faultOptions as { host?: unknown }).host;
   if (host !== undefined) {
     if (host !== '127.0.0.1' && host !== 'localhost') throw new Error('the sandbox listens on 127.0.0.1 only; it cannot listen on another host');
@@ -52,6 +46,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   }
   let faults: FaultConfig = validateFaultConfig(faultOptions);
   const picker = new FaultPicker(seed);
+  const fhir = openFhir(directory, { tokenValid, sleep: (ms) => sleep(ms), faults: () => faults });
   const tokens = new Map<string, number>(); // token -> expiry (ms since epoch)
   const store = storeDir === undefined ? undefined : openStore(storeDir);
   const letters: ReceivedLetter[] = store ? [...store.loaded] : [];
@@ -178,6 +173,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const path = url.pathname;
     if (path === TOKEN_PATH || path === '/auth/token') return handleToken(req, res);
     if (path === LETTER_PATH || path === `${LETTER_PATH}/`) return handleLetter(req, res);
+    if (fhir.owns(path)) return fhir.handle(req, res, path);
     if (handleInbox(req, res, url, sandbox)) return;
     if (path.startsWith('/sandbox/') && (await handleControl(req, res, path, sandbox, () => faults))) return;
     sendJson(res, 404, operationOutcome('not-found', `No such endpoint: ${req.method ?? ''} ${path.slice(0, 200)}`));
@@ -212,21 +208,24 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       return letters;
     },
     store: store && { dir: store.dir, loaded: store.loaded.length, skipped: store.skipped },
+    directory: fhir.directory,
     clearLetters() {
       letters.length = 0;
       store?.clear();
     },
-    stats: () => ({ ...stats, inFlight, outcomes: { ...stats.outcomes }, startTimes: [...stats.startTimes] }),
+    stats: () => ({ ...stats, inFlight, outcomes: { ...stats.outcomes }, startTimes: [...stats.startTimes], ...fhir.stats() }),
     setFaults(f) {
       faults = { ...faults, ...validateFaultConfig(f) };
     },
     script: (...kinds) => picker.script(kinds),
+    scriptFhir: (...kinds) => fhir.script(kinds),
     revokeTokens: () => tokens.clear(),
     reset() {
       sandbox.clearLetters();
       stats = emptyStats();
       stats.maxInFlight = inFlight;
       picker.reset();
+      fhir.reset();
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

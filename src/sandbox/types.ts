@@ -1,6 +1,7 @@
 /**
- * Public types of the sandbox: a local stand-in for the two Canvas endpoints canvas-letters
- * uses (OAuth client-credentials token and Letter create), with fault injection.
+ * Public types of the sandbox: a local stand-in for the Canvas endpoints canvas-letters uses
+ * (OAuth client-credentials token, Letter create, FHIR reads of Patient, Practitioner and
+ * Location), with fault injection.
  */
 
 /** What the sandbox does with one Letter request once it is authenticated and valid. */
@@ -24,7 +25,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
 export type InjectedFault = Exclude<FaultKind, 'ok'>;
 
 export interface FaultConfig {
-  /** Added before answering each Letter request (default 0). */
+  /** Added before answering each Letter request and each FHIR read (default 0). */
   latencyMs?: number;
   /** Probability 0..1 per Letter request, drawn with a seeded PRNG; the sum must be <= 1. */
   rates?: Partial<Record<InjectedFault, number>>;
@@ -34,6 +35,24 @@ export interface FaultConfig {
   tokenLifetimeSeconds?: number;
   /** 2xx body: {"letterKey": "..."} (default, 201), empty (201), or plain text (200). */
   responseBody?: 'json' | 'empty' | 'text';
+}
+
+/** The FHIR R4 resources the sandbox serves at GET /<type>/<id>. */
+export type FhirResourceType = 'Patient' | 'Practitioner' | 'Location';
+export const FHIR_RESOURCE_TYPES: readonly FhirResourceType[] = ['Patient', 'Practitioner', 'Location'];
+
+/** What the sandbox does with one authenticated FHIR read ('ok': the resource, or 404 for an unknown id). */
+export type FhirFaultKind = 'ok' | '404' | '500' | '503' | '429' | '401' | '403' | 'hang' | 'reset';
+export const FHIR_FAULT_KINDS: readonly FhirFaultKind[] = ['ok', '404', '500', '503', '429', '401', '403', 'hang', 'reset'];
+
+/** Shaped like samples/sandbox-directory.json: resources by type, then by id (= the letter's key). */
+export type DirectoryData = Partial<Record<FhirResourceType, Record<string, Record<string, unknown>>>>;
+
+/** Where the served resources came from, and how many of each type there are. */
+export interface SandboxDirectory {
+  /** Absolute path of the directory file; null when given as an object or turned off. */
+  source: string | null;
+  counts: Record<FhirResourceType, number>;
 }
 
 export interface SandboxOptions extends FaultConfig {
@@ -49,6 +68,12 @@ export interface SandboxOptions extends FaultConfig {
    * folder that is 0700 (created if missing; an existing folder open to other users is refused).
    */
   store?: string;
+  /**
+   * Resources served at GET /Patient/<id>, /Practitioner/<id>, /Location/<id>: a JSON file shaped
+   * like samples/sandbox-directory.json, or that object. Default: the bundled sample directory;
+   * false (or {}): none, every read is 404. A file or object that is not such a directory throws.
+   */
+  directory?: string | DirectoryData | false;
 }
 
 export interface ReceivedLetter {
@@ -62,7 +87,15 @@ export interface ReceivedLetter {
   size: number;
 }
 
-export interface SandboxStats {
+export interface FhirReadStats {
+  /** FHIR GETs received (any outcome, unauthenticated ones too). */
+  fhirReads: number;
+  fhirReadsByType: Record<FhirResourceType, number>;
+  /** FHIR GETs per `Type/id` (e.g. "Patient/86b2…"). */
+  fhirReadCounts: Record<string, number>;
+}
+
+export interface SandboxStats extends FhirReadStats {
   tokenRequests: number;
   tokensIssued: number;
   /** Letter POSTs received (any outcome). */
@@ -83,6 +116,8 @@ export interface Sandbox {
   readonly letters: ReceivedLetter[];
   /** The store folder (absolute) when started with `store`, and the files it skipped at load. */
   readonly store?: { dir: string; loaded: number; skipped: string[] };
+  /** Where the FHIR resources came from and how many there are of each type. */
+  readonly directory: SandboxDirectory;
   /** Forget every letter, and delete their files from the store. */
   clearLetters(): void;
   stats(): SandboxStats;
@@ -90,9 +125,11 @@ export interface Sandbox {
   setFaults(f: FaultConfig): void;
   /** The next Letter requests get exactly these outcomes, in order, before rates apply. */
   script(...kinds: FaultKind[]): void;
+  /** The next FHIR reads (authenticated ones) get exactly these outcomes, in order; then normal answers. */
+  scriptFhir(...kinds: FhirFaultKind[]): void;
   /** Every token issued so far becomes invalid (next use gets 401). */
   revokeTokens(): void;
-  /** Forget letters (also in the store), stats and script (and reseed the PRNG); tokens and faults are kept. */
+  /** Forget letters (also in the store), stats and scripts (and reseed the PRNG); tokens, faults and directory are kept. */
   reset(): void;
   /** Stop listening; also destroys hanging and idle keep-alive sockets. */
   close(): Promise<void>;
