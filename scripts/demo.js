@@ -13,8 +13,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'cli.js');
 const demoOut = join('out', 'demo');
 const runs = [
-  { csv: 'samples/jury-duty.csv', template: 'jury-duty' },
-  { csv: 'samples/school-note.csv', template: 'school-note' },
+  { csv: 'samples/jury-duty.csv', template: 'jury-duty', extra: [] },
+  { csv: 'samples/school-note.csv', template: 'school-note', extra: [] },
+  // Keys only: names, birth dates and addresses come from the sandbox's FHIR directory.
+  { csv: 'samples/keys-only.csv', template: 'patient-verification', extra: ['--lookup'] },
 ];
 
 function run(args, env) {
@@ -33,14 +35,14 @@ const ledger = join(demoOut, 'ledger.db');
 rmSync(join(root, demoOut), { recursive: true, force: true });
 let worst = 0;
 try {
-  for (const { csv, template } of runs) {
-    worst = Math.max(worst, await run(['preview', csv, '-t', template, '-o', join(demoOut, template, 'preview')], env));
-    worst = Math.max(worst, await run(['send', csv, '-t', template, '-o', join(demoOut, template, 'send'), '--ledger', ledger, '--yes'], env));
+  for (const { csv, template, extra } of runs) {
+    worst = Math.max(worst, await run(['preview', csv, '-t', template, ...extra, '-o', join(demoOut, template, 'preview')], env));
+    worst = Math.max(worst, await run(['send', csv, '-t', template, ...extra, '-o', join(demoOut, template, 'send'), '--ledger', ledger, '--yes'], env));
   }
 } finally {
   await sandbox.close();
 }
-console.log(`\nThe sandbox received ${sandbox.letters.length} letters.`);
+console.log(`\nThe sandbox received ${sandbox.letters.length} letters (its inbox closed with the demo; run \`npx canvas-letters sandbox\` to keep one open).`);
 for (const { template } of runs) {
   console.log(`${template}: review ${join(demoOut, template, 'preview', 'index.html')}; send report ${join(demoOut, template, 'send', 'report.csv')}`);
 }
