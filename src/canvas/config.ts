@@ -107,27 +107,38 @@ export function isLoopbackHost(host: string): boolean {
 
 /** Validate and normalise CANVAS_BASE_URL. The message never repeats the value. */
 export function parseBaseUrl(raw: string): URL {
-  const fix = 'set it to your instance address, e.g. https://<instance>.canvasmedical.com';
+  return parseServiceUrl(raw, ENV_BASE_URL, {
+    fix: 'set it to your instance address, e.g. https://<instance>.canvasmedical.com',
+    credentials: 'put credentials in CANVAS_CLIENT_ID / CANVAS_CLIENT_SECRET',
+  });
+}
+
+/**
+ * Validate and normalise the URL of a Canvas service held in `variable`: https (http only for a
+ * loopback host), no user name or password, no query or fragment; the path ends with '/'.
+ * Messages name the variable, never its value.
+ */
+export function parseServiceUrl(raw: string, variable: string, hints: { fix: string; credentials: string }): URL {
   let url: URL;
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new ConfigError(`${ENV_BASE_URL} is not a valid URL`, fix);
+    throw new ConfigError(`${variable} is not a valid URL`, hints.fix);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`${ENV_BASE_URL} must start with https://`, fix);
+    throw new ConfigError(`${variable} must start with https://`, hints.fix);
   }
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     throw new ConfigError(
-      `${ENV_BASE_URL} uses http:// for a host that is not this machine`,
+      `${variable} uses http:// for a host that is not this machine`,
       'use https:// (plain http is only accepted for localhost, 127.0.0.0/8 and [::1])',
     );
   }
   if (url.username || url.password) {
-    throw new ConfigError(`${ENV_BASE_URL} must not contain a user name or password`, 'put credentials in CANVAS_CLIENT_ID / CANVAS_CLIENT_SECRET');
+    throw new ConfigError(`${variable} must not contain a user name or password`, hints.credentials);
   }
   if (url.search || url.hash) {
-    throw new ConfigError(`${ENV_BASE_URL} must not contain a query (?) or fragment (#)`, fix);
+    throw new ConfigError(`${variable} must not contain a query (?) or fragment (#)`, hints.fix);
   }
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url;

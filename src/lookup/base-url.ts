@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isLoopbackHost, readDotEnv, ENV_BASE_URL, type CanvasConfig } from '../canvas/config.js';
+import { isLoopbackHost, parseServiceUrl, readDotEnv, ENV_BASE_URL, type CanvasConfig } from '../canvas/config.js';
 import { ConfigError } from '../errors.js';
 
 export const ENV_FHIR_BASE_URL = 'CANVAS_FHIR_BASE_URL';
@@ -15,30 +15,10 @@ const INSTANCE_HOST = /^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.canvasmedical\.com\.?
 
 /** Validate CANVAS_FHIR_BASE_URL like CANVAS_BASE_URL: https, or http only for a loopback host. */
 export function parseFhirBaseUrl(raw: string): URL {
-  const fix = 'set it to the FHIR API address, e.g. https://fumage-<instance>.canvasmedical.com';
-  let url: URL;
-  try {
-    url = new URL(raw.trim());
-  } catch {
-    throw new ConfigError(`${ENV_FHIR_BASE_URL} is not a valid URL`, fix);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`${ENV_FHIR_BASE_URL} must start with https://`, fix);
-  }
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    throw new ConfigError(
-      `${ENV_FHIR_BASE_URL} uses http:// for a host that is not this machine`,
-      'use https:// (plain http is only accepted for localhost, 127.0.0.0/8 and [::1])',
-    );
-  }
-  if (url.username || url.password) {
-    throw new ConfigError(`${ENV_FHIR_BASE_URL} must not contain a user name or password`, 'the FHIR API uses the same token as CANVAS_BASE_URL');
-  }
-  if (url.search || url.hash) {
-    throw new ConfigError(`${ENV_FHIR_BASE_URL} must not contain a query (?) or fragment (#)`, fix);
-  }
-  if (!url.pathname.endsWith('/')) url.pathname += '/';
-  return url;
+  return parseServiceUrl(raw, ENV_FHIR_BASE_URL, {
+    fix: 'set it to the FHIR API address, e.g. https://fumage-<instance>.canvasmedical.com',
+    credentials: 'the FHIR API uses the same token as CANVAS_BASE_URL',
+  });
 }
 
 /**
