@@ -11,7 +11,7 @@ import { CanvasLettersError } from './errors.js';
 import { addSandboxOptions, runSandbox, type SandboxFlags } from './cli/sandbox.js';
 import { runSend } from './cli/send.js';
 import { addWatchOptions, runWatch, type WatchFlags } from './cli/watch.js';
-import { addBatchOptions, addSendOptions, batchInput, printPlanNotes, printSummary, say, type BatchFlags } from './cli/shared.js';
+import { addBatchOptions, batchInput, printPlanNotes, printSummary, say, type BatchFlags } from './cli/shared.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -24,13 +24,14 @@ async function runPreview(csv: string, flags: PreviewFlags): Promise<number> {
     if (!findChromium()) throw new ChromiumMissingError();
   }
   const { preview } = await import('./preview.js');
-  const lookup = flags.lookup ? await openLookup() : undefined;
+  const lookup = flags.lookup ? await openLookup(flags.concurrency, flags.timeout * 1000) : undefined;
   const pdfs = { printed: 0, long: 0 };
   const run = preview({
     ...(await batchInput(csv, flags)),
     lookup: lookup?.directory,
     files: flags.files,
     skipInvalid: flags.skipInvalid,
+    limit: flags.limit,
     pdf: flags.pdf,
     onValidated: printPlanNotes,
     onRow: (row) => {
@@ -51,7 +52,7 @@ async function runPreview(csv: string, flags: PreviewFlags): Promise<number> {
 }
 
 /** `preview --lookup`: a read-only FHIR directory with its own token (preview never sends). */
-async function openLookup() {
+async function openLookup(concurrency: number, timeoutMs: number) {
   const [{ loadConfig, createHttp, destroyHttp, TokenSource }, { Directory, fhirBaseUrl }] = await Promise.all([
     import('./canvas/index.js'),
     import('./lookup/index.js'),
@@ -59,9 +60,9 @@ async function openLookup() {
   const config = loadConfig();
   const fhirBase = fhirBaseUrl(config);
   say(`--lookup: reading patients, providers and locations from ${fhirBase.host} (read-only; preview never sends)`);
-  const http = createHttp({ concurrency: 4, timeoutMs: 30_000 });
-  const tokens = new TokenSource(http, config, { timeoutMs: 30_000 });
-  return { directory: new Directory({ http, tokens, fhirBase, concurrency: 4 }), close: () => destroyHttp(http) };
+  const http = createHttp({ concurrency, timeoutMs });
+  const tokens = new TokenSource(http, config, { timeoutMs });
+  return { directory: new Directory({ http, tokens, fhirBase, concurrency, timeoutMs }), close: () => destroyHttp(http) };
 }
 
 async function runTemplates(flags: { templatesDir: string; json?: boolean }): Promise<number> {
@@ -110,7 +111,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--pdf', 'also print each letter to letters/row-NNNNN.pdf (US Letter) with headless Chromium, to check how it prints')
     .action(async (csv: string, flags: PreviewFlags) => setExit(await runPreview(csv, flags)));
 
-  addSendOptions(
+  addBatchOptions(
     program
       .command('send')
       .description('validate every row first; then create each letter in Canvas once, with bounded concurrency; write the report')

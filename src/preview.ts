@@ -31,6 +31,8 @@ export interface PreviewOptions extends ValidateOptions {
   files?: boolean;
   /** Preview the valid rows even when some rows are invalid. */
   skipInvalid?: boolean;
+  /** Preview at most this many letters; later ready rows are `not_attempted`. */
+  limit?: number;
   /**
    * Also print each letter to `letters/row-NNNNN.pdf` (US Letter) with headless Chromium.
    * Needs `files`; throws ChromiumMissingError, before reading or writing anything, when
@@ -92,10 +94,13 @@ async function writeOutput(
     opts.onRow?.(row);
   };
 
+  let previewed = 0;
   for await (const { planned, letter } of planRows(plan)) {
     if (run.refused) add(refusedRow(plan, planned));
     else if (!letter) add(reportRow(planned, planned.status as RowStatus));
+    else if (opts.limit !== undefined && previewed >= opts.limit) add(reportRow(planned, 'not_attempted', { error: `over --limit ${opts.limit}` }));
     else {
+      previewed++;
       const html = letter.template.renderLetter(letter.data);
       const remote = findRemoteImages(html);
       const warnings = remote.length > 0 ? [`${remote.length} remote image${remote.length === 1 ? '' : 's'}: Canvas and printers may not load ${remote.length === 1 ? 'it' : 'them'}`] : [];

@@ -10,11 +10,13 @@ import { Directory, fhirBaseUrl } from './lookup/index.js';
 import { ReportWriter, type ReportSummary } from './report.js';
 import { Decision, runSender, type SenderOptions, type SendProgress } from './sender.js';
 import type { ReportRow } from './types.js';
+import type { Got } from 'got';
 import { validateBatch, type Plan, type PlannedRow, type ValidateOptions } from './validate.js';
 
 export interface SendOptions extends ValidateOptions {
   out: string;
-  config: CanvasConfig;
+  /** Canvas address and credentials; a function is called only once something is to be sent (or looked up). */
+  config: CanvasConfig | (() => CanvasConfig);
   /** The ledger file (the durable record of what was sent). */
   ledgerFile: string;
   /** Most requests in flight at once (default 4). */
@@ -83,6 +85,8 @@ export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, rese
 
 /** The HTTP client of a run: one keep-alive agent and one token for lookups and letters. */
 interface Wire {
+  config: CanvasConfig;
+  http: Got;
   client: CanvasClient;
   tokens: TokenSource;
 }
@@ -91,27 +95,45 @@ export async function send(opts: SendOptions): Promise<SendResult> {
   const startedAt = new Date().toISOString();
   const concurrency = opts.concurrency ?? 4;
   const timeoutMs = (opts.timeoutSeconds ?? 30) * 1000;
-  const http = createHttp({ concurrency, timeoutMs });
-  const tokens = new TokenSource(http, opts.config, { timeoutMs });
-  const client = new CanvasClient({ http, config: opts.config, tokens });
+  // Configuration and the HTTP client are made on first need: a run that has nothing to send
+  // (every row already sent) needs neither credentials nor a token.
+  let wire: Wire | undefined;
+  const getWire = (): Wire => {
+    if (!wire) {
+      const config = typeof opts.config === 'function' ? opts.config() : opts.config;
+      const http = createHttp({ concurrency, timeoutMs });
+      const tokens = new TokenSource(http, config, { timeoutMs });
+      wire = { config, http, tokens, client: new CanvasClient({ http, config, tokens }) };
+    }
+    return wire;
+  };
   try {
-    const lookup = opts.lookupFhir
-      ? new Directory({ http, tokens, fhirBase: fhirBaseUrl(opts.config), concurrency, timeoutMs, retryBaseDelayMs: opts.retryBaseDelayMs })
-      : opts.lookup;
+    let lookup = opts.lookup;
+    if (opts.lookupFhir) {
+      const { config, http, tokens } = getWire();
+      lookup = new Directory({ http, tokens, fhirBase: fhirBaseUrl(config), concurrency, timeoutMs, retryBaseDelayMs: opts.retryBaseDelayMs });
+    }
     const plan = await validateBatch({ ...opts, lookup });
     opts.onValidated?.(plan);
     const ledger = openLedger(opts.ledgerFile); // an unusable ledger stops the run before any output
     try {
-      return await sendPlan(opts, plan, ledger, startedAt, { client, tokens });
+      return await sendPlan(opts, plan, ledger, startedAt, getWire);
     } finally {
       ledger.close();
     }
   } finally {
-    client.close();
+    wire?.client.close();
   }
 }
 
-async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt: string, wire: Wire): Promise<SendResult> {
+async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt: string, getWire: () => Wire): Promise<SendResult> {
+  const refused = plan.invalid > 0 && !opts.skipInvalid;
+  const resendUnknown = opts.resendUnknown === true;
+  const { decisions, counts } = decide(plan, ledger, resendUnknown, opts.limit);
+  const toSend = refused ? 0 : counts[Decision.Send];
+  // Something to send: configuration problems stop the run here, before any output.
+  const wire = toSend > 0 ? getWire() : undefined;
+
   prepareOutDir(opts.out);
   const report = new ReportWriter(opts.out);
   const add = (row: ReportRow) => {
@@ -121,28 +143,26 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
   const close = (extra: { refused?: boolean; interrupted?: boolean; stopReason?: string } = {}) =>
     report.close({ command: 'send', csv: opts.csv, out: opts.out, startedAt, refused: false, interrupted: false, ...extra });
 
-  if (plan.invalid > 0 && !opts.skipInvalid) {
+  if (refused) {
     for await (const { planned } of planRows(plan)) add(refusedRow(plan, planned));
     return { plan, summary: await close({ refused: true, stopReason: `${plan.invalid} invalid rows; nothing was sent` }) };
   }
 
-  const resendUnknown = opts.resendUnknown === true;
-  const { decisions, counts } = decide(plan, ledger, resendUnknown, opts.limit);
   const preflight: Preflight = {
     rows: plan.rows,
-    toSend: counts[Decision.Send],
+    toSend,
     alreadySent: counts[Decision.AlreadySent],
     unknown: counts[Decision.Unknown],
     invalid: plan.invalid,
     duplicates: plan.skipped,
     overLimit: counts[Decision.OverLimit],
-    host: opts.config.baseUrl.host,
+    host: wire?.config.baseUrl.host ?? '',
   };
   const concurrency = opts.concurrency ?? 4;
   const pass = (more: Partial<SenderOptions>) =>
-    runSender({ ...opts, plan, decisions, toSend: preflight.toSend, ledger, add, concurrency, verdict: (p, rec) => ledgerVerdict(p, rec, resendUnknown), ...more });
+    runSender({ ...opts, plan, decisions, toSend, ledger, add, concurrency, verdict: (p, rec) => ledgerVerdict(p, rec, resendUnknown), ...more });
 
-  if (preflight.toSend === 0) {
+  if (!wire) {
     await pass({});
     return { plan, preflight, summary: await close() };
   }

@@ -77,6 +77,7 @@ export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
   if (o.signal?.aborted) onInterrupt();
   o.signal?.addEventListener('abort', onInterrupt, { once: true });
 
+  const { sending } = o;
   const limiter = o.rate ? new RateLimiter(o.rate) : undefined;
   const progress: SendProgress = { total: o.toSend, done: 0, inFlight: 0, sent: 0, failed: 0, unknown: 0, skipped: 0 };
   let badInARow = 0;
@@ -167,7 +168,6 @@ export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
     }
   }
 
-  const { sending } = o;
   const limit = pLimit(o.concurrency);
   const running = new Set<Promise<void>>();
   let lastRow = 0;

@@ -20,7 +20,6 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
     import('../canvas/index.js'),
     import('./progress.js'),
   ]);
-  const config = loadConfig();
   const input = await batchInput(csv, flags);
 
   const interrupt = new AbortController();
@@ -43,7 +42,7 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
     const { plan, summary } = await send({
       ...input,
       ...sendTuning(flags),
-      config,
+      config: () => loadConfig(), // only once there is something to send
       signal: interrupt.signal,
       onValidated: printPlanNotes,
       confirm: async (p) => {

@@ -14,20 +14,20 @@ export interface BatchFlags {
   provider?: string;
   location?: string;
   map: string[];
-  skipInvalid?: boolean;
-  json?: boolean;
-  lookup?: boolean;
-}
-
-export interface SendFlags extends BatchFlags {
   concurrency: number;
   rate?: number;
   limit?: number;
   timeout: number;
   ledger: string;
+  skipInvalid?: boolean;
   resendUnknown?: boolean;
   yes?: boolean;
+  lookup?: boolean;
+  json?: boolean;
 }
+
+/** The flags of the commands that send (the same set: see addBatchOptions). */
+export type SendFlags = BatchFlags;
 
 export const DEFAULT_LEDGER = './.canvas-letters/ledger.db';
 
@@ -49,32 +49,30 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
-/** Options of every batch command (the contract's table); `watch` writes reports beside each file, so it has no --out. */
-export function addBatchOptions(cmd: Command, { out = true } = {}): Command {
-  cmd
-    .option('-t, --template <name>', 'template <templates-dir>/<name>.hbs; a "template" column overrides it per row')
-    .option('--templates-dir <dir>', 'where templates, partials and stylesheets live', './templates');
-  if (out) cmd.option('-o, --out <dir>', 'where the report (and previews) are written (default: ./out/<csv-name>-<YYYYMMDD-HHMMSS>)');
+/**
+ * The contract's options, on every batch command (preview, send, watch), so a command line
+ * can move between them. Options that do not apply are accepted and have no effect (README):
+ * preview sends nothing (it uses --concurrency and --timeout only for --lookup reads), and
+ * watch never asks (--yes) and writes each report beside its file (--out).
+ */
+export function addBatchOptions(cmd: Command): Command {
   return cmd
+    .option('-t, --template <name>', 'template <templates-dir>/<name>.hbs; a "template" column overrides it per row')
+    .option('--templates-dir <dir>', 'where templates, partials and stylesheets live', './templates')
+    .option('-o, --out <dir>', 'where the report (and previews) are written (default: ./out/<csv-name>-<YYYYMMDD-HHMMSS>)')
     .option('--provider <key>', 'providerKey for rows whose CSV has none')
     .option('--location <key>', 'practiceLocationKey for rows whose CSV has none')
     .option('--map <field=column>', 'read a field from a differently named column (repeatable)', collect, [])
-    .option('--skip-invalid', 'go on with the valid rows when some are invalid (default: refuse the whole file)')
-    .option('--lookup', 'read patient, provider and location details from the Canvas FHIR API by the rows\' keys (a CSV column of the same name wins)')
-    .option('--json', 'print the run summary as JSON on stdout');
-}
-
-/** Options of the commands that send (send, watch); `watch` never asks, so it has no --yes. */
-export function addSendOptions(cmd: Command, { watch = false } = {}): Command {
-  addBatchOptions(cmd, { out: !watch })
     .option('-c, --concurrency <n>', 'most requests in flight at once', positiveInt, 4)
     .option('--rate <n>', 'most requests started per second', positiveNumber)
     .option('--limit <n>', 'handle at most n rows (after skipping already-sent ones)', positiveInt)
     .option('--timeout <seconds>', 'give up waiting for one answer (the row is then unknown)', positiveNumber, 30)
     .option('--ledger <file>', 'the durable record of what was sent', DEFAULT_LEDGER)
-    .option('--resend-unknown', 'send again rows whose earlier outcome is unknown');
-  if (!watch) cmd.option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)');
-  return cmd;
+    .option('--skip-invalid', 'go on with the valid rows when some are invalid (default: refuse the whole file)')
+    .option('--resend-unknown', 'send again rows whose earlier outcome is unknown')
+    .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
+    .option('--lookup', "read patient, provider and location details from the Canvas FHIR API by the rows' keys (a CSV column of the same name wins)")
+    .option('--json', 'print the run summary as JSON on stdout');
 }
 
 /** Library input from the shared flags. */

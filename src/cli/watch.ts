@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { WatchEvent } from '../watch/index.js';
 import { sendTuning } from './send.js';
-import { addSendOptions, mappingInput, positiveNumber, say, type SendFlags } from './shared.js';
+import { addBatchOptions, mappingInput, positiveNumber, say, type SendFlags } from './shared.js';
 
 export interface WatchFlags extends SendFlags {
   interval: number;
@@ -16,7 +16,7 @@ export interface WatchFlags extends SendFlags {
 }
 
 export function addWatchOptions(cmd: Command): Command {
-  return addSendOptions(cmd, { watch: true })
+  return addBatchOptions(cmd)
     .option('--interval <seconds>', 'poll the inbox every this many seconds', positiveNumber, 10)
     .option('--settle <seconds>', 'take a file once unchanged this long (a file renamed into place is taken at once)', positiveNumber, 5)
     .option('--once', 'process what is ready and exit (for cron)');
@@ -29,6 +29,7 @@ export async function runWatch(inbox: string, flags: WatchFlags): Promise<number
     import('../report.js'),
   ]);
   const config = loadConfig();
+  if (flags.out) say('watch: --out has no effect; each report is written beside its file (<name>.report/)');
   const stop = new AbortController();
   let signals = 0;
   const onSignal = () => {
