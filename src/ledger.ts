@@ -20,6 +20,9 @@ import { KEY_FIELDS, type Keys } from './types.js';
 
 export type LedgerStatus = 'pending' | 'sent' | 'failed' | 'unknown';
 
+/** How long an outcome may wait for company before it is committed (claims never wait). */
+const LAZY_MS = 20;
+
 export interface LedgerRecord {
   letterKey: string;
   status: LedgerStatus;
@@ -78,7 +81,7 @@ const openLedgers = new Set<Ledger>();
 
 export class Ledger {
   private queue: Op[] = [];
-  private timer: NodeJS.Immediate | undefined;
+  private timer: { urgent: boolean; handle: NodeJS.Immediate | NodeJS.Timeout } | undefined;
   private closed = false;
   private commits = 0;
   private readonly stmt;
@@ -176,20 +179,20 @@ export class Ledger {
     }
     const params = { letterKey, status: result.status, httpStatus: result.httpStatus ?? null,
       letterId: result.letterId ?? null, attempts: result.attempts, runId: this.runId };
-    return this.enqueue<void>(() => this.held(letterKey, this.stmt.finish.run({ ...params, now: now() }).changes));
+    return this.enqueue<void>(() => this.held(letterKey, this.stmt.finish.run({ ...params, now: now() }).changes), false);
   }
 
   /** A claimed key whose request never left: pending → failed (attempts unchanged), so a later run retries it. */
   release(letterKey: string): Promise<void> {
-    return this.enqueue<void>(() =>
-      this.held(letterKey, this.stmt.release.run({ letterKey, runId: this.runId, now: now() }).changes),
+    return this.enqueue<void>(
+      () => this.held(letterKey, this.stmt.release.run({ letterKey, runId: this.runId, now: now() }).changes),
+      false,
     );
   }
 
   /** Commit everything queued now, in one IMMEDIATE transaction, then settle its promises. */
   flush(): void {
-    if (this.timer) clearImmediate(this.timer);
-    this.timer = undefined;
+    this.cancelTimer();
     const ops = this.queue;
     if (ops.length === 0) return;
     this.queue = [];
@@ -218,12 +221,29 @@ export class Ledger {
     return this.commits;
   }
 
-  private enqueue<T>(run: () => T | Error): Promise<T> {
+  /**
+   * Queue an operation for the next group commit. A claim is urgent (its request waits for it):
+   * committed at the end of this event-loop turn. An outcome is not: it waits up to LAZY_MS for
+   * company (usually the next claims), so the disk syncs about once per round, not twice.
+   */
+  private enqueue<T>(run: () => T | Error, urgent = true): Promise<T> {
     if (this.closed) return Promise.reject(new Error(`ledger ${this.file} is closed`));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (value: never) => void, reject });
-      this.timer ??= setImmediate(() => this.flush());
+      if (urgent && this.timer?.urgent !== true) {
+        this.cancelTimer();
+        this.timer = { urgent: true, handle: setImmediate(() => this.flush()) };
+      } else if (!this.timer) {
+        this.timer = { urgent: false, handle: setTimeout(() => this.flush(), LAZY_MS) };
+      }
     });
+  }
+
+  private cancelTimer(): void {
+    if (!this.timer) return;
+    if (this.timer.urgent) clearImmediate(this.timer.handle as NodeJS.Immediate);
+    else clearTimeout(this.timer.handle as NodeJS.Timeout);
+    this.timer = undefined;
   }
 
   private claimable(rec: Row, resendUnknown: boolean): boolean {
