@@ -1,8 +1,8 @@
 /**
  * CSS inlining for letters, and the source scans the template loader relies on.
  *
- * Only juice's synchronous `juice(html, options)` is used: juiceResources, juiceFile and
- * inlineExternal fetch URLs and read files, which a letter must never do. juice parses with
+ * Only juice's synchronous `juice(html, options)` is used: juice's resource-loading entry
+ * points fetch URLs and read files, which a letter must never do. juice parses with
  * htmlparser2 without decoding entities, so a fragment stays a fragment (no <html>/<body> is
  * added) and `&lt;script&gt;` escaped by Handlebars comes out exactly as it went in.
  *

@@ -5,27 +5,21 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useSandbox } from './support/sandbox.js';
 import { ROOT, runCliAsync, tempDir } from './support/cli.js';
 
 interface Named { name?: Array<{ given?: string[]; family?: string }> }
 const directory = JSON.parse(readFileSync(join(ROOT, 'samples', 'sandbox-directory.json'), 'utf8')) as Record<string, Record<string, Named>>;
 const keysOnly = readFileSync(join(ROOT, 'samples', 'keys-only.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
 
-let sandbox: Sandbox;
+const box = useSandbox();
 let dir: string;
-beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0, retryAfter: '0' });
-});
-afterAll(() => sandbox.close());
 beforeEach(() => {
-  sandbox.reset();
-  sandbox.setFaults({ latencyMs: 0, rates: {} });
   dir = tempDir('cl-lookup-');
 });
 
-const env = () => ({ CANVAS_BASE_URL: sandbox.url, CANVAS_CLIENT_ID: 'sandbox-client', CANVAS_CLIENT_SECRET: 'sandbox-secret', CANVAS_ACCESS_TOKEN: '', CANVAS_LETTERS_RETRY_BASE_MS: '1' });
+const env = () => box.env();
 const common = (csv: string) => [csv, '-t', 'patient-verification', '--templates-dir', join(ROOT, 'templates'), '--lookup', '-o', join(dir, 'out')];
 const preview = (csv: string, extra: string[] = []) => runCliAsync(['preview', ...common(csv), ...extra], { cwd: dir, env: env() });
 const send = (csv: string, extra: string[] = []) => runCliAsync(['send', ...common(csv), '--yes', '--ledger', join(dir, 'l.db'), ...extra], { cwd: dir, env: env() });
@@ -51,8 +45,8 @@ describe('--lookup', () => {
   it('reads each patient, provider and location once, then sends every letter', async () => {
     const r = await send(join(ROOT, 'samples', 'keys-only.csv'), ['-c', '4']);
     expect(r.code).toBe(0);
-    expect(sandbox.letters).toHaveLength(keysOnly.length);
-    const counts = sandbox.stats().fhirReadCounts;
+    expect(box.sandbox.letters).toHaveLength(keysOnly.length);
+    const counts = box.sandbox.stats().fhirReadCounts;
     expect(Object.values(counts).every((n) => n === 1)).toBe(true);
     const providers = new Set(keysOnly.map((k) => k[1]));
     expect(Object.keys(counts).filter((k) => k.startsWith('Practitioner/'))).toHaveLength(providers.size);
@@ -65,7 +59,7 @@ describe('--lookup', () => {
     const r = await send(csv);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('row 2, column patientKey: Canvas has no Patient with this key');
-    expect(sandbox.stats().letterRequests).toBe(0);
+    expect(box.sandbox.stats().letterRequests).toBe(0);
   });
 
   it('lets a CSV column win over the lookup', async () => {
@@ -79,7 +73,7 @@ describe('--lookup', () => {
   });
 
   it('retries a FHIR read that failed with 500 or timed out, and goes on', async () => {
-    sandbox.scriptFhir('500', 'hang');
+    box.sandbox.scriptFhir('500', 'hang');
     const r = await send(join(ROOT, 'samples', 'keys-only.csv'), ['--timeout', '1']);
     expect(r.code).toBe(0);
     expect(report().every((row) => row.status === 'sent')).toBe(true);

@@ -4,21 +4,14 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useSandbox } from './support/sandbox.js';
 import { ROOT, runCliAsync, startCli, tempDir, waitFor } from './support/cli.js';
 
-let sandbox: Sandbox;
+const box = useSandbox();
 let dir: string;
 let inbox: string;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0 });
-});
-afterAll(() => sandbox.close());
 beforeEach(() => {
-  sandbox.reset();
-  sandbox.setFaults({ latencyMs: 0, rates: {} });
   dir = tempDir('cl-watch-');
   inbox = join(dir, 'inbox');
   mkdirSync(inbox);
@@ -44,7 +37,7 @@ function drop(name: string, content: string, ageSeconds = 60): void {
   utimesSync(file, t, t);
 }
 
-const env = () => ({ CANVAS_BASE_URL: sandbox.url, CANVAS_CLIENT_ID: 'sandbox-client', CANVAS_CLIENT_SECRET: 'sandbox-secret', CANVAS_ACCESS_TOKEN: '' });
+const env = () => box.env();
 const args = (extra: string[] = []) => ['watch', inbox, '-t', 'jury-duty', '--templates-dir', join(ROOT, 'templates'), '--ledger', join(dir, 'ledger.db'), ...extra];
 const once = (extra: string[] = []) => runCliAsync(args(['--once', ...extra]), { cwd: dir, env: env() });
 const list = (sub: string) => readdirSync(join(inbox, sub)).sort();
@@ -64,7 +57,7 @@ describe('watch', () => {
     expect(r.stderr.indexOf('taking old.csv')).toBeLessThan(r.stderr.indexOf('taking new.csv'));
     expect(list('done')).toEqual(['new.csv', 'new.csv.report', 'old.csv', 'old.csv.report']);
     expect(list('processing')).toEqual([]);
-    expect(sandbox.letters).toHaveLength(5);
+    expect(box.sandbox.letters).toHaveLength(5);
     const status = JSON.parse(readFileSync(join(inbox, '.canvas-letters', 'status.json'), 'utf8'));
     expect(status.files).toEqual({ done: 2, failed: 0 });
     expect(status.lastPollAt).toBeTruthy();
@@ -76,7 +69,7 @@ describe('watch', () => {
     drop('a.csv', csv(3));
     const r = await once();
     expect(r.code).toBe(0);
-    expect(sandbox.letters).toHaveLength(3);
+    expect(box.sandbox.letters).toHaveLength(3);
     const done = list('done');
     expect(done).toContain('a.csv');
     const renamed = done.find((f) => /^a-\d{8}-\d{6}\.csv$/.test(f));
@@ -91,7 +84,7 @@ describe('watch', () => {
     expect(r.code).toBe(1);
     expect(list('failed')).toEqual(['bad.csv', 'bad.csv.errors.txt', 'bad.csv.report']);
     expect(readFileSync(join(inbox, 'failed', 'bad.csv.errors.txt'), 'utf8')).toContain('row 2, column patientName: empty');
-    expect(sandbox.letters).toHaveLength(0);
+    expect(box.sandbox.letters).toHaveLength(0);
   });
 
   it('does not take a file that is still growing until it settles', async () => {
@@ -101,11 +94,11 @@ describe('watch', () => {
     for (let i = 1; i < 6; i++) {
       await new Promise((r) => setTimeout(r, 250));
       appendFileSync(file, rows(i * 2, i * 2 + 2));
-      expect(sandbox.stats().letterRequests).toBe(0); // still growing: not taken
+      expect(box.sandbox.stats().letterRequests).toBe(0); // still growing: not taken
       expect(existsSync(file)).toBe(true);
     }
     await waitFor(() => existsSync(join(inbox, 'done', 'grow.csv')));
-    expect(sandbox.letters).toHaveLength(12);
+    expect(box.sandbox.letters).toHaveLength(12);
     run.child.kill('SIGTERM');
     expect((await run.done).code).toBe(0);
   });
@@ -117,7 +110,7 @@ describe('watch', () => {
     await new Promise((r) => setTimeout(r, 300)); // the producer closes the file, then renames it
     renameSync(join(inbox, 'r.csv.part'), join(inbox, 'r.csv'));
     await waitFor(() => existsSync(join(inbox, 'done', 'r.csv')));
-    expect(sandbox.letters).toHaveLength(2);
+    expect(box.sandbox.letters).toHaveLength(2);
     run.child.kill('SIGTERM');
     expect((await run.done).code).toBe(0);
   });
@@ -134,22 +127,22 @@ describe('watch', () => {
   });
 
   it('resumes a file left in processing/ by a crash, without sending anything twice', async () => {
-    sandbox.setFaults({ latencyMs: 300 });
+    box.sandbox.setFaults({ latencyMs: 300 });
     drop('crash.csv', csv(12));
     const run = startCli(args(['--interval', '0.1', '-c', '2']), { cwd: dir, env: env() });
-    await waitFor(() => sandbox.letters.length >= 2 && sandbox.stats().inFlight > 0);
+    await waitFor(() => box.sandbox.letters.length >= 2 && box.sandbox.stats().inFlight > 0);
     run.child.kill('SIGKILL');
     await run.done;
     expect(list('processing')).toContain('crash.csv');
-    await waitFor(() => sandbox.letters.length === sandbox.stats().letterRequests);
-    sandbox.setFaults({ latencyMs: 0 });
+    await waitFor(() => box.sandbox.letters.length === box.sandbox.stats().letterRequests);
+    box.sandbox.setFaults({ latencyMs: 0 });
     const r = await once();
     expect(r.stderr).toContain('resuming crash.csv');
     expect(list('processing')).toEqual([]);
     // The rows in flight at the crash are unknown, so the file ends in failed/; the rest were sent.
     expect(r.code).toBe(1);
     expect(list('failed')).toContain('crash.csv');
-    const keys = sandbox.letters.map((l) => l.patientKey);
+    const keys = box.sandbox.letters.map((l) => l.patientKey);
     expect(new Set(keys).size).toBe(keys.length);
     const report = JSON.parse(readFileSync(join(inbox, 'failed', 'crash.csv.report', 'report.json'), 'utf8'));
     expect(report.rows).toHaveLength(12);
