@@ -18,11 +18,13 @@ import {
   sandboxEnv, sendArgs, sendPhase, table, targets, tempDir, writeJuryCsv,
 } from './bench-lib.js';
 
-const LATENCIES = [50, 200];
-const CONCURRENCIES = [4, 16, 64];
+const list = (value, fallback) => (value ? value.split(',').map(Number) : fallback);
+// BENCH_LATENCIES=100 BENCH_CONCURRENCIES=8 BENCH_TARGET=0.9: the send issue's own target.
+const LATENCIES = list(process.env.BENCH_LATENCIES, [50, 200]);
+const CONCURRENCIES = list(process.env.BENCH_CONCURRENCIES, [4, 16, 64]);
 const BARE_AT = new Set((process.env.BENCH_BARE_AT ?? '4,16,64').split(',').map(Number)); // 64 is the one asked for; the others help attribute a miss
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
-const TARGET = 0.95;
+const TARGET = Number(process.env.BENCH_TARGET ?? 0.95);
 
 async function main() {
   console.log(machineLine());
