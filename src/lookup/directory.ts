@@ -4,14 +4,12 @@
  * fields found and the keys that could not be used. A fatal problem (LookupError) cancels the
  * reads still running and is thrown by `load`: the run stops before anything is sent.
  */
-import type { Got } from 'got';
 import pLimit from 'p-limit';
-import type { TokenSource } from '../canvas/auth.js';
 import { ENV_BASE_URL } from '../canvas/config.js';
 import type { KeyField, Keys } from '../types.js';
 import { ENV_FHIR_BASE_URL } from './base-url.js';
 import { LOOKUP_FIELDS } from './map.js';
-import { FhirReader, LookupError, ReadCancelled, type ReadOutcome, type ReadResult, type ResourceType } from './fhir.js';
+import { FhirReader, LookupError, ReadCancelled, type ReaderOptions, type ReadOutcome, type ReadResult, type ResourceType } from './fhir.js';
 
 /** Which resource each key names. */
 export const KEY_RESOURCES: Readonly<Record<KeyField, ResourceType>> = Object.freeze({
@@ -44,19 +42,9 @@ export interface LookupStats {
   requests: number;
 }
 
-export interface DirectoryOptions {
-  http: Got;
-  tokens: TokenSource;
-  fhirBase: URL;
+export interface DirectoryOptions extends ReaderOptions {
+  /** Most reads at once. */
   concurrency: number;
-  /** Per-try request timeout; default: the got instance's. */
-  timeoutMs?: number;
-  /** Tries per resource (default 5). */
-  maxAttempts?: number;
-  retryBaseDelayMs?: number;
-  retryMaxDelayMs?: number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  random?: () => number;
 }
 
 interface Entry {

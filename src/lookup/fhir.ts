@@ -106,6 +106,14 @@ export class FhirReader {
       if (signal?.aborted) throw cancelled();
     };
 
+    /** No token could be had: refused credentials are fatal; a token endpoint that is down is retried. */
+    const tokenFailed = async (error: unknown): Promise<void> => {
+      if (error instanceof AuthError) throw new LookupError(error.message);
+      if (!(error instanceof TokenUnavailableError)) throw error;
+      last = { reason: error.message, unreachable: 'token' };
+      await backoff(error.retryAfterMs);
+    };
+
     while (attempts < maxAttempts) {
       if (signal?.aborted) throw cancelled();
       attempts++;
@@ -113,10 +121,7 @@ export class FhirReader {
       try {
         token = await o.tokens.token();
       } catch (error) {
-        if (error instanceof AuthError) throw new LookupError(error.message);
-        if (!(error instanceof TokenUnavailableError)) throw error;
-        last = { reason: error.message, unreachable: 'token' };
-        await backoff(error.retryAfterMs);
+        await tokenFailed(error);
         continue;
       }
       requests++;
@@ -139,10 +144,7 @@ export class FhirReader {
           try {
             await o.tokens.renew(token);
           } catch (error) {
-            if (error instanceof AuthError) throw new LookupError(error.message);
-            if (!(error instanceof TokenUnavailableError)) throw error;
-            last = { reason: error.message, unreachable: 'token' };
-            await backoff(error.retryAfterMs);
+            await tokenFailed(error);
           }
           continue;
         case 'retry':
