@@ -3,8 +3,9 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LETTER_PATH, TOKEN_PATH, startSandbox, type Sandbox, type SandboxOptions } from '../src/sandbox/index.js';
+import { trackedSandboxes } from './support/sandbox.js';
 import { subjectOf, templateOf, textOf } from '../src/sandbox/summary.js';
 import { startCli, tempDir, waitFor } from './support/cli.js';
 
@@ -13,17 +14,7 @@ const LETTER_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'
 const TEMPLATED =
   '<!doctype html><html><head><meta charset="utf-8"><meta content="jury-duty" name="canvas-letters-template">' +
   '<title>Jury &amp; duty\n excuse</title></head><body><p>Dear Clerk, Jos&eacute; N&#250;&#xf1;ez is my patient.</p></body></html>';
-const open: Sandbox[] = [];
-
-async function sandbox(opts?: SandboxOptions): Promise<Sandbox> {
-  const sb = await startSandbox(opts);
-  open.push(sb);
-  return sb;
-}
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((sb) => sb.close()));
-});
+const sandbox = trackedSandboxes();
 
 async function issue(sb: Sandbox): Promise<{ access_token: string; expires_in: number }> {
   const body = 'grant_type=client_credentials&client_id=sandbox-client&client_secret=sandbox-secret';

@@ -3,21 +3,12 @@
  * control API and its lifecycle. Port 0 only, 127.0.0.1 only, via fetch and node:http.
  */
 import { Agent, request } from 'node:http';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LETTER_PATH, TOKEN_PATH, parseFaultRates, startSandbox, type Sandbox, type SandboxOptions } from '../src/sandbox/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { LETTER_PATH, TOKEN_PATH, parseFaultRates, type Sandbox } from '../src/sandbox/index.js';
+import { trackedSandboxes } from './support/sandbox.js';
 
 const LETTER = { patientKey: 'pat-1', providerKey: 'prov-1', practiceLocationKey: 'loc-1', content: '<html><body>Dear Ann</body></html>' };
-const open: Sandbox[] = [];
-
-async function sandbox(opts?: SandboxOptions): Promise<Sandbox> {
-  const sb = await startSandbox(opts);
-  open.push(sb);
-  return sb;
-}
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((sb) => sb.close()));
-});
+const sandbox = trackedSandboxes();
 
 function tokenRequest(sb: Sandbox, form: Record<string, string>): Promise<Response> {
   return fetch(sb.url + TOKEN_PATH, {

@@ -2,7 +2,7 @@
  * One sandbox per test file (port 0, in the test process), reset to no faults before each test,
  * and the environment that points the CLI at it.
  */
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
 
 export interface SandboxFixture {
@@ -33,5 +33,18 @@ export function useSandbox(options: SandboxOptions = {}): SandboxFixture {
       CANVAS_LETTERS_RETRY_BASE_MS: '1',
       ...extra,
     }),
+  };
+}
+
+/** For tests that start their own sandboxes: a starter whose sandboxes are closed after each test. */
+export function trackedSandboxes(): (options?: SandboxOptions) => Promise<Sandbox> {
+  const open: Sandbox[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((sb) => sb.close()));
+  });
+  return async (options) => {
+    const sb = await startSandbox(options);
+    open.push(sb);
+    return sb;
   };
 }
