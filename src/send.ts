@@ -5,12 +5,12 @@
  */
 import { planRows, prepareOutDir, refusedRow, reportRow } from './batch.js';
 import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, createHttp, type CanvasConfig } from './canvas/index.js';
+import type { HttpClient } from './canvas/http.js';
 import { Ledger, LedgerError, type LedgerRecord } from './ledger.js';
 import { Directory, fhirBaseUrl } from './lookup/index.js';
 import { ReportWriter, type ReportSummary } from './report.js';
 import { Decision, runSender, type SenderOptions, type SendProgress } from './sender.js';
 import type { ReportRow } from './types.js';
-import type { Got } from 'got';
 import { validateBatch, type Plan, type PlannedRow, type ValidateOptions } from './validate.js';
 
 export interface SendOptions extends ValidateOptions {
@@ -86,7 +86,7 @@ export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, rese
 /** The HTTP client of a run: one keep-alive agent and one token for lookups and letters. */
 interface Wire {
   config: CanvasConfig;
-  http: Got;
+  http: HttpClient;
   client: CanvasClient;
   tokens: TokenSource;
 }

@@ -5,8 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Got } from 'got';
-import { AuthError, TokenSource, TokenUnavailableError, createHttp, destroyHttp, type CanvasConfig } from '../src/canvas/index.js';
+import { AuthError, TokenSource, TokenUnavailableError, createHttp, destroyHttp, type CanvasConfig, type HttpClient } from '../src/canvas/index.js';
 
 const SECRET = 'client-Secret-XYZ-123';
 const cleanups: (() => unknown)[] = [];
@@ -45,7 +44,7 @@ async function tokenServer(answer: (n: number) => { status: number; body: unknow
   return state;
 }
 
-function httpInstance(): Got {
+function httpInstance(): HttpClient {
   const h = createHttp({ concurrency: 16, timeoutMs: 5_000 });
   cleanups.push(() => destroyHttp(h));
   return h;

@@ -1,11 +1,12 @@
 /**
  * CanvasClient.createLetter against tiny local servers: every way an attempt can end is
- * classified, nothing is followed or retried by got, and no secret appears in an outcome.
+ * classified, nothing is followed or retried, and no secret appears in an outcome.
  */
 import http from 'node:http';
 import type { AddressInfo, LookupFunction } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspectFailure } from '../src/canvas/client.js';
+import { HttpFailure } from '../src/canvas/http.js';
 import { CanvasClient, TokenSource, createHttp, parseRetryAfter, type AttemptOutcome, type CanvasConfig, type LetterRequest } from '../src/canvas/index.js';
 
 const TOKEN = 'tok-SECRET-abc123';
@@ -212,19 +213,23 @@ describe('createLetter: connections', () => {
 });
 
 describe('inspectFailure: was anything sent?', () => {
-  const f = (code: string, timings: Record<string, number> | undefined, isHttps = true) => inspectFailure({ code, timings, options: { headers: { authorization: 'x' } } }, isHttps);
+  const f = (code: string, sent: boolean, status?: number) => inspectFailure(new HttpFailure(code, sent, status));
   it('nothing was sent until the connection (and TLS handshake) was up', () => {
-    expect(f('ETIMEDOUT', { socket: 1 })).toMatchObject({ sent: false, reason: 'timed out connecting' });
-    expect(f('ECONNRESET', { socket: 1, connect: 2 })).toMatchObject({ sent: false, tls: false });
-    expect(f('DEPTH_ZERO_SELF_SIGNED_CERT', { socket: 1, connect: 2 })).toMatchObject({ sent: false, tls: true });
-    expect(f('ERR_ABORTED', undefined)).toMatchObject({ sent: false, aborted: true });
+    expect(f('ETIMEDOUT', false)).toMatchObject({ sent: false, reason: 'timed out connecting' });
+    expect(f('ECONNRESET', false)).toMatchObject({ sent: false, tls: false, reason: 'connection reset while connecting' });
+    expect(f('DEPTH_ZERO_SELF_SIGNED_CERT', false)).toMatchObject({ sent: false, tls: true });
+    expect(f('ERR_ABORTED', false)).toMatchObject({ sent: false, aborted: true });
+    expect(f('ECONNREFUSED', false)).toMatchObject({ sent: false, reason: 'connection refused' });
+    expect(f('EAI_AGAIN', false)).toMatchObject({ sent: false, reason: 'host name lookup failed' });
   });
   it('a connected socket may have carried the request', () => {
-    expect(f('ECONNRESET', { socket: 1, connect: 2 }, false)).toMatchObject({ sent: true });
-    expect(f('EHOSTUNREACH', { socket: 1, connect: 2, secureConnect: 3 })).toMatchObject({ sent: true });
-    expect(f('ERR_SSL_BAD_RECORD_MAC', { socket: 1, connect: 2, secureConnect: 3, upload: 4 })).toMatchObject({ sent: true, tls: false });
-    expect(f('EPIPE', { socket: 5, connect: 5 })).toMatchObject({ sent: true }); // reused keep-alive socket
-    expect(inspectFailure({ code: 'ERR_READING_RESPONSE_STREAM', response: { statusCode: 201 } }, true)).toMatchObject({ sent: true, httpStatus: 201 });
+    expect(f('ECONNRESET', true)).toMatchObject({ sent: true, reason: 'connection reset before the answer' });
+    expect(f('ERR_SSL_BAD_RECORD_MAC', true)).toMatchObject({ sent: true, tls: false });
+    expect(f('EPIPE', true)).toMatchObject({ sent: true });
+    expect(f('ECONNRESET', true, 201)).toMatchObject({ sent: true, httpStatus: 201 });
+  });
+  it('an error that is not an HttpFailure counts as possibly sent', () => {
+    expect(inspectFailure(new Error('boom'))).toMatchObject({ sent: true, reason: 'network error' });
   });
 });
 

@@ -38,7 +38,7 @@ export interface Server {
   headers: http.IncomingHttpHeaders[];
 }
 
-/** Closers of the servers and got instances made so far; run after each test. */
+/** Closers of the servers and HTTP clients made so far; run after each test. */
 export const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

@@ -4,10 +4,10 @@
  * expires and after a 401; concurrent callers share one token request. A static
  * CANVAS_ACCESS_TOKEN cannot be renewed. No message here ever contains a secret or a token.
  */
-import type { Got } from 'got';
 import { CanvasLettersError } from '../errors.js';
 import { ENV_ACCESS_TOKEN, ENV_BASE_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, type CanvasConfig } from './config.js';
 import { inspectFailure, parseRetryAfter, redact, TokenUnavailableError } from './client.js';
+import type { HttpClient } from './http.js';
 
 /**
  * Canvas will not authenticate us: the credentials or the static token were refused, or the
@@ -23,21 +23,21 @@ interface Cached {
 }
 
 export class TokenSource {
-  private readonly http: Got;
+  private readonly http: HttpClient;
   private readonly config: CanvasConfig;
   private readonly now: () => number;
   private readonly timeoutMs?: number;
-  private readonly tokenUrl: string;
+  private readonly tokenUrl: URL;
   private current?: Cached;
   private inflight?: Promise<string>;
   private requests = 0;
 
-  constructor(http: Got, config: CanvasConfig, opts: { now?: () => number; timeoutMs?: number } = {}) {
+  constructor(http: HttpClient, config: CanvasConfig, opts: { now?: () => number; timeoutMs?: number } = {}) {
     this.http = http;
     this.config = config;
     this.now = opts.now ?? Date.now;
     this.timeoutMs = opts.timeoutMs;
-    this.tokenUrl = new URL('auth/token/', config.baseUrl).toString();
+    this.tokenUrl = new URL('auth/token/', config.baseUrl);
   }
 
   /** True when the token is a static CANVAS_ACCESS_TOKEN (cannot be renewed). */
@@ -98,13 +98,13 @@ export class TokenSource {
       const res = await this.http.post(this.tokenUrl, {
         body: form.toString(),
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        ...(this.timeoutMs !== undefined ? { timeout: { request: this.timeoutMs } } : {}),
+        timeoutMs: this.timeoutMs,
       });
-      status = res.statusCode;
-      body = typeof res.body === 'string' ? res.body : '';
+      status = res.status;
+      body = res.body;
       retryAfter = res.headers['retry-after'];
     } catch (error) {
-      const f = inspectFailure(error, this.config.baseUrl.protocol === 'https:');
+      const f = inspectFailure(error);
       if (f.tls) throw new AuthError(`token request failed: ${f.reason}`, `check ${ENV_BASE_URL} and this machine's trusted certificates`);
       throw new TokenUnavailableError(`token request failed: ${f.reason}`);
     }

@@ -1,16 +1,13 @@
 /**
- * The Canvas HTTP client: one shared got instance over keep-alive agents, and `createLetter`,
- * which makes exactly one HTTP attempt and classifies what happened (created, retryable,
- * unauthorized, forbidden, rejected, unknown). got errors never leave this module: they carry
- * request options and headers, so outcomes are built from status codes and error codes only.
+ * The Canvas letter client: `createLetter` makes exactly one HTTP attempt over the shared
+ * keep-alive client and classifies what happened (created, retryable, unauthorized, forbidden,
+ * rejected, unknown). Outcomes are built from status codes and error codes only.
  */
-import http, { STATUS_CODES } from 'node:http';
-import https from 'node:https';
-import type { LookupFunction } from 'node:net';
-import got, { type Got } from 'got';
+import { STATUS_CODES } from 'node:http';
 import { CanvasLettersError } from '../errors.js';
 import type { CanvasConfig } from './config.js';
 import type { TokenSource } from './auth.js';
+import { HttpClient, HttpFailure, type HttpOptions } from './http.js';
 
 export interface LetterRequest {
   patientKey: string;
@@ -43,37 +40,15 @@ export class TokenUnavailableError extends CanvasLettersError {
 }
 
 export const RETRY_AFTER_CAP_MS = 60_000;
-/** Idle keep-alive sockets are closed after this long, before typical servers (5 s and up) close them. */
-const IDLE_SOCKET_MS = 4_000;
-const CONNECT_TIMEOUT_CAP_MS = 10_000;
 
-/**
- * The shared got instance. Timeouts: `request` bounds one whole attempt (connect, send, wait,
- * read); `connect`/`secureConnect` fail early (≤ 10 s) while nothing has been sent yet.
- */
-export function createHttp(opts: { concurrency: number; timeoutMs: number; dnsLookup?: LookupFunction; idleSocketMs?: number }): Got {
-  const maxSockets = Math.max(1, Math.ceil(opts.concurrency)) + 2; // + token requests
-  const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, timeout: opts.idleSocketMs ?? IDLE_SOCKET_MS, scheduling: 'lifo' as const };
-  const early = Math.min(opts.timeoutMs, CONNECT_TIMEOUT_CAP_MS);
-  return got.extend({
-    agent: { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) },
-    retry: { limit: 0 },
-    throwHttpErrors: false,
-    followRedirect: false,
-    timeout: { request: opts.timeoutMs, connect: early, secureConnect: early },
-    responseType: 'text',
-    cache: false,
-    http2: false,
-    dnsLookup: opts.dnsLookup,
-    headers: { 'user-agent': 'canvas-letters' },
-  });
+/** The shared HTTP client: keep-alive agents sized for `concurrency` (+ 2 for token requests). */
+export function createHttp(opts: HttpOptions): HttpClient {
+  return new HttpClient(opts);
 }
 
-/** Destroy the keep-alive agents of a got instance made by createHttp. */
-export function destroyHttp(httpInstance: Got): void {
-  const agent = httpInstance.defaults.options.agent;
-  if (agent.http) agent.http.destroy();
-  if (agent.https) agent.https.destroy();
+/** Destroy the keep-alive sockets of a client made by createHttp. */
+export function destroyHttp(httpClient: HttpClient): void {
+  httpClient.close();
 }
 
 /** Retry-After (seconds or HTTP date) in ms, capped at 60 s; undefined when absent or unreadable. */
@@ -105,23 +80,12 @@ const DNS = /^(ENOTFOUND|EAI_)/;
 const TLS = /CERT|^ERR_TLS_|^ERR_SSL_|^ERR_OSSL_/;
 
 /**
- * Inspect a got error without keeping it. Nothing was sent when the socket never finished
- * connecting (TCP, then TLS for https), whatever the error code: got's timings record
- * `connect`/`secureConnect`, and a reused keep-alive socket counts as connected. A response
- * head that arrived before the failure gives the status.
+ * What a failed attempt tells. Anything but an HttpFailure is taken as possibly sent: when in
+ * doubt, a letter is never sent again automatically.
  */
-export function inspectFailure(error: unknown, isHttps: boolean): NetworkFailure {
-  const e = (typeof error === 'object' && error !== null ? error : {}) as {
-    code?: unknown;
-    timings?: { socket?: number; connect?: number; secureConnect?: number; upload?: number; response?: number };
-    response?: { statusCode?: unknown };
-  };
-  const code = typeof e.code === 'string' && /^[A-Z0-9_]{1,64}$/.test(e.code) ? e.code : '';
-  const status = typeof e.response?.statusCode === 'number' ? e.response.statusCode : undefined;
-  const t = e.timings;
-  const connected = t !== undefined && (t.upload !== undefined || t.response !== undefined ||
-    (t.connect !== undefined && (!isHttps || t.secureConnect !== undefined || t.connect === t.socket)));
-  const sent = status !== undefined || connected;
+export function inspectFailure(error: unknown): NetworkFailure {
+  const f = error instanceof HttpFailure ? error : new HttpFailure('', true);
+  const { code, sent, httpStatus: status } = f;
   const tls = !sent && TLS.test(code);
   const aborted = code === 'ERR_ABORTED';
   let reason: string;
@@ -200,16 +164,14 @@ export function extractLetterId(body: string): string | undefined {
 export const REDIRECT_HINT = 'check CANVAS_BASE_URL: it must be the instance address itself (https://<instance>.canvasmedical.com)';
 
 export class CanvasClient {
-  readonly http: Got;
+  readonly http: HttpClient;
   private readonly tokens: TokenSource;
-  private readonly letterUrl: string;
-  private readonly isHttps: boolean;
+  private readonly letterUrl: URL;
 
-  constructor(opts: { http: Got; config: CanvasConfig; tokens: TokenSource }) {
+  constructor(opts: { http: HttpClient; config: CanvasConfig; tokens: TokenSource }) {
     this.http = opts.http;
     this.tokens = opts.tokens;
-    this.letterUrl = new URL('core/api/letter/v1/Letter', opts.config.baseUrl).toString();
-    this.isHttps = opts.config.baseUrl.protocol === 'https:';
+    this.letterUrl = new URL('core/api/letter/v1/Letter', opts.config.baseUrl);
   }
 
   /**
@@ -245,12 +207,12 @@ export class CanvasClient {
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
         signal: opts.signal,
       });
-      status = res.statusCode;
-      text = typeof res.body === 'string' ? res.body : '';
+      status = res.status;
+      text = res.body;
       statusMessage = res.statusMessage;
       retryAfter = res.headers['retry-after'];
     } catch (error) {
-      const f = inspectFailure(error, this.isHttps);
+      const f = inspectFailure(error);
       if (f.httpStatus !== undefined) return classify(f.httpStatus, '', undefined, undefined, [token]);
       if (f.tls) return { kind: 'rejected', message: `${f.reason}: check CANVAS_BASE_URL and this machine's trusted certificates` };
       if (f.sent) return { kind: 'unknown', reason: f.reason };
@@ -260,9 +222,9 @@ export class CanvasClient {
     return classify(status, text, statusMessage, retryAfter, [token]);
   }
 
-  /** Destroy the keep-alive agents (also ends the token source's connections). */
+  /** Destroy the keep-alive sockets (also ends the token source's connections). */
   close(): void {
-    destroyHttp(this.http);
+    this.http.close();
   }
 }
 

@@ -27,4 +27,5 @@ export {
   type AttemptOutcome,
   type LetterRequest,
 } from './client.js';
+export { HttpClient, HttpFailure, type HttpOptions, type HttpRequest, type HttpResponse } from './http.js';
 export { sendWithRetry, backoffDelay, abortableSleep, type SendResult, type SendOptions, type RetryInfo } from './retry.js';

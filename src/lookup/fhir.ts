@@ -7,10 +7,10 @@
  * nothing else of it is kept, and nothing is logged. Messages never hold a key, a token or
  * patient data.
  */
-import type { Got } from 'got';
 import { AuthError, type TokenSource } from '../canvas/auth.js';
 import { inspectFailure, parseRetryAfter, redact, serverMessage, TokenUnavailableError } from '../canvas/client.js';
 import { ENV_BASE_URL } from '../canvas/config.js';
+import type { HttpClient } from '../canvas/http.js';
 import { abortableSleep, backoffDelay } from '../canvas/retry.js';
 import { CanvasLettersError } from '../errors.js';
 import { ENV_FHIR_BASE_URL } from './base-url.js';
@@ -38,10 +38,10 @@ export interface ReadOutcome {
 }
 
 export interface ReaderOptions {
-  http: Got;
+  http: HttpClient;
   tokens: TokenSource;
   fhirBase: URL;
-  /** Per-try request timeout; default: the got instance's. */
+  /** Per-try request timeout; default: the HTTP client's. */
   timeoutMs?: number;
   maxAttempts?: number;
   retryBaseDelayMs?: number;
@@ -70,8 +70,6 @@ type Try =
 
 export class FhirReader {
   private readonly o: Required<Omit<ReaderOptions, 'timeoutMs'>> & { timeoutMs?: number };
-  private readonly isHttps: boolean;
-
   constructor(opts: ReaderOptions) {
     this.o = {
       ...opts,
@@ -81,14 +79,13 @@ export class FhirReader {
       sleep: opts.sleep ?? abortableSleep,
       random: opts.random ?? Math.random,
     };
-    this.isHttps = opts.fhirBase.protocol === 'https:';
   }
 
   /** GET {fhirBase}{type}/{id} under the retry policy. Throws LookupError (fatal) or ReadCancelled. */
   async read(type: ResourceType, id: string, signal?: AbortSignal): Promise<ReadOutcome> {
     const o = this.o;
     const maxAttempts = Math.max(1, o.maxAttempts);
-    const url = `${o.fhirBase.href}${type}/${encodeURIComponent(id)}`;
+    const url = new URL(`${o.fhirBase.href}${type}/${encodeURIComponent(id)}`);
     let attempts = 0;
     let requests = 0;
     let unauthorized = 0;
@@ -158,7 +155,7 @@ export class FhirReader {
   }
 
   /** One HTTP try, classified. */
-  private async once(type: ResourceType, url: string, token: string, id: string, signal?: AbortSignal): Promise<Try> {
+  private async once(type: ResourceType, url: URL, token: string, id: string, signal?: AbortSignal): Promise<Try> {
     let status: number;
     let body: string;
     let statusMessage: string | undefined;
@@ -166,21 +163,16 @@ export class FhirReader {
     try {
       const res = await this.o.http.get(url, {
         headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' },
-        // Whatever the instance's defaults: one try, no redirect, statuses handled here.
-        retry: { limit: 0 },
-        followRedirect: false,
-        throwHttpErrors: false,
-        responseType: 'text',
         signal,
-        ...(this.o.timeoutMs !== undefined ? { timeout: { request: this.o.timeoutMs } } : {}),
+        timeoutMs: this.o.timeoutMs,
       });
-      status = res.statusCode;
-      body = typeof res.body === 'string' ? res.body : '';
+      status = res.status;
+      body = res.body;
       statusMessage = res.statusMessage;
       retryAfter = res.headers['retry-after'];
     } catch (error) {
       if (signal?.aborted) throw new ReadCancelled('lookup cancelled');
-      const f = inspectFailure(error, this.isHttps);
+      const f = inspectFailure(error);
       if (f.tls) throw new LookupError(`cannot reach the Canvas FHIR API: ${f.reason}`, `${FIX_URL} and this machine's trusted certificates`);
       if (f.httpStatus !== undefined) return { kind: 'retry', reason: `${f.reason} (HTTP ${f.httpStatus})`, network: false };
       return { kind: 'retry', reason: f.reason, network: true };
