@@ -11,7 +11,7 @@ import { CanvasLettersError } from './errors.js';
 import { addSandboxOptions, runSandbox, type SandboxFlags } from './cli/sandbox.js';
 import { runSend } from './cli/send.js';
 import { addWatchOptions, runWatch, type WatchFlags } from './cli/watch.js';
-import { addBatchOptions, batchInput, printPlanNotes, printSummary, say, type BatchFlags } from './cli/shared.js';
+import { addBatchOptions, batchInput, preferSmallHeap, printPlanNotes, printSummary, say, type BatchFlags } from './cli/shared.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -109,21 +109,30 @@ function buildProgram(setExit: (code: number) => void): Command {
   )
     .addOption(new Option('--no-files', 'write the report, not the letter files'))
     .option('--pdf', 'also print each letter to letters/row-NNNNN.pdf (US Letter) with headless Chromium, to check how it prints')
-    .action(async (csv: string, flags: PreviewFlags) => setExit(await runPreview(csv, flags)));
+    .action(async (csv: string, flags: PreviewFlags) => {
+      await preferSmallHeap();
+      setExit(await runPreview(csv, flags));
+    });
 
   addBatchOptions(
     program
       .command('send')
       .description('validate every row first; then create each letter in Canvas once, with bounded concurrency; write the report')
       .argument('<csv>', 'the CSV file, one letter per row'),
-  ).action(async (csv: string, flags) => setExit(await runSend(csv, flags)));
+  ).action(async (csv: string, flags) => {
+    await preferSmallHeap();
+    setExit(await runSend(csv, flags));
+  });
 
   addWatchOptions(
     program
       .command('watch')
       .description('process CSV files dropped into a folder, each like send --yes; --once processes what is there and exits (for cron)')
       .argument('<inbox>', 'the folder CSV files are dropped into'),
-  ).action(async (inbox: string, flags: WatchFlags) => setExit(await runWatch(inbox, flags)));
+  ).action(async (inbox: string, flags: WatchFlags) => {
+    await preferSmallHeap();
+    setExit(await runWatch(inbox, flags));
+  });
 
   addSandboxOptions(
     program.command('sandbox').description('run a local stand-in for the Canvas Letter API on 127.0.0.1, for trying templates end to end'),
