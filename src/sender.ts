@@ -170,6 +170,8 @@ export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
 
   const limit = pLimit(o.concurrency);
   const running = new Set<Promise<void>>();
+  /** Resolves the pass's wait for a free place in the queue (one waiter at most: the pass itself). */
+  let wake: (() => void) | undefined;
   let lastRow = 0;
   try {
     for await (const { planned, letter } of planRows(o.plan)) {
@@ -185,7 +187,7 @@ export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
       else if (stopper.signal.aborted) notAttempted(planned);
       else {
         // Backpressure: never queue more than one extra letter per slot (flat memory).
-        while (running.size >= o.concurrency * 2) await Promise.race(running);
+        while (running.size >= o.concurrency * 2) await new Promise<void>((resolve) => (wake = resolve));
         if (stopper.signal.aborted) {
           notAttempted(planned);
           continue;
@@ -198,7 +200,11 @@ export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
             stop(`ledger: ${(err as Error).message}`);
             notAttempted(planned);
           })
-          .finally(() => running.delete(task));
+          .finally(() => {
+            running.delete(task);
+            wake?.();
+            wake = undefined;
+          });
         running.add(task);
       }
     }
