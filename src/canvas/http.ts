@@ -87,6 +87,7 @@ export class HttpClient {
 
   /** One attempt. Resolves with any status; rejects only with HttpFailure. */
   request(method: string, url: URL, req: HttpRequest): Promise<HttpResponse> {
+    if (req.signal?.aborted) return Promise.reject(new HttpFailure('ERR_ABORTED', false));
     return new Promise((resolve, reject) => {
       const isHttps = url.protocol === 'https:';
       const headers: Record<string, string | number> = { 'user-agent': 'canvas-letters', ...req.headers };
@@ -168,13 +169,7 @@ export class HttpClient {
         });
       });
 
-      if (req.signal) {
-        if (req.signal.aborted) {
-          onAbort();
-          return;
-        }
-        req.signal.addEventListener('abort', onAbort, { once: true });
-      }
+      req.signal?.addEventListener('abort', onAbort, { once: true });
       request.end(req.body);
     });
   }
