@@ -70,6 +70,7 @@ type Try =
 
 export class FhirReader {
   private readonly o: Required<Omit<ReaderOptions, 'timeoutMs'>> & { timeoutMs?: number };
+
   constructor(opts: ReaderOptions) {
     this.o = {
       ...opts,
