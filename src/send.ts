@@ -222,8 +222,9 @@ function openLedger(file: string): Ledger {
 }
 
 /**
- * Get the run's first token before any letter: credentials refused, or a token endpoint that
- * stays unreachable over 5 tries, means nothing is sent (exit 2). Returns why, or undefined.
+ * Get the run's first token before any letter: credentials refused (or a TLS problem, or a
+ * wrong address), or a token endpoint that stays unreachable over 5 tries, means nothing is sent
+ * (exit 2). Returns why, or undefined.
  */
 async function firstToken(tokens: TokenSource, signal?: AbortSignal): Promise<string | undefined> {
   for (let attempt = 1; ; attempt++) {
@@ -231,7 +232,7 @@ async function firstToken(tokens: TokenSource, signal?: AbortSignal): Promise<st
       await tokens.token();
       return undefined;
     } catch (err) {
-      if (err instanceof AuthError) return `credentials refused: ${err.message}`;
+      if (err instanceof AuthError) return `no access token: ${err.message}`;
       if (!(err instanceof TokenUnavailableError)) throw err;
       if (attempt >= 5 || signal?.aborted) return `no access token: ${err.message}`;
       await abortableSleep(err.retryAfterMs ?? backoffDelay(attempt, 500, 30_000, Math.random), signal);

@@ -177,7 +177,7 @@ describe('send', () => {
   it('exits 2 before any letter when the credentials are refused', async () => {
     const r = await send(writeCsv('a.csv', 3), [], { CANVAS_CLIENT_SECRET: 'wrong' });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/credentials refused/);
+    expect(r.stderr).toMatch(/no access token: Canvas refused the client credentials \(HTTP \d+/);
     expect(box.sandbox.stats().letterRequests).toBe(0);
     expect(statuses()).toEqual(Array(3).fill('not_attempted'));
   });
