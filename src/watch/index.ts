@@ -85,7 +85,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       if (summary.refused && result.plan.invalid > 0) errors = result.plan.problems;
       if (result.credentialsRefused) {
         renameSync(working, join(inbox, name)); // put back: nothing was sent; fix the credentials and restart
-        throw new CredentialsRefusedError(`${name}: ${summary.stopReason ?? 'credentials refused'}`, 'the file was put back in the inbox; fix the credentials and start the watcher again');
+        throw new CredentialsRefusedError(`${name}: ${summary.stopReason ?? 'credentials refused'}`, 'the file was put back in the inbox; fix the credentials (or CANVAS_BASE_URL, or the trusted certificates, as the message says) and start the watcher again');
       }
     } catch (err) {
       if (!(err instanceof CanvasLettersError) || err instanceof CredentialsRefusedError) throw err;
