@@ -10,7 +10,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CanvasLettersError } from './errors.js';
 import { addSandboxOptions, runSandbox, type SandboxFlags } from './cli/sandbox.js';
 import { runSend } from './cli/send.js';
-import { addWatchOptions, runWatch, type WatchFlags } from './cli/watch.js';
+import { addWatchOptions, runWatch } from './cli/watch.js';
 import { addBatchOptions, batchInput, preferSmallHeap, printPlanNotes, printSummary, say, type BatchFlags } from './cli/shared.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -53,16 +53,16 @@ async function runPreview(csv: string, flags: PreviewFlags): Promise<number> {
 
 /** `preview --lookup`: a read-only FHIR directory with its own token (preview never sends). */
 async function openLookup(concurrency: number, timeoutMs: number) {
-  const [{ loadConfig, createHttp, destroyHttp, TokenSource }, { Directory, fhirBaseUrl }] = await Promise.all([
+  const [{ loadConfig, HttpClient, TokenSource }, { Directory, fhirBaseUrl }] = await Promise.all([
     import('./canvas/index.js'),
     import('./lookup/index.js'),
   ]);
   const config = loadConfig();
   const fhirBase = fhirBaseUrl(config);
   say(`--lookup: reading patients, providers and locations from ${fhirBase.host} (read-only; preview never sends)`);
-  const http = createHttp({ concurrency, timeoutMs });
+  const http = new HttpClient({ concurrency, timeoutMs });
   const tokens = new TokenSource(http, config, { timeoutMs });
-  return { directory: new Directory({ http, tokens, fhirBase, concurrency, timeoutMs }), close: () => destroyHttp(http) };
+  return { directory: new Directory({ http, tokens, fhirBase, concurrency, timeoutMs }), close: () => http.close() };
 }
 
 async function runTemplates(flags: { templatesDir: string; json?: boolean }): Promise<number> {
@@ -100,6 +100,13 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('Create letters in Canvas Medical in bulk from a CSV and Handlebars HTML templates.')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)');
+  /** A batch command's action: ask for a small heap first, then run and keep its exit code. */
+  const batchAction =
+    <F>(run: (target: string, flags: F) => Promise<number>) =>
+    async (target: string, flags: F) => {
+      await preferSmallHeap();
+      setExit(await run(target, flags));
+    };
 
   addBatchOptions(
     program
@@ -109,30 +116,21 @@ function buildProgram(setExit: (code: number) => void): Command {
   )
     .addOption(new Option('--no-files', 'write the report, not the letter files'))
     .option('--pdf', 'also print each letter to letters/row-NNNNN.pdf (US Letter) with headless Chromium, to check how it prints')
-    .action(async (csv: string, flags: PreviewFlags) => {
-      await preferSmallHeap();
-      setExit(await runPreview(csv, flags));
-    });
+    .action(batchAction(runPreview));
 
   addBatchOptions(
     program
       .command('send')
       .description('validate every row first; then create each letter in Canvas once, with bounded concurrency; write the report')
       .argument('<csv>', 'the CSV file, one letter per row'),
-  ).action(async (csv: string, flags) => {
-    await preferSmallHeap();
-    setExit(await runSend(csv, flags));
-  });
+  ).action(batchAction(runSend));
 
   addWatchOptions(
     program
       .command('watch')
       .description('process CSV files dropped into a folder, each like send --yes; --once processes what is there and exits (for cron)')
       .argument('<inbox>', 'the folder CSV files are dropped into'),
-  ).action(async (inbox: string, flags: WatchFlags) => {
-    await preferSmallHeap();
-    setExit(await runWatch(inbox, flags));
-  });
+  ).action(batchAction(runWatch));
 
   addSandboxOptions(
     program.command('sandbox').description('run a local stand-in for the Canvas Letter API on 127.0.0.1, for trying templates end to end'),

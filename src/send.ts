@@ -4,8 +4,7 @@
  * once through the sender, and write the report as rows finish.
  */
 import { planRows, prepareOutDir, refusedRow, reportRow } from './batch.js';
-import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, createHttp, type CanvasConfig } from './canvas/index.js';
-import type { HttpClient } from './canvas/http.js';
+import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, HttpClient, type CanvasConfig } from './canvas/index.js';
 import { Ledger, LedgerError, type LedgerRecord } from './ledger.js';
 import { Directory, fhirBaseUrl } from './lookup/index.js';
 import { ReportWriter, type ReportSummary } from './report.js';
@@ -101,7 +100,7 @@ export async function send(opts: SendOptions): Promise<SendResult> {
   const getWire = (): Wire => {
     if (!wire) {
       const config = typeof opts.config === 'function' ? opts.config() : opts.config;
-      const http = createHttp({ concurrency, timeoutMs });
+      const http = new HttpClient({ concurrency, timeoutMs });
       const tokens = new TokenSource(http, config, { timeoutMs });
       wire = { config, http, tokens, client: new CanvasClient({ http, config, tokens }) };
     }

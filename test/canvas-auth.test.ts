@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthError, TokenSource, TokenUnavailableError, createHttp, destroyHttp, type CanvasConfig, type HttpClient } from '../src/canvas/index.js';
+import { AuthError, HttpClient, TokenSource, TokenUnavailableError, type CanvasConfig } from '../src/canvas/index.js';
 
 const SECRET = 'client-Secret-XYZ-123';
 const cleanups: (() => unknown)[] = [];
@@ -45,8 +45,8 @@ async function tokenServer(answer: (n: number) => { status: number; body: unknow
 }
 
 function httpInstance(): HttpClient {
-  const h = createHttp({ concurrency: 16, timeoutMs: 5_000 });
-  cleanups.push(() => destroyHttp(h));
+  const h = new HttpClient({ concurrency: 16, timeoutMs: 5_000 });
+  cleanups.push(() => h.close());
   return h;
 }
 

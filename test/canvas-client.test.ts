@@ -7,7 +7,7 @@ import type { AddressInfo, LookupFunction } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspectFailure } from '../src/canvas/client.js';
 import { HttpFailure } from '../src/canvas/http.js';
-import { CanvasClient, TokenSource, createHttp, parseRetryAfter, type AttemptOutcome, type CanvasConfig, type LetterRequest } from '../src/canvas/index.js';
+import { CanvasClient, HttpClient, TokenSource, parseRetryAfter, type AttemptOutcome, type CanvasConfig, type LetterRequest } from '../src/canvas/index.js';
 
 const TOKEN = 'tok-SECRET-abc123';
 const LETTER: LetterRequest = { patientKey: 'pat-1', providerKey: 'prov-1', practiceLocationKey: 'loc-1', content: '<p>Dear patient</p>' };
@@ -54,7 +54,7 @@ async function serve(handler: Handler): Promise<Server> {
 
 function client(baseUrl: string, opts: { timeoutMs?: number; dnsLookup?: LookupFunction; idleSocketMs?: number } = {}): CanvasClient {
   const config: CanvasConfig = { baseUrl: new URL(`${baseUrl}/`), credentials: { kind: 'token', accessToken: TOKEN } };
-  const httpInstance = createHttp({ concurrency: 4, timeoutMs: opts.timeoutMs ?? 5_000, dnsLookup: opts.dnsLookup, idleSocketMs: opts.idleSocketMs });
+  const httpInstance = new HttpClient({ concurrency: 4, timeoutMs: opts.timeoutMs ?? 5_000, dnsLookup: opts.dnsLookup, idleSocketMs: opts.idleSocketMs });
   const c = new CanvasClient({ http: httpInstance, config, tokens: new TokenSource(httpInstance, config) });
   cleanups.push(() => c.close());
   return c;

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CanvasClient, TokenSource, createHttp, sendWithRetry, type CanvasConfig, type LetterRequest, type SendOptions, type SendResult } from '../src/canvas/index.js';
+import { CanvasClient, HttpClient, TokenSource, sendWithRetry, type CanvasConfig, type LetterRequest, type SendOptions, type SendResult } from '../src/canvas/index.js';
 
 const SECRET = 'client-Secret-RETRY-1';
 const LETTER: LetterRequest = { patientKey: 'patient-7781', providerKey: 'prov-1', practiceLocationKey: 'loc-1', content: '<p>Very private content</p>' };
@@ -50,7 +50,7 @@ async function scripted(script: Step[], tokenStep?: Step): Promise<Scripted> {
 
 function setup(base: URL, credentials: CanvasConfig['credentials'] = { kind: 'client', clientId: 'cid', clientSecret: SECRET }) {
   const config: CanvasConfig = { baseUrl: base, credentials };
-  const h = createHttp({ concurrency: 2, timeoutMs: 5_000 });
+  const h = new HttpClient({ concurrency: 2, timeoutMs: 5_000 });
   const tokens = new TokenSource(h, config);
   const client = new CanvasClient({ http: h, config, tokens });
   cleanups.push(() => client.close());

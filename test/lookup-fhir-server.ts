@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect } from 'vitest';
-import { TokenSource, createHttp, destroyHttp, type CanvasConfig } from '../src/canvas/index.js';
+import { HttpClient, TokenSource, type CanvasConfig } from '../src/canvas/index.js';
 import { Directory, LookupError } from '../src/lookup/index.js';
 import type { Keys } from '../src/types.js';
 
@@ -90,8 +90,8 @@ interface Setup {
 export function directory(o: Setup): { dir: Directory; tokens: TokenSource } {
   const credentials: CanvasConfig['credentials'] = o.client ? { kind: 'client', clientId: 'cid', clientSecret: 'csecret-xyz' } : { kind: 'token', accessToken: TOKEN };
   const config: CanvasConfig = { baseUrl: new URL(o.base), credentials };
-  const httpInstance = createHttp({ concurrency: o.concurrency ?? 4, timeoutMs: 5_000 });
-  cleanups.push(() => destroyHttp(httpInstance));
+  const httpInstance = new HttpClient({ concurrency: o.concurrency ?? 4, timeoutMs: 5_000 });
+  cleanups.push(() => httpInstance.close());
   const tokens = new TokenSource(httpInstance, config);
   const sleep = async (ms: number) => void o.sleeps?.push(ms);
   const dir = new Directory({ http: httpInstance, tokens, fhirBase: new URL(o.base), concurrency: o.concurrency ?? 4, timeoutMs: o.timeoutMs, sleep, random: () => 0.5 });

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TokenSource, createHttp, destroyHttp, type CanvasConfig } from '../src/canvas/index.js';
+import { HttpClient, TokenSource, type CanvasConfig } from '../src/canvas/index.js';
 import { Directory } from '../src/lookup/index.js';
 import { TOKEN_PATH, startSandbox, type DirectoryData, type Sandbox, type SandboxOptions } from '../src/sandbox/index.js';
 import { ROOT, runCli, startCli, tempDir, waitFor } from './support/cli.js';
@@ -212,8 +212,8 @@ describe('sandbox FHIR faults and counts', () => {
   it('the lookup client reads each key of samples/jury-duty.csv once, through a scripted 503', async () => {
     const sb = await sandbox({ retryAfter: '0' });
     const config: CanvasConfig = { baseUrl: new URL(sb.url), credentials: { kind: 'client', clientId: 'sandbox-client', clientSecret: 'sandbox-secret' } };
-    const http = createHttp({ concurrency: 4, timeoutMs: 5_000 });
-    cleanups.push(() => destroyHttp(http));
+    const http = new HttpClient({ concurrency: 4, timeoutMs: 5_000 });
+    cleanups.push(() => http.close());
     const dir = new Directory({ http, tokens: new TokenSource(http, config), fhirBase: new URL(`${sb.url}/`), concurrency: 4 });
     sb.scriptFhir('503');
     const rows = JURY.map((r) => ({ patientKey: r.patientKey!, providerKey: r.providerKey!, practiceLocationKey: r.practiceLocationKey! }));

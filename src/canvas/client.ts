@@ -7,7 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import { CanvasLettersError } from '../errors.js';
 import type { CanvasConfig } from './config.js';
 import type { TokenSource } from './auth.js';
-import { HttpClient, HttpFailure, type HttpOptions } from './http.js';
+import { HttpFailure, type HttpClient } from './http.js';
 
 export interface LetterRequest {
   patientKey: string;
@@ -40,16 +40,6 @@ export class TokenUnavailableError extends CanvasLettersError {
 }
 
 export const RETRY_AFTER_CAP_MS = 60_000;
-
-/** The shared HTTP client: keep-alive agents sized for `concurrency` (+ 2 for token requests). */
-export function createHttp(opts: HttpOptions): HttpClient {
-  return new HttpClient(opts);
-}
-
-/** Destroy the keep-alive sockets of a client made by createHttp. */
-export function destroyHttp(httpClient: HttpClient): void {
-  httpClient.close();
-}
 
 /** Retry-After (seconds or HTTP date) in ms, capped at 60 s; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {

@@ -18,8 +18,6 @@ export { AuthError, TokenSource } from './auth.js';
 export {
   CanvasClient,
   TokenUnavailableError,
-  createHttp,
-  destroyHttp,
   parseRetryAfter,
   serverMessage,
   extractLetterId,
