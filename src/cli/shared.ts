@@ -107,11 +107,12 @@ export async function printSummary(summary: ReportSummary, json: boolean | undef
 
 /**
  * Ask V8 to grow the heap in small steps for a batch command. Every row allocates a letter's
- * worth of short-lived strings, and by default V8 lets the heap grow by a large factor (up to 4x)
- * after each full collection rather than collect early. With steps of 20 % a 100,000-row send peaks near
- * 160 MB instead of 180–210 MB, at the same speed (BENCHMARKS.md; `--optimize-for-size` saves as
- * much but costs a third more time). A heuristic, read at every collection, so it can be set
- * while running; set before the heavy modules load. A value the user gave (NODE_OPTIONS) wins.
+ * worth of short-lived strings, and by default V8 lets the heap grow by a large factor (up to
+ * 4x) after each full collection rather than collect early. With steps of 20 % a 100,000-row
+ * send peaks near 160 MB instead of 180–210 MB, at the same speed (BENCHMARKS.md;
+ * `--optimize-for-size` saves as much but costs a third more time). V8 reads this heuristic at
+ * every collection, so a running process can set it; it is set before the heavy modules load.
+ * A value the user gave (NODE_OPTIONS or node's own flags) wins.
  */
 export async function preferSmallHeap(): Promise<void> {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
