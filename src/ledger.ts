@@ -11,11 +11,10 @@
  * stored: never letter content or merge values.
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { CanvasLettersError } from './errors.js';
-import { mkdirPrivate, PRIVATE_FILE_MODE } from './fsutil.js';
+import { prepareLedgerFile } from './fsutil.js';
 import { KEY_FIELDS, type Keys } from './types.js';
 
 export type LedgerStatus = 'pending' | 'sent' | 'failed' | 'unknown';
@@ -90,9 +89,9 @@ export class Ledger {
   static open(file: string, opts: { runId?: string; busyTimeoutMs?: number } = {}): Ledger {
     const path = resolve(file);
     const busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
-    mkdirPrivate(dirname(path));
-    closeSync(openSync(path, 'a', PRIVATE_FILE_MODE)); // exists as 0600 before SQLite sees it
-    chmodSync(path, PRIVATE_FILE_MODE);
+    // Refuses a symlink, device, FIFO or empty file (and such -wal/-shm); a new file is 0600 before SQLite sees it,
+    // and SQLite gives -wal/-shm the database file's mode.
+    const { created } = prepareLedgerFile(path, (message, hint) => new LedgerError(message, hint));
     let db: Database.Database | undefined;
     try {
       db = new Database(path, { timeout: busyTimeoutMs });
@@ -103,11 +102,7 @@ export class Ledger {
       db?.close();
       throw openError(e, path, busyTimeoutMs);
     }
-    // SQLite gives -wal/-shm the database file's mode; make sure anyway.
-    for (const side of [`${path}-wal`, `${path}-shm`]) {
-      if (existsSync(side) && (statSync(side).mode & 0o777) !== PRIVATE_FILE_MODE) chmodSync(side, PRIVATE_FILE_MODE);
-    }
-    return new Ledger(path, db, opts.runId ?? randomUUID(), busyTimeoutMs);
+    return new Ledger(path, db, opts.runId ?? randomUUID(), busyTimeoutMs, created);
   }
 
   private constructor(
@@ -115,6 +110,8 @@ export class Ledger {
     private readonly db: Database.Database,
     readonly runId: string,
     private readonly busyTimeoutMs: number,
+    /** True when this open created the ledger file (the CLI says so). */
+    readonly created: boolean,
   ) {
     this.stmt = {
       get: db.prepare<[string], Row>(`${SELECT} WHERE letter_key = ?`),

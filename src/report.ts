@@ -3,10 +3,10 @@
  * finishes, so a crash still leaves a partial report) and `report.json` (summary plus rows,
  * written at the end). Both files are 0600 in a 0700 folder: they hold patient keys.
  */
-import { closeSync, fchmodSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { PRIVATE_FILE_MODE, mkdirPrivate } from './fsutil.js';
+import { createPrivateFile, mkdirPrivate, removeFile } from './fsutil.js';
 import {
   REPORT_COLUMNS,
   STATUSES,
@@ -19,6 +19,8 @@ import type { ExitCode } from './errors.js';
 
 export const REPORT_CSV = 'report.csv';
 export const REPORT_JSON = 'report.json';
+/** The scratch file beside report.json while a run is going (left by a crash). */
+export const REPORT_SCRATCH = `.${REPORT_JSON}.rows`;
 
 export interface ReportSummary {
   command: string;
@@ -90,10 +92,11 @@ export class ReportWriter {
     this.out = out;
     this.csvPath = join(out, REPORT_CSV);
     this.jsonPath = join(out, REPORT_JSON);
-    this.scratchPath = join(out, `.${REPORT_JSON}.rows`);
+    this.scratchPath = join(out, REPORT_SCRATCH);
     mkdirPrivate(out);
-    this.csvFd = openPrivate(this.csvPath, 'w');
-    this.scratchFd = openPrivate(this.scratchPath, 'w+');
+    // New files only (O_EXCL, never through a symlink): an earlier run's files were removed by prepareOutDir.
+    this.csvFd = createPrivateFile(this.csvPath);
+    this.scratchFd = createPrivateFile(this.scratchPath, { read: true });
     writeSync(this.csvFd, stringify([[...REPORT_COLUMNS]], { record_delimiter: 'unix' }));
   }
 
@@ -130,7 +133,7 @@ export class ReportWriter {
       reportCsv: this.csvPath,
       reportJson: this.jsonPath,
     };
-    const fd = openPrivate(this.jsonPath, 'w');
+    const fd = createPrivateFile(this.jsonPath);
     try {
       const head = JSON.stringify({ summary: full }, null, 2);
       writeSync(fd, `${head.slice(0, head.lastIndexOf('}')).trimEnd()},\n  "rows": [`);
@@ -149,7 +152,7 @@ export class ReportWriter {
     } finally {
       closeSync(fd);
       closeSync(this.scratchFd);
-      rmSync(this.scratchPath, { force: true });
+      removeFile(this.scratchPath);
     }
     return full;
   }
@@ -165,12 +168,6 @@ export class ReportWriter {
     lengths.set(this.lengths);
     this.lengths = lengths;
   }
-}
-
-function openPrivate(file: string, flags: string): number {
-  const fd = openSync(file, flags, PRIVATE_FILE_MODE);
-  fchmodSync(fd, PRIVATE_FILE_MODE);
-  return fd;
 }
 
 /** `20 rows: 18 sent, 2 skipped`. */

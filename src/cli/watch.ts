@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { showName } from '../escape.js';
 import type { WatchEvent } from '../watch/index.js';
 import { sendTuning } from './send.js';
 import { addBatchOptions, mappingInput, positiveNumber, say, type SendFlags } from './shared.js';
@@ -41,12 +42,15 @@ export async function runWatch(inbox: string, flags: WatchFlags): Promise<number
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const onEvent = (e: WatchEvent) => {
-    if (e.type === 'taken') say(`${e.resumed ? 'resuming' : 'taking'} ${e.name}`);
-    else if (e.type === 'interrupted') say(`${e.name}: interrupted; it stays in processing/ and is resumed at the next start`);
+    const name = showName(e.name);
+    if (e.type === 'taken') say(`${e.resumed ? 'resuming' : 'taking'} ${name}`);
+    else if (e.type === 'interrupted') say(`${name}: interrupted; it stays in processing/ and is resumed at the next start`);
+    else if (e.type === 'refused') say(`warning: ${e.where === 'processing' ? 'processing/' : ''}${name} ${e.why}: never taken, left where it is`);
     else {
-      for (const line of e.errors ?? []) say(`${e.name}: ${line}`);
-      if (e.summary) say(`${e.name}: ${formatCounts(e.summary)}${e.summary.stopReason ? ` (stopped: ${e.summary.stopReason})` : ''}`);
-      say(`${e.name} → ${e.movedTo} (report: ${e.movedTo}.report/report.csv)`);
+      for (const line of e.errors ?? []) say(`${name}: ${showName(line)}`);
+      if (e.summary) say(`${name}: ${formatCounts(e.summary)}${e.summary.stopReason ? ` (stopped: ${showName(e.summary.stopReason)})` : ''}`);
+      const movedTo = showName(e.movedTo);
+      say(`${name} → ${movedTo} (report: ${movedTo}.report/report.csv)`);
     }
   };
   try {

@@ -4,13 +4,15 @@
  * file and a rename, in a folder that is 0700. Letters hold patient data: an existing
  * folder that other users can open is refused rather than silently used or changed.
  */
-import { readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { mkdirPrivate, writePrivateFile } from '../fsutil.js';
+import { showName } from '../escape.js';
+import { checkPath, mkdirPrivate, removeFile, writePrivateFile } from '../fsutil.js';
 import type { ReceivedLetter } from './types.js';
 
 const LETTER_FILE = /^([0-9a-f]{32})\.json$/;
-const OWN_FILE = /^[0-9a-f]{32}\.json(\.tmp)?$/;
+/** Letter files, and the temporary files they are written through (writePrivateFile's, and older `<id>.json.tmp`). */
+const OWN_FILE = /^(?:[0-9a-f]{32}\.json(\.tmp)?|\.[0-9a-f]{32}\.json\.[0-9a-f]+\.tmp)$/;
 
 export interface LetterStore {
   /** Absolute path of the folder. */
@@ -49,18 +51,12 @@ function parseLetter(text: string, id: string): ReceivedLetter | string {
 /** Open (creating 0700 if missing) a store folder and load its letters. Throws on an unusable folder. */
 export function openStore(folder: string): LetterStore {
   const dir = resolve(folder);
-  let mode: number | undefined;
-  try {
-    const st = statSync(dir);
-    if (!st.isDirectory()) throw new Error(`sandbox store ${dir} is not a folder`);
-    mode = st.mode & 0o777;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  const st = checkPath(dir, 'folder'); // a symlink, or not a folder, is refused
+  const mode = st ? st.mode & 0o777 : undefined;
   if (mode === undefined) mkdirPrivate(dir);
   else if ((mode & 0o077) !== 0) {
     throw new Error(
-      `sandbox store ${dir} can be opened by other users (mode ${mode.toString(8).padStart(4, '0')}); letters hold patient data: run chmod 700 on it or choose a new folder`,
+      `sandbox store ${showName(dir)} can be opened by other users (mode ${mode.toString(8).padStart(4, '0')}); letters hold patient data: run chmod 700 on it or choose a new folder`,
     );
   }
 
@@ -71,9 +67,10 @@ export function openStore(folder: string): LetterStore {
     if (!m) continue;
     let text: string;
     try {
+      checkPath(join(dir, name), 'file');
       text = readFileSync(join(dir, name), 'utf8');
     } catch (err) {
-      skipped.push(`${name}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      skipped.push(`${name}: ${(err as NodeJS.ErrnoException).code ?? 'not a regular file'}`);
       continue;
     }
     const parsed = parseLetter(text, m[1] ?? '');
@@ -89,11 +86,10 @@ export function openStore(folder: string): LetterStore {
     save(letter) {
       const file = join(dir, `${letter.id}.json`);
       const { id, receivedAt, patientKey, providerKey, practiceLocationKey, content, size } = letter;
-      writePrivateFile(`${file}.tmp`, JSON.stringify({ id, receivedAt, patientKey, providerKey, practiceLocationKey, size, content }, null, 2) + '\n');
-      renameSync(`${file}.tmp`, file);
+      writePrivateFile(file, JSON.stringify({ id, receivedAt, patientKey, providerKey, practiceLocationKey, size, content }, null, 2) + '\n', { replace: true });
     },
     clear() {
-      for (const name of readdirSync(dir)) if (OWN_FILE.test(name)) rmSync(join(dir, name), { force: true });
+      for (const name of readdirSync(dir)) if (OWN_FILE.test(name)) removeFile(join(dir, name));
     },
   };
 }

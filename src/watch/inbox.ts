@@ -6,9 +6,12 @@
  *    after mtime, as a rename leaves it); or
  *  - it has been quiet for `settleMs`: unchanged in size and mtime, measured from its mtime
  *    and, once watched, from the poll that last saw it change.
- * Dotfiles and temporary names are never taken. Oldest first.
+ * Dotfiles and temporary names are never taken. Oldest first. A `*.csv` entry that is a
+ * symlink or not a regular file (a FIFO, a device, a folder) is never taken either: it is
+ * reported once (takeRefused) and left where it is.
  */
-import { readdirSync, statSync, type BigIntStats } from 'node:fs';
+import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
+import { describeKind } from '../fsutil.js';
 import { join } from 'node:path';
 
 export interface Candidate {
@@ -33,9 +36,17 @@ export function isCsvName(name: string): boolean {
   return /\.csv$/i.test(name) && !isIgnoredName(name);
 }
 
+export interface Refused {
+  name: string;
+  /** What it is instead of a regular file: `is a symbolic link`. */
+  why: string;
+}
+
 export class InboxScanner {
   private readonly seen = new Map<string, Seen>();
   private tempInodes = new Set<bigint>();
+  private readonly reported = new Set<string>();
+  private refused: Refused[] = [];
 
   constructor(
     private readonly inbox: string,
@@ -49,14 +60,21 @@ export class InboxScanner {
     const ready: Candidate[] = [];
     const temps = new Set<bigint>();
     const present = new Set<string>();
+    const odd = new Set<string>();
     for (const entry of readdirSync(this.inbox, { withFileTypes: true })) {
-      if (!entry.isFile()) continue;
       const path = join(this.inbox, entry.name);
       let st: BigIntStats;
       try {
-        st = statSync(path, { bigint: true });
+        st = lstatSync(path, { bigint: true });
       } catch {
         continue; // moved away between readdir and stat
+      }
+      if (!st.isFile()) {
+        if (isCsvName(entry.name)) {
+          odd.add(entry.name);
+          if (!this.reported.has(entry.name)) this.refused.push({ name: entry.name, why: describeKind(st) });
+        }
+        continue;
       }
       if (isIgnoredName(entry.name)) {
         temps.add(st.ino);
@@ -67,8 +85,17 @@ export class InboxScanner {
       if (this.isComplete(entry.name, st, now)) ready.push({ name: entry.name, path, mtimeMs: Number(st.mtimeNs / 1_000_000n) });
     }
     for (const name of this.seen.keys()) if (!present.has(name)) this.seen.delete(name);
+    for (const r of this.refused) this.reported.add(r.name);
+    for (const name of this.reported) if (!odd.has(name)) this.reported.delete(name);
     this.tempInodes = temps;
     return ready.sort((a, b) => a.mtimeMs - b.mtimeMs || a.name.localeCompare(b.name));
+  }
+
+  /** The `*.csv` entries found by scans since the last call that are not regular files (each reported once while it stays). */
+  takeRefused(): Refused[] {
+    const r = this.refused;
+    this.refused = [];
+    return r;
   }
 
   /** Forget a file (taken, or moved away). */

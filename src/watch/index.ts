@@ -6,10 +6,11 @@
  * nothing is overwritten. A file left in `processing/` by a crash is resumed first: the
  * ledger makes that safe. One watcher per inbox (see lock.ts).
  */
-import { existsSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { CanvasLettersError, UsageError, type ExitCode } from '../errors.js';
-import { mkdirPrivate, writePrivateFile } from '../fsutil.js';
+import { showName } from '../escape.js';
+import { checkPath, describeKind, lstatOrUndefined, mkdirPrivate, moveNoReplace, writePrivateFile } from '../fsutil.js';
 import type { ReportSummary } from '../report.js';
 import { send, type SendOptions } from '../send.js';
 import { abortableSleep } from '../canvas/retry.js';
@@ -35,7 +36,9 @@ export interface WatchOptions extends Omit<SendOptions, 'csv' | 'out' | 'confirm
 export type WatchEvent =
   | { type: 'taken'; name: string; resumed: boolean }
   | { type: 'finished'; name: string; destination: Destination; movedTo: string; summary?: ReportSummary; errors?: string[] }
-  | { type: 'interrupted'; name: string };
+  | { type: 'interrupted'; name: string }
+  /** A `*.csv` entry that is a symlink or not a regular file: never taken, left where it is. */
+  | { type: 'refused'; name: string; where: 'inbox' | 'processing'; why: string };
 
 export interface FileOutcome {
   name: string;
@@ -54,29 +57,39 @@ export class CredentialsRefusedError extends CanvasLettersError {}
 
 export async function watch(opts: WatchOptions): Promise<WatchResult> {
   const { inbox } = opts;
-  if (!existsSync(inbox) || !statSync(inbox).isDirectory()) {
-    throw new UsageError(`${inbox}: no such folder`, 'create the inbox folder, or give the right path');
+  if (!isFolder(inbox)) {
+    throw new UsageError(`${showName(inbox)}: no such folder`, 'create the inbox folder, or give the right path');
   }
   const dirs = { processing: join(inbox, 'processing'), done: join(inbox, 'done'), failed: join(inbox, 'failed'), state: join(inbox, STATE_DIR) };
+  checkInbox(dirs);
   for (const d of Object.values(dirs)) mkdirPrivate(d);
   const lock = InboxLock.acquire(inbox, dirs.state);
-  const status = new StatusFile(join(dirs.state, 'status.json'), lock.owner.startedAt);
+  const status = new StatusFile(join(dirs.state, STATUS_FILE), lock.owner.startedAt);
   const files: FileOutcome[] = [];
   const scanner = new InboxScanner(inbox, opts.settleMs ?? 5_000);
+  const refused = (name: string, where: 'inbox' | 'processing', why: string) => opts.onEvent?.({ type: 'refused', name, where, why });
 
   const processFile = async (name: string, resumed: boolean): Promise<boolean> => {
     const working = join(dirs.processing, name);
     if (!resumed) {
       try {
-        renameSync(join(inbox, name), working);
+        moveNoReplace(join(inbox, name), working);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true; // taken away meanwhile
         throw err;
       }
     }
     scanner.forget(name);
+    const st = lstatOrUndefined(working);
+    if (!st?.isFile()) {
+      // Swapped for a symlink (or a FIFO) between the scan and the move: put it back, never read it.
+      if (st && !resumed) moveNoReplace(working, join(inbox, name));
+      if (st) refused(name, resumed ? 'processing' : 'inbox', describeKind(st));
+      return true;
+    }
     opts.onEvent?.({ type: 'taken', name, resumed });
     const reportDir = join(dirs.processing, `${name}.report`);
+    if (resumed) keepEarlierReport(reportDir);
     let summary: ReportSummary | undefined;
     let errors: string[] | undefined;
     try {
@@ -84,8 +97,8 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       summary = result.summary;
       if (summary.refused && result.plan.invalid > 0) errors = result.plan.problems;
       if (result.credentialsRefused) {
-        renameSync(working, join(inbox, name)); // put back: nothing was sent; fix the credentials and restart
-        throw new CredentialsRefusedError(`${name}: ${summary.stopReason ?? 'credentials refused'}`, 'the file was put back in the inbox; fix the credentials (or CANVAS_BASE_URL, or the trusted certificates, as the message says) and start the watcher again');
+        moveNoReplace(working, join(inbox, name)); // put back: nothing was sent; fix the credentials and restart
+        throw new CredentialsRefusedError(`${showName(name)}: ${summary.stopReason ?? 'credentials refused'}`, 'the file was put back in the inbox; fix the credentials (or CANVAS_BASE_URL, or the trusted certificates, as the message says) and start the watcher again');
       }
     } catch (err) {
       if (!(err instanceof CanvasLettersError) || err instanceof CredentialsRefusedError) throw err;
@@ -112,6 +125,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
     for (const name of leftOver) if (opts.signal?.aborted || !(await processFile(name, true))) break;
     while (!opts.signal?.aborted) {
       const ready = scanner.scan();
+      for (const r of scanner.takeRefused()) refused(r.name, 'inbox', r.why);
       status.poll();
       for (const c of ready) if (opts.signal?.aborted || !(await processFile(c.name, false))) break;
       if (opts.once) break;
@@ -126,11 +140,42 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
   return { files, exitCode };
 }
 
-/** Move a finished file, its report folder and its errors out of processing/, never overwriting. */
+export const STATUS_FILE = 'status.json';
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** processing/, done/, failed/ and the state folder (and its files) must be real folders and files, before anything moves. */
+function checkInbox(dirs: Record<'processing' | 'done' | 'failed' | 'state', string>): void {
+  for (const d of Object.values(dirs)) checkPath(d, 'folder');
+  for (const f of [STATUS_FILE, 'watch.lock', 'watch.owner.json']) checkPath(join(dirs.state, f), 'file');
+}
+
+/** A report folder left by an interrupted run is the record of what it sent: keep it, as `<name>.report.earlier-N`. */
+function keepEarlierReport(reportDir: string): void {
+  if (!lstatOrUndefined(reportDir)) return;
+  let n = 1;
+  while (lstatOrUndefined(`${reportDir}.earlier-${n}`)) n++;
+  moveNoReplace(reportDir, `${reportDir}.earlier-${n}`);
+}
+
+const exists = (path: string) => lstatOrUndefined(path) !== undefined;
+
+/** Move a finished file, its report folders and its errors out of processing/, never overwriting. */
 function moveOut(working: string, destDir: string, errors: string[] | undefined): string {
+  checkPath(destDir, 'folder'); // still a real folder (not swapped for a symlink meanwhile)
   const name = basename(working);
+  const processing = join(working, '..');
+  const earlier = new RegExp(`^${escapeRegExp(name)}\\.report\\.earlier-(\\d+)$`);
+  const reports = readdirSync(processing).filter((n) => earlier.test(n));
   let target = name;
-  const taken = (n: string) => existsSync(join(destDir, n)) || existsSync(join(destDir, `${n}.report`)) || existsSync(join(destDir, `${n}.errors.txt`));
+  const taken = (n: string) => exists(join(destDir, n)) || exists(join(destDir, `${n}.report`)) || exists(join(destDir, `${n}.errors.txt`)) ||
+    reports.some((r) => exists(join(destDir, n + r.slice(name.length))));
   if (taken(target)) {
     const ext = extname(name);
     const stem = name.slice(0, name.length - ext.length);
@@ -138,10 +183,15 @@ function moveOut(working: string, destDir: string, errors: string[] | undefined)
     target = `${stem}-${stamp}${ext}`;
     for (let i = 2; taken(target); i++) target = `${stem}-${stamp}-${i}${ext}`;
   }
-  if (existsSync(`${working}.report`)) renameSync(`${working}.report`, join(destDir, `${target}.report`));
+  for (const r of reports) moveNoReplace(join(processing, r), join(destDir, target + r.slice(name.length)));
+  if (exists(`${working}.report`)) moveNoReplace(`${working}.report`, join(destDir, `${target}.report`));
   if (errors) writePrivateFile(join(destDir, `${target}.errors.txt`), errors.join('\n') + '\n');
-  renameSync(working, join(destDir, target));
+  moveNoReplace(working, join(destDir, target));
   return join(destDir, target);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** `<inbox>/.canvas-letters/status.json`: when the last poll and the last file ran, for monitoring. */
@@ -170,7 +220,6 @@ class StatusFile {
 
   write(): void {
     this.data.updatedAt = new Date().toISOString();
-    writePrivateFile(`${this.path}.tmp`, JSON.stringify(this.data, null, 2) + '\n');
-    renameSync(`${this.path}.tmp`, this.path);
+    writePrivateFile(this.path, JSON.stringify(this.data, null, 2) + '\n', { replace: true });
   }
 }

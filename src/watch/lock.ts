@@ -5,12 +5,13 @@
  * watcher never needs cleaning up and two watchers can never both hold it. Beside it,
  * `watch.owner.json` names the holder (pid, host, start) for the message a second watcher prints.
  */
-import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CanvasLettersError } from '../errors.js';
-import { PRIVATE_FILE_MODE, writePrivateFile } from '../fsutil.js';
+import { showName } from '../escape.js';
+import { checkPath, ensurePrivateFile, removeFile, writePrivateFile } from '../fsutil.js';
 
 export interface LockOwner {
   pid: number;
@@ -25,8 +26,8 @@ export class WatchLockedError extends CanvasLettersError {
   constructor(inbox: string, owner?: LockOwner) {
     super(
       owner
-        ? `${inbox}: already watched by process ${owner.pid} on ${owner.host} (since ${owner.startedAt})`
-        : `${inbox}: already watched by another process`,
+        ? `${showName(inbox)}: already watched by process ${owner.pid} on ${showName(String(owner.host))} (since ${showName(String(owner.startedAt))})`
+        : `${showName(inbox)}: already watched by another process`,
       'one watcher per inbox: stop the other one, or wait for its --once run to finish',
     );
     this.owner = owner;
@@ -35,6 +36,7 @@ export class WatchLockedError extends CanvasLettersError {
 
 function readOwner(file: string): LockOwner | undefined {
   try {
+    if (!checkPath(file, 'file')) return undefined;
     const owner = JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
     return typeof owner.pid === 'number' ? owner : undefined;
   } catch {
@@ -53,7 +55,8 @@ export class InboxLock {
   static acquire(inbox: string, stateDir: string): InboxLock {
     const ownerFile = join(stateDir, 'watch.owner.json');
     const file = join(stateDir, 'watch.lock');
-    closeSync(openSync(file, 'a', PRIVATE_FILE_MODE));
+    checkPath(ownerFile, 'file'); // refuse a symlink or FIFO before taking the lock
+    ensurePrivateFile(file);
     const db = new Database(file, { timeout: 0 });
     try {
       db.exec('BEGIN EXCLUSIVE');
@@ -63,14 +66,20 @@ export class InboxLock {
       throw err;
     }
     const owner: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
-    writePrivateFile(ownerFile, JSON.stringify(owner) + '\n');
+    try {
+      writePrivateFile(ownerFile, JSON.stringify(owner) + '\n', { replace: true });
+    } catch (err) {
+      db.exec('ROLLBACK');
+      db.close();
+      throw err;
+    }
     return new InboxLock(db, ownerFile, owner);
   }
 
   release(): void {
     if (!this.db.open) return;
     const holder = readOwner(this.ownerFile);
-    if (holder?.pid === this.owner.pid && holder.startedAt === this.owner.startedAt) rmSync(this.ownerFile, { force: true });
+    if (holder?.pid === this.owner.pid && holder.startedAt === this.owner.startedAt) removeFile(this.ownerFile);
     this.db.exec('ROLLBACK');
     this.db.close();
   }
