@@ -287,8 +287,11 @@ describe('storage', () => {
 
   it('opening a new ledger waits while another process locks it, then fails with LedgerBusyError past the timeout', async () => {
     const file = ledgerFile();
-    writeFileSync(file, '');
-    // Another process holds a write lock on the new (empty, not yet WAL) file for 300 ms: the switch to WAL must wait.
+    // A new SQLite file, not yet a ledger nor WAL (an empty 0-byte file is refused as "not a ledger", see test/files.test.ts).
+    const fresh = new Database(file);
+    fresh.exec('CREATE TABLE t (x); DROP TABLE t;');
+    fresh.close();
+    // Another process holds a write lock on it for 300 ms: the switch to WAL must wait.
     const holder = spawn(process.execPath, ['-e', `
       const db = new (require(process.argv[1]))(process.argv[2]);
       db.exec('BEGIN IMMEDIATE');
