@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { WatchEvent } from '../watch/index.js';
 import { sendTuning } from './send.js';
-import { addBatchOptions, mappingInput, positiveNumber, say, type SendFlags } from './shared.js';
+import { addBatchOptions, ledgerInput, mappingInput, positiveNumber, say, type SendFlags } from './shared.js';
 
 export interface WatchFlags extends SendFlags {
   interval: number;
@@ -29,6 +29,7 @@ export async function runWatch(inbox: string, flags: WatchFlags): Promise<number
     import('../report.js'),
   ]);
   const config = loadConfig();
+  const ledger = await ledgerInput(flags);
   if (flags.out) say('watch: --out has no effect; each report is written beside its file (<name>.report/)');
   const stop = new AbortController();
   let signals = 0;
@@ -53,6 +54,7 @@ export async function runWatch(inbox: string, flags: WatchFlags): Promise<number
     const result = await watch({
       ...(await mappingInput(flags)),
       ...sendTuning(flags),
+      ...ledger,
       config,
       inbox: resolve(inbox),
       intervalMs: flags.interval * 1000,
