@@ -63,7 +63,7 @@ export function locateLedger(opts: LocateOptions = {}): LedgerLocation {
       ...named(old, 'old-default'),
       warning:
         `using ${showName(old)}, the old default ledger (relative to the working folder, so a run from another folder would not see it). ` +
-        `Move it to the ledger of this Canvas instance (mkdir -p ${showName(join(target, '..'))} && mv ${showName(old)} ${showName(target)}), ` +
+        `Move it, with its -wal and -shm files if any, to the ledger of this Canvas instance (mkdir -m 700 -p ${showName(join(target, '..'))} && mv ${showName(old)}* ${showName(join(target, '..'))}/), ` +
         `or name it with --ledger, ${ENV_LEDGER} or "ledger" in canvas-letters.config.json`,
     };
   }

@@ -134,7 +134,7 @@ describe('the default ledger: one per Canvas instance', () => {
     const r = await send(dir, csv);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/2 skipped/);
-    expect(r.stderr).toMatch(/warning: using .*\.canvas-letters\/ledger\.db, the old default ledger .*mv .*canvas-letters\/127\.0\.0\.1_\d+\/ledger\.db.*CANVAS_LETTERS_LEDGER/);
+    expect(r.stderr).toMatch(/warning: using .*\.canvas-letters\/ledger\.db, the old default ledger .*mv .*ledger\.db\* .*canvas-letters\/127\.0\.0\.1_\d+\/\).*CANVAS_LETTERS_LEDGER/);
     expect(box.sandbox.letters).toHaveLength(2);
     expect(existsSync(instanceLedger(box.sandbox.url))).toBe(false);
   });
