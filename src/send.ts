@@ -5,6 +5,7 @@
  */
 import { planRows, prepareOutDir, refusedRow, reportRow } from './batch.js';
 import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, HttpClient, type CanvasConfig } from './canvas/index.js';
+import { showName } from './escape.js';
 import { Ledger, LedgerError, type LedgerRecord } from './ledger.js';
 import { Directory, fhirBaseUrl } from './lookup/index.js';
 import { ReportWriter, type ReportSummary } from './report.js';
@@ -232,7 +233,7 @@ function openLedger(file: string, origin: string | undefined): Ledger {
     return Ledger.open(file, { origin });
   } catch (err) {
     if (err instanceof LedgerError) throw err;
-    throw new LedgerError(`${file}: cannot open the ledger (${(err as Error).message})`, 'check the --ledger path and its permissions');
+    throw new LedgerError(`${showName(file)}: cannot open the ledger (${(err as Error).message})`, 'check the --ledger path and its permissions');
   }
 }
 
