@@ -233,9 +233,9 @@ export function moveNoReplace(from: string, to: string): void {
 
 /**
  * Get the ledger's file ready for SQLite: its folder exists, and the file is either new
- * (created here, 0600) or an existing non-empty regular file; `-wal` and `-shm`, when
- * present, are regular files. A symlink, device or FIFO is refused (never opened: a FIFO
- * would block), and so is an existing empty file: that is not a new ledger.
+ * (created here, 0600) or an existing regular file; `-wal` and `-shm`, when present, are
+ * regular files. A symlink, device or FIFO is refused (never opened: a FIFO would block).
+ * An existing empty file is not a new ledger: the ledger refuses it once it stays empty.
  */
 export function prepareLedgerFile(file: string, refuse?: Refusal): { created: boolean } {
   ensureParentDir(file);
@@ -245,13 +245,5 @@ export function prepareLedgerFile(file: string, refuse?: Refusal): { created: bo
     closeSync(createPrivateFile(file, refuse ? { refuse } : {}));
     return { created: true };
   }
-  if (st.size === 0) {
-    throw fail(
-      file,
-      'is an empty file, not a ledger; nothing was sent',
-      'restore the ledger from a backup, or remove the empty file if you know it never held records (a new ledger is then created)',
-      refuse,
-    );
-  }
-  return { created: false };
+  return { created: false }; // an existing empty file is judged by the ledger (it may be being created right now)
 }

@@ -30,7 +30,8 @@ export {
 export { preview, type PreviewOptions, type PreviewResult, type PreviewRow } from './preview.js';
 export { send, ledgerVerdict, type SendOptions, type SendResult, type Preflight } from './send.js';
 export type { SendProgress } from './sender.js';
-export { Ledger, LedgerError, LedgerBusyError, type LedgerRecord, type LedgerStatus } from './ledger.js';
+export { Ledger, LedgerError, LedgerBusyError, LedgerOriginError, type LedgerRecord, type LedgerStatus } from './ledger.js';
+export { locateLedger, type LedgerLocation, type LocateOptions } from './ledger-location.js';
 export { loadConfig, readDotEnv, isLoopbackHost, AuthError, type CanvasConfig, type Credentials } from './canvas/index.js';
 export { watch, type WatchOptions, type WatchResult, type WatchEvent } from './watch/index.js';
 export { WatchLockedError } from './watch/lock.js';

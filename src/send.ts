@@ -5,6 +5,7 @@
  */
 import { planRows, prepareOutDir, refusedRow, reportRow } from './batch.js';
 import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, HttpClient, type CanvasConfig } from './canvas/index.js';
+import { showName } from './escape.js';
 import { Ledger, LedgerError, type LedgerRecord } from './ledger.js';
 import { Directory, fhirBaseUrl } from './lookup/index.js';
 import { ReportWriter, type ReportSummary } from './report.js';
@@ -18,6 +19,14 @@ export interface SendOptions extends ValidateOptions {
   config: CanvasConfig | (() => CanvasConfig);
   /** The ledger file (the durable record of what was sent). */
   ledgerFile: string;
+  /**
+   * The origin (scheme://host[:port]) of the Canvas instance, when known before configuration is
+   * loaded: the ledger records it on first use and refuses another (LedgerOriginError, exit 2).
+   * The configuration's base URL is checked the same way once it is loaded.
+   */
+  origin?: string;
+  /** Called once the ledger is open (`created`: this run made the file). */
+  onLedger?: (ledger: { file: string; created: boolean }) => void;
   /** Most requests in flight at once (default 4). */
   concurrency?: number;
   /** Most requests started per second. */
@@ -114,9 +123,17 @@ export async function send(opts: SendOptions): Promise<SendResult> {
     }
     const plan = await validateBatch({ ...opts, lookup });
     opts.onValidated?.(plan);
-    const ledger = openLedger(opts.ledgerFile); // an unusable ledger stops the run before any output
+    const origin = opts.origin ?? (wire ? wire.config.baseUrl.origin : typeof opts.config === 'object' ? opts.config.baseUrl.origin : undefined);
+    const ledger = openLedger(opts.ledgerFile, origin); // an unusable ledger stops the run before any output
     try {
-      return await sendPlan(opts, plan, ledger, startedAt, getWire);
+      opts.onLedger?.({ file: ledger.file, created: ledger.created });
+      // The instance the letters go to must be the ledger's, whatever named it.
+      const boundWire = () => {
+        const w = getWire();
+        ledger.bindOrigin(w.config.baseUrl.origin);
+        return w;
+      };
+      return await sendPlan(opts, plan, ledger, startedAt, boundWire);
     } finally {
       ledger.close();
     }
@@ -211,12 +228,12 @@ function decide(plan: Plan, ledger: Ledger, resendUnknown: boolean, limit: numbe
 
 const LOOKUP_CHUNK = 5_000;
 
-function openLedger(file: string): Ledger {
+function openLedger(file: string, origin: string | undefined): Ledger {
   try {
-    return Ledger.open(file);
+    return Ledger.open(file, { origin });
   } catch (err) {
     if (err instanceof LedgerError) throw err;
-    throw new LedgerError(`${file}: cannot open the ledger (${(err as Error).message})`, 'check the --ledger path and its permissions');
+    throw new LedgerError(`${showName(file)}: cannot open the ledger (${(err as Error).message})`, 'check the --ledger path and its permissions');
   }
 }
 

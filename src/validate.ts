@@ -6,6 +6,7 @@
  * the file a second time (batch.ts) to act on it, so memory stays flat with the row count.
  */
 import { CsvError } from './errors.js';
+import { showName } from './escape.js';
 import { openCsv, type CsvSource } from './csv.js';
 import { isWellFormedKey, letterKey } from './letterkey.js';
 import { RowMapper, TEMPLATE_COLUMN, type MappingOptions } from './mapping.js';
@@ -127,6 +128,7 @@ export async function validateBatch(opts: ValidateOptions): Promise<Plan> {
   const templates = TemplateSet.load(opts.templatesDir);
   if (opts.template !== undefined) templates.get(opts.template); // unknown/broken --template: usage error now
   const mapper = new RowMapper(source.headers, { ...opts, extraFields: opts.lookup?.fields }, source.file);
+  checkKeyFields(source.file, mapper);
   const plan = new Plan(source, templates, mapper, opts.lookup);
   if (opts.lookup) await opts.lookup.load(await distinctKeys(source, mapper));
   const checker = new RowChecker(source.file, plan);
@@ -182,9 +184,6 @@ class RowChecker {
   ) {
     this.templates = plan.templates;
     this.mapper = plan.mapper;
-    for (const field of KEY_FIELDS) {
-      if (!this.mapper.provides(field)) this.batchProblems.push(missingKeyColumn(field));
-    }
   }
 
   check(csvRow: CsvRow): PlannedRow {
@@ -193,7 +192,6 @@ class RowChecker {
     const name = this.mapper.templateName(csvRow) ?? '';
     const problems: Problem[] = [];
     for (const field of KEY_FIELDS) {
-      if (!this.mapper.provides(field)) continue; // reported once for the batch
       const column = this.mapper.columnOf(field) ?? field;
       if (keys[field].trim() === '') problems.push({ row, column, message: 'empty' });
       else if (!isWellFormedKey(keys[field])) {
@@ -270,9 +268,22 @@ class RowChecker {
   }
 }
 
-function missingKeyColumn(field: string): string {
-  const flag = field === 'providerKey' ? ' or give --provider <key>' : field === 'practiceLocationKey' ? ' or give --location <key>' : '';
-  return `column ${field}: missing (add the column, use --map ${field}=<column>${flag})`;
+/**
+ * A key field that no column, --map, --provider or --location gives refuses the whole file (exit 2,
+ * nothing rendered or sent): every letter would go to Canvas with an empty key. One line for all of them.
+ */
+function checkKeyFields(file: string, mapper: RowMapper): void {
+  const missing = KEY_FIELDS.filter((field) => !mapper.provides(field));
+  if (missing.length === 0) return;
+  const ways = missing.map((field) => {
+    const flag = field === 'providerKey' ? ' or --provider <key>' : field === 'practiceLocationKey' ? ' or --location <key>' : '';
+    return `add a ${field} column, or use --map ${field}=<column>${flag}`;
+  });
+  throw new CsvError(
+    { file: showName(file), line: 1 },
+    `no column gives ${missing.join(', ')} (the Canvas key${missing.length === 1 ? '' : 's'} of every letter); nothing was rendered or sent`,
+    ways.join('; '),
+  );
 }
 
 function describe(p: Problem): string {

@@ -174,7 +174,7 @@ describe('ledger file', () => {
     writeFileSync(file, '');
     chmodSync(file, 0o644);
     expect(() => Ledger.open(file)).toThrow(LedgerError);
-    expect(() => Ledger.open(file)).toThrow(/is an empty file, not a ledger.*restore the ledger from a backup, or remove the empty file/);
+    expect(() => Ledger.open(file)).toThrow(/exists but is empty \(0 bytes\): it is not a new ledger.*restore it from a backup/);
     expectUntouched(file, '', 0o644);
   });
 

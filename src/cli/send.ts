@@ -5,10 +5,9 @@
  * letters pending in the ledger (reported `unknown` by the next run).
  */
 import { createInterface } from 'node:readline/promises';
-import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Preflight } from '../send.js';
-import { batchInput, printPlanNotes, printSummary, say, type SendFlags } from './shared.js';
+import { batchInput, ledgerInput, printPlanNotes, printSummary, say, type SendFlags } from './shared.js';
 
 export async function runSend(csv: string, flags: SendFlags): Promise<number> {
   const interactive = process.stdin.isTTY === true;
@@ -21,6 +20,7 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
     import('./progress.js'),
   ]);
   const input = await batchInput(csv, flags);
+  const ledger = await ledgerInput(flags);
 
   const interrupt = new AbortController();
   let interrupts = 0;
@@ -42,6 +42,7 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
     const { plan, summary } = await send({
       ...input,
       ...sendTuning(flags),
+      ...ledger,
       config: () => loadConfig(), // only once there is something to send
       signal: interrupt.signal,
       onValidated: printPlanNotes,
@@ -66,10 +67,9 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
   }
 }
 
-/** The sending options shared by send and watch. */
+/** The sending options shared by send and watch (the ledger: ledgerInput). */
 export function sendTuning(flags: SendFlags) {
   return {
-    ledgerFile: resolve(flags.ledger),
     concurrency: flags.concurrency,
     rate: flags.rate,
     limit: flags.limit,

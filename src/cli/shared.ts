@@ -18,7 +18,7 @@ export interface BatchFlags {
   rate?: number;
   limit?: number;
   timeout: number;
-  ledger: string;
+  ledger?: string;
   skipInvalid?: boolean;
   resendUnknown?: boolean;
   yes?: boolean;
@@ -29,7 +29,11 @@ export interface BatchFlags {
 /** The flags of the commands that send (the same set: see addBatchOptions). */
 export type SendFlags = BatchFlags;
 
-export const DEFAULT_LEDGER = './.canvas-letters/ledger.db';
+/** What --help says of the ledger's default (README's option table says the same). */
+export const LEDGER_HELP =
+  'the durable record of what was sent (default: $CANVAS_LETTERS_LEDGER, else one per Canvas instance: ' +
+  '<state>/canvas-letters/<host>[_<port>]/ledger.db, <state> = $XDG_STATE_HOME or ~/.local/state; ' +
+  'an existing ./.canvas-letters/ledger.db, the old default, is still used, with a warning)';
 
 export function say(line: string): void {
   process.stderr.write(line + '\n');
@@ -67,7 +71,7 @@ export function addBatchOptions(cmd: Command): Command {
     .option('--rate <n>', 'most requests started per second', positiveNumber)
     .option('--limit <n>', 'handle at most n rows (after skipping already-sent ones)', positiveInt)
     .option('--timeout <seconds>', 'give up waiting for one answer (the row is then unknown)', positiveNumber, 30)
-    .option('--ledger <file>', 'the durable record of what was sent', DEFAULT_LEDGER)
+    .option('--ledger <file>', LEDGER_HELP)
     .option('--skip-invalid', 'go on with the valid rows when some are invalid (default: refuse the whole file)')
     .option('--resend-unknown', 'send again rows whose earlier outcome is unknown')
     .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
@@ -79,6 +83,26 @@ export function addBatchOptions(cmd: Command): Command {
 export async function batchInput(csv: string, flags: BatchFlags): Promise<ValidateOptions & { out: string }> {
   const { defaultOutDir } = await import('../batch.js');
   return { csv, ...(await mappingInput(flags)), out: resolve(flags.out ?? defaultOutDir(csv)) };
+}
+
+/**
+ * The ledger of a sending run (send, watch): --ledger, else the default (ledger-location.ts), with
+ * the instance's origin to check it against. Warns when the old default is in use; the library
+ * says when it made a new ledger file, and this announces it.
+ */
+export async function ledgerInput(flags: BatchFlags): Promise<{ ledgerFile: string; origin?: string; onLedger: (l: { file: string; created: boolean }) => void }> {
+  const [{ locateLedger }, { showName }] = await Promise.all([import('../ledger-location.js'), import('../escape.js')]);
+  const where = locateLedger({ flag: flags.ledger }); // the config file's `ledger` goes in `configured` when it comes
+  if (where.warning) say(`warning: ${where.warning}`);
+  let announced = false;
+  return {
+    ledgerFile: where.file,
+    ...(where.origin !== undefined && { origin: where.origin }),
+    onLedger: ({ file, created }) => {
+      if (created && !announced) say(`new ledger: ${showName(file)}`);
+      announced ||= created;
+    },
+  };
 }
 
 /** Templates and mapping from the shared flags. */

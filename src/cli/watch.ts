@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { showName } from '../escape.js';
 import type { WatchEvent } from '../watch/index.js';
 import { sendTuning } from './send.js';
-import { addBatchOptions, mappingInput, positiveNumber, say, type SendFlags } from './shared.js';
+import { addBatchOptions, ledgerInput, mappingInput, positiveNumber, say, type SendFlags } from './shared.js';
 
 export interface WatchFlags extends SendFlags {
   interval: number;
@@ -30,6 +30,7 @@ export async function runWatch(inbox: string, flags: WatchFlags): Promise<number
     import('../report.js'),
   ]);
   const config = loadConfig();
+  const ledger = await ledgerInput(flags);
   if (flags.out) say('watch: --out has no effect; each report is written beside its file (<name>.report/)');
   const stop = new AbortController();
   let signals = 0;
@@ -57,6 +58,7 @@ export async function runWatch(inbox: string, flags: WatchFlags): Promise<number
     const result = await watch({
       ...(await mappingInput(flags)),
       ...sendTuning(flags),
+      ...ledger,
       config,
       inbox: resolve(inbox),
       intervalMs: flags.interval * 1000,

@@ -14,10 +14,20 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The child's environment: a fresh XDG_STATE_HOME per call unless the test passes one, so that no
+ * test ever writes the real ~/.local/state (where the default ledger lives), and no ledger setting
+ * of the machine running the tests leaks in.
+ */
+function childEnv(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  const { CANVAS_LETTERS_LEDGER: _ledger, XDG_STATE_HOME: _state, ...inherited } = process.env;
+  return { ...inherited, NO_COLOR: '1', XDG_STATE_HOME: tempDir('cl-state-'), ...env };
+}
+
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    env: childEnv(opts.env),
     input: opts.input ?? '',
     encoding: 'utf8',
     timeout: 60_000,
@@ -51,7 +61,7 @@ export interface CliProcess {
 export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    env: childEnv(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
