@@ -194,4 +194,26 @@ describe('sendWithRetry', () => {
     expect(result).toMatchObject({ status: 'aborted', attempts: 0 });
     expect(srv.letters + srv.tokens).toBe(0);
   });
+
+  it('a signal that fires while the token is being fetched (a renewal in flight) → aborted, no letter request', async () => {
+    const srv = await scripted([{ status: 201 }]);
+    const { client } = setup(srv.base);
+    const controller = new AbortController();
+    let release!: (token: string) => void;
+    let tokenCalls = 0;
+    const tokens = {
+      token: () => {
+        tokenCalls++;
+        return new Promise<string>((resolve) => (release = resolve));
+      },
+      renew: () => Promise.reject(new Error('not expected')),
+    } as unknown as TokenSource;
+    const pending = sendWithRetry(client, tokens, LETTER, { signal: controller.signal, sleep: async () => undefined });
+    await new Promise((r) => setImmediate(r));
+    expect(tokenCalls).toBe(1);
+    controller.abort();
+    release('token-1');
+    expect(await pending).toMatchObject({ status: 'aborted', attempts: 1 });
+    expect(srv.letters).toBe(0);
+  });
 });
