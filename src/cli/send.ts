@@ -76,10 +76,10 @@ export function printWriteFailure(w: WriteFailure, reportCsv: string, reportJson
     say('once the ledger can be written, record each with: canvas-letters ledger resolve <letter key> --sent [--letter-id ID] --by <name> (or --not-sent)');
   }
   if (w.unreported > 0) {
-    say(`${w.unreported} row${w.unreported === 1 ? ' is' : 's are'} missing from ${showName(reportCsv)}${w.unrecorded.length ? '; the ledger holds the outcomes of the others' : '; the ledger holds their outcomes'} (canvas-letters ledger list)`);
+    say(`${w.unreported} row${w.unreported === 1 ? ' is' : 's are'} missing from ${showName(reportCsv)}: every letter recorded as sent is in the ledger (canvas-letters ledger list)`);
   }
   if (w.summaryUnwritten) say(`${showName(reportJson)} could not be written`);
-  say('free space (or the lock) on the report folder and the ledger, then run again: rows already sent are skipped');
+  say('make room (or end the lock), then run again with a new --out folder: letters already sent are skipped');
 }
 
 /** The sending options shared by send and watch. */
