@@ -216,4 +216,23 @@ describe('sendWithRetry', () => {
     expect(await pending).toMatchObject({ status: 'aborted', attempts: 1 });
     expect(srv.letters).toBe(0);
   });
+
+  it('a signal that fires while a letter request is in flight and then answered 401 → aborted, no token renewal', async () => {
+    const controller = new AbortController();
+    let renewals = 0;
+    const tokens = { token: async () => 'token-1', renew: async () => (renewals++, 'token-2') } as unknown as TokenSource;
+    let letters = 0;
+    const client = {
+      createLetter: async () => {
+        letters++;
+        controller.abort(); // Ctrl-C while the request is in flight
+        return { kind: 'unauthorized', httpStatus: 401 };
+      },
+    } as unknown as CanvasClient;
+    const result = await sendWithRetry(client, tokens, LETTER, { signal: controller.signal, sleep: async () => undefined });
+    expect(result).toMatchObject({ status: 'aborted', attempts: 1, httpStatus: 401 });
+    expect(letters).toBe(1);
+    expect(renewals).toBe(0);
+  });
 });
+

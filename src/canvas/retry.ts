@@ -126,6 +126,7 @@ export async function sendWithRetry(client: CanvasClient, tokens: TokenSource, l
         if (++unauthorized >= 2) {
           return { status: 'fatal', httpStatus: 401, attempts, error: 'Canvas refused the access token again after renewing it (HTTP 401): check the API credentials' };
         }
+        if (signal?.aborted) return aborted(); // a renewal is a request too: none starts after the signal
         try {
           await tokens.renew(token);
         } catch (error) {
