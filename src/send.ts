@@ -185,18 +185,18 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
     return { plan, preflight, ...(await close({ ...stopped(outcome) })) };
   }
   if (opts.confirm && !(await opts.confirm(preflight))) {
-    await pass({ notSending: 'not confirmed' });
-    return { plan, preflight, ...(await close({ refused: true, stopReason: 'not confirmed; nothing was sent' })) };
+    const outcome = await pass({ notSending: 'not confirmed' });
+    return { plan, preflight, ...(await close({ refused: true, stopReason: 'not confirmed; nothing was sent', pass: outcome })) };
   }
 
   const first = await firstToken(wire.tokens, opts.signal, opts.retryBaseDelayMs);
   if (first === 'interrupted') {
     const outcome = await pass({ notSending: 'interrupted' });
-    return { plan, preflight, ...(await close({ interrupted: true, stopReason: 'interrupted before the first letter', writeFailure: outcome })) };
+    return { plan, preflight, ...(await close({ interrupted: true, stopReason: 'interrupted before the first letter', pass: outcome })) };
   }
   if (first) {
     const outcome = await pass({ notSending: first });
-    return { plan, preflight, credentialsRefused: true, ...(await close({ refused: true, stopReason: first, writeFailure: outcome })) };
+    return { plan, preflight, credentialsRefused: true, ...(await close({ refused: true, stopReason: first, pass: outcome })) };
   }
   const outcome = await pass({ sending: wire });
   // Credentials refused on the very first letters: nothing was sent (exit 2).
@@ -209,11 +209,12 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
   };
 }
 
-type CloseExtra = { refused?: boolean; interrupted?: boolean; stopReason?: string; writeFailure?: SenderOutcome };
+/** `pass`: the sender's outcome, for its write failure and what it could not record. */
+type CloseExtra = { refused?: boolean; interrupted?: boolean; stopReason?: string; pass?: SenderOutcome };
 
 /** The stop reason and write failure of a pass, for the summary. */
 function stopped(outcome: SenderOutcome): CloseExtra {
-  return { ...(outcome.stopReason ? { stopReason: outcome.stopReason } : {}), writeFailure: outcome };
+  return { ...(outcome.stopReason ? { stopReason: outcome.stopReason } : {}), pass: outcome };
 }
 
 /**
@@ -248,7 +249,7 @@ class ReportSink {
   }
 
   async close(extra: SummaryBase & CloseExtra): Promise<{ summary: ReportSummary; writeFailure?: WriteFailure }> {
-    const { writeFailure: outcome, ...base } = extra;
+    const { pass: outcome, ...base } = extra;
     let message = this.failure ?? outcome?.writeFailure;
     if (message !== undefined) base.stopReason = message;
     let summary: ReportSummary;
