@@ -8,9 +8,10 @@ import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableS
 import { showName } from './escape.js';
 import { Ledger, LedgerError, type LedgerRecord } from './ledger.js';
 import { Directory, fhirBaseUrl } from './lookup/index.js';
-import { ReportWriter, type ReportSummary } from './report.js';
-import { Decision, runSender, type SenderOptions, type SendProgress } from './sender.js';
-import type { ReportRow } from './types.js';
+import { ReportWriter, exitCodeFor, type ReportSummary } from './report.js';
+import type { RecordRetry } from './record.js';
+import { Decision, runSender, type SenderOptions, type SenderOutcome, type SendProgress, type UnrecordedRow } from './sender.js';
+import { emptyCounts, type ReportRow } from './types.js';
 import { validateBatch, type Plan, type PlannedRow, type ValidateOptions } from './validate.js';
 
 export interface SendOptions extends ValidateOptions {
@@ -46,6 +47,8 @@ export interface SendOptions extends ValidateOptions {
   onProgress?: (progress: SendProgress) => void;
   /** Backoff base for retries in ms (default 500; tests make it small). */
   retryBaseDelayMs?: number;
+  /** How ledger writes are retried after a write failure (default: for 5 s in all). */
+  recordRetry?: RecordRetry;
   /** `--lookup`: read patients, providers and locations from the Canvas FHIR API, with the run's token. */
   lookupFhir?: boolean;
 }
@@ -68,6 +71,19 @@ export interface SendResult {
   summary: ReportSummary;
   /** Canvas refused the credentials before any letter was created (nothing was sent). */
   credentialsRefused?: boolean;
+  /** The report or the ledger could not be written: the run stopped (exit 1, or 2 if nothing was sent). */
+  writeFailure?: WriteFailure;
+}
+
+export interface WriteFailure {
+  /** The first failure, with the file it concerns. */
+  message: string;
+  /** Outcomes the ledger could not record, row by row. */
+  unrecorded: UnrecordedRow[];
+  /** Rows that could not be written to the report (their outcomes are in the ledger, or in `unrecorded`). */
+  unreported: number;
+  /** report.json could not be written (the summary returned was not saved). */
+  summaryUnwritten: boolean;
 }
 
 const UNKNOWN_BEFORE = 'earlier outcome unknown (ledger): check the patient chart in Canvas, then use --resend-unknown to send it again';
@@ -151,17 +167,19 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
   const wire = toSend > 0 ? getWire() : undefined;
 
   prepareOutDir(opts.out);
-  const report = new ReportWriter(opts.out);
-  const add = (row: ReportRow) => {
-    report.add(row);
-    opts.onRow?.(row);
-  };
-  const close = (extra: { refused?: boolean; interrupted?: boolean; stopReason?: string } = {}) =>
-    report.close({ command: 'send', csv: opts.csv, out: opts.out, startedAt, refused: false, interrupted: false, ...extra });
+  const report = new ReportSink(new ReportWriter(opts.out), opts.onRow);
+  const add = (row: ReportRow) => report.add(row);
+  const close = (extra: CloseExtra = {}) => report.close({ command: 'send', csv: opts.csv, out: opts.out, startedAt, refused: false, interrupted: false, ...extra });
 
   if (refused) {
-    for await (const { planned } of planRows(plan)) add(refusedRow(plan, planned));
-    return { plan, summary: await close({ refused: true, stopReason: `${plan.invalid} invalid rows; nothing was sent` }) };
+    for await (const { planned } of planRows(plan)) {
+      try {
+        add(refusedRow(plan, planned));
+      } catch {
+        // the report cannot be written: counted, and said by close()
+      }
+    }
+    return { plan, ...(await close({ refused: true, stopReason: `${plan.invalid} invalid rows; nothing was sent` })) };
   }
 
   const preflight: Preflight = {
@@ -179,18 +197,22 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
     runSender({ ...opts, plan, decisions, toSend, ledger, add, concurrency, verdict: (p, rec) => ledgerVerdict(p, rec, resendUnknown), ...more });
 
   if (!wire) {
-    await pass({});
-    return { plan, preflight, summary: await close() };
+    const outcome = await pass({});
+    return { plan, preflight, ...(await close({ ...stopped(outcome) })) };
   }
   if (opts.confirm && !(await opts.confirm(preflight))) {
-    await pass({ notSending: 'not confirmed' });
-    return { plan, preflight, summary: await close({ refused: true, stopReason: 'not confirmed; nothing was sent' }) };
+    const outcome = await pass({ notSending: 'not confirmed' });
+    return { plan, preflight, ...(await close({ refused: true, stopReason: 'not confirmed; nothing was sent', pass: outcome })) };
   }
 
-  const refusal = await firstToken(wire.tokens, opts.signal);
-  if (refusal) {
-    await pass({ notSending: refusal });
-    return { plan, preflight, credentialsRefused: true, summary: await close({ refused: true, stopReason: refusal }) };
+  const first = await firstToken(wire.tokens, opts.signal, opts.retryBaseDelayMs);
+  if (first === 'interrupted') {
+    const outcome = await pass({ notSending: 'interrupted' });
+    return { plan, preflight, ...(await close({ interrupted: true, stopReason: 'interrupted before the first letter', pass: outcome })) };
+  }
+  if (first) {
+    const outcome = await pass({ notSending: first });
+    return { plan, preflight, credentialsRefused: true, ...(await close({ refused: true, stopReason: first, pass: outcome })) };
   }
   const outcome = await pass({ sending: wire });
   // Credentials refused on the very first letters: nothing was sent (exit 2).
@@ -199,13 +221,85 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
     plan,
     preflight,
     credentialsRefused,
-    summary: await close({
-      interrupted: outcome.interrupted,
-      refused: credentialsRefused,
-      stopReason: outcome.stopReason,
-    }),
+    ...(await close({ interrupted: outcome.interrupted, refused: credentialsRefused, ...stopped(outcome) })),
   };
 }
+
+/** `pass`: the sender's outcome, for its write failure and what it could not record. */
+type CloseExtra = { refused?: boolean; interrupted?: boolean; stopReason?: string; pass?: SenderOutcome };
+
+/** The stop reason and write failure of a pass, for the summary. */
+function stopped(outcome: SenderOutcome): CloseExtra {
+  return { ...(outcome.stopReason ? { stopReason: outcome.stopReason } : {}), pass: outcome };
+}
+
+/**
+ * The run's report: rows go to the ReportWriter until a write fails. That first failure is
+ * thrown (the sender stops on it); the rows after it are counted, not written. Closing never
+ * throws for a write failure: the summary is built here when report.json cannot be written.
+ */
+class ReportSink {
+  readonly counts = emptyCounts();
+  private failure?: string;
+  private unreported = 0;
+
+  constructor(
+    private readonly writer: ReportWriter,
+    private readonly onRow?: (row: ReportRow) => void,
+  ) {}
+
+  add(row: ReportRow): void {
+    this.counts[row.status]++;
+    this.onRow?.(row);
+    if (this.failure !== undefined) {
+      this.unreported++;
+      return;
+    }
+    try {
+      this.writer.add(row);
+    } catch (err) {
+      this.unreported++;
+      this.failure = `${showName(this.writer.csvPath)}: cannot write the report (${(err as Error).message})`;
+      throw new Error(this.failure);
+    }
+  }
+
+  async close(extra: SummaryBase & CloseExtra): Promise<{ summary: ReportSummary; writeFailure?: WriteFailure }> {
+    const { pass: outcome, ...base } = extra;
+    let message = this.failure ?? outcome?.writeFailure;
+    if (message !== undefined) base.stopReason = message;
+    let summary: ReportSummary;
+    let summaryUnwritten = false;
+    try {
+      summary = await this.writer.close(base);
+    } catch (err) {
+      summaryUnwritten = true;
+      message ??= `${showName(this.writer.jsonPath)}: cannot write the report (${(err as Error).message})`;
+      summary = this.unsavedSummary({ ...base, stopReason: base.stopReason ?? message });
+    }
+    if (message === undefined) return { summary };
+    // A run stopped by a write failure: exit 1 once sending had begun, 2 when nothing was sent.
+    const exitCode = outcome?.began || this.counts.sent > 0 || this.counts.unknown > 0 ? 1 : 2;
+    const counts = { ...this.counts };
+    const rows = Object.values(counts).reduce((a, b) => a + b, 0);
+    return { summary: { ...summary, counts, rows, exitCode }, writeFailure: { message, unrecorded: outcome?.unrecorded ?? [], unreported: this.unreported, summaryUnwritten } };
+  }
+
+  /** The summary report.json would have held. */
+  private unsavedSummary(base: SummaryBase): ReportSummary {
+    return {
+      ...base,
+      finishedAt: new Date().toISOString(),
+      rows: Object.values(this.counts).reduce((a, b) => a + b, 0),
+      counts: { ...this.counts },
+      exitCode: exitCodeFor(this.counts, base),
+      reportCsv: this.writer.csvPath,
+      reportJson: this.writer.jsonPath,
+    };
+  }
+}
+
+type SummaryBase = Omit<ReportSummary, 'rows' | 'counts' | 'reportCsv' | 'reportJson' | 'exitCode' | 'finishedAt'>;
 
 /** Decide each ready row from the ledger (in chunks), before anything is sent: what the confirmation shows. */
 function decide(plan: Plan, ledger: Ledger, resendUnknown: boolean, limit: number | undefined) {
@@ -240,18 +334,21 @@ function openLedger(file: string, origin: string | undefined): Ledger {
 /**
  * Get the run's first token before any letter: credentials refused (or a TLS problem, or a
  * wrong address), or a token endpoint that stays unreachable over 5 tries, means nothing is sent
- * (exit 2). Returns why, or undefined.
+ * (exit 2). Returns why, 'interrupted' when the signal fired (no token request starts after it),
+ * or undefined.
  */
-async function firstToken(tokens: TokenSource, signal?: AbortSignal): Promise<string | undefined> {
+async function firstToken(tokens: TokenSource, signal: AbortSignal | undefined, baseDelayMs = 500): Promise<string | undefined> {
   for (let attempt = 1; ; attempt++) {
+    if (signal?.aborted) return 'interrupted';
     try {
       await tokens.token();
-      return undefined;
+      return signal?.aborted ? 'interrupted' : undefined;
     } catch (err) {
       if (err instanceof AuthError) return `no access token: ${err.message}`;
       if (!(err instanceof TokenUnavailableError)) throw err;
-      if (attempt >= 5 || signal?.aborted) return `no access token: ${err.message}`;
-      await abortableSleep(err.retryAfterMs ?? backoffDelay(attempt, 500, 30_000, Math.random), signal);
+      if (signal?.aborted) return 'interrupted';
+      if (attempt >= 5) return `no access token: ${err.message}`;
+      await abortableSleep(err.retryAfterMs ?? backoffDelay(attempt, baseDelayMs, 30_000, Math.random), signal);
     }
   }
 }

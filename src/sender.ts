@@ -4,16 +4,21 @@
  * with at most `concurrency` requests in flight and at most `rate` started per second. For
  * every letter the pending record is committed to the ledger before its request leaves, and
  * its outcome after the answer. It stops starting letters on interrupt, on 403 or a second
- * 401, and when 10 letters in a row end failed or unknown (circuit breaker); the rows after
- * that are reported `not_attempted`.
+ * 401, when 10 letters in a row end failed or unknown (circuit breaker), and when the report
+ * or the ledger cannot be written; the rows after that are reported `not_attempted`. It
+ * always waits for every request in flight and records its outcome (retrying the ledger for a
+ * bounded time) before it returns; it never rejects for a write failure.
  */
 import pLimit from 'p-limit';
 import { planRows, reportRow, unreadRow } from './batch.js';
 import { sendWithRetry, type CanvasClient, type SendResult, type TokenSource } from './canvas/index.js';
 import type { FinishRequest, Ledger, LedgerRecord } from './ledger.js';
 import { RateLimiter } from './ratelimit.js';
+import { Recorder, ledgerMessage, messageOf, type RecordRetry, type UnrecordedRow } from './record.js';
 import type { ReportRow, RowStatus } from './types.js';
 import type { Plan, PlannedRow } from './validate.js';
+
+export type { UnrecordedRow } from './record.js';
 
 export const CIRCUIT_BREAKER_THRESHOLD = 10;
 
@@ -41,7 +46,7 @@ export interface SenderOptions {
   decisions: Uint8Array;
   /** How many rows are to be sent. */
   toSend: number;
-  ledger: Ledger;
+  ledger: Pick<Ledger, 'claim' | 'finish' | 'release' | 'get'>;
   /** The client; absent when nothing may be sent (`notSending` says why). */
   sending?: { client: CanvasClient; tokens: TokenSource };
   /** Why letters to send are not sent in this run (not confirmed, credentials refused). */
@@ -49,12 +54,15 @@ export interface SenderOptions {
   /** The report row of a ready row the ledger settled (already sent, unknown). */
   verdict: (p: PlannedRow, rec: LedgerRecord | undefined) => ReportRow | undefined;
   limit?: number;
+  /** Report a row. Throwing means the report cannot be written: the run stops (the message is shown as is). */
   add: (row: ReportRow) => void;
   concurrency: number;
   rate?: number;
   resendUnknown?: boolean;
   signal?: AbortSignal;
   retryBaseDelayMs?: number;
+  /** How ledger writes are retried after a write failure (tests inject a clock). */
+  recordRetry?: RecordRetry;
   onProgress?: (progress: SendProgress) => void;
 }
 
@@ -63,158 +71,242 @@ export interface SenderOutcome {
   /** The run stopped on a 403 (forbidden), or on a second 401 or refused credentials (unauthorized). */
   authFailure?: 'forbidden' | 'unauthorized';
   stopReason?: string;
+  /** The first write failure (report or ledger), when the run stopped on one. */
+  writeFailure?: string;
+  /** Outcomes the ledger could not record, in the order they ended. */
+  unrecorded: UnrecordedRow[];
+  /** At least one letter was handed to the retry policy (a request may have left). */
+  began: boolean;
 }
 
 export async function runSender(o: SenderOptions): Promise<SenderOutcome> {
-  const stopper = new AbortController(); // cuts retry backoffs short once the run stops
-  let stopReason: string | undefined;
-  let authFailure: SenderOutcome['authFailure'];
-  const stop = (reason: string) => {
-    stopReason ??= reason;
-    stopper.abort();
-  };
-  const onInterrupt = () => stop('interrupted');
-  if (o.signal?.aborted) onInterrupt();
-  o.signal?.addEventListener('abort', onInterrupt, { once: true });
+  return new SendPass(o).run();
+}
 
-  const { sending } = o;
-  const limiter = o.rate ? new RateLimiter(o.rate) : undefined;
-  const progress: SendProgress = { total: o.toSend, done: 0, inFlight: 0, sent: 0, failed: 0, unknown: 0, skipped: 0 };
-  let badInARow = 0;
-  /** Report a row that was to be sent (progress counts only those). */
-  const finish = (row: ReportRow) => {
-    o.add(row);
-    progress.done++;
-    if (row.status === 'sent' || row.status === 'failed' || row.status === 'unknown' || row.status === 'skipped') progress[row.status]++;
-    o.onProgress?.({ ...progress });
-  };
-  const notAttempted = (p: PlannedRow, why = stopReason) => finish(reportRow(p, 'not_attempted', { error: why ? `not attempted: ${why}` : 'not attempted' }));
+class SendPass {
+  private readonly stopper = new AbortController(); // cuts retry backoffs short once the run stops
+  private stopReason?: string;
+  private authFailure: SenderOutcome['authFailure'];
+  private began = false;
+  private badInARow = 0;
+  private readonly recorder: Recorder;
+  private readonly limiter?: RateLimiter;
+  private readonly progress: SendProgress;
+  private readonly running = new Set<Promise<void>>();
+  /** Resolves the pass's wait for a free place in the queue (one waiter at most: the pass itself). */
+  private wake?: () => void;
 
-  /** Record an outcome; if the ledger cannot be written the run stops (the key stays pending → unknown later). */
-  async function record(letterKey: string, result: FinishRequest): Promise<void> {
+  constructor(private readonly o: SenderOptions) {
+    this.recorder = new Recorder((message) => this.stop(message), o.recordRetry);
+    this.limiter = o.rate ? new RateLimiter(o.rate) : undefined;
+    this.progress = { total: o.toSend, done: 0, inFlight: 0, sent: 0, failed: 0, unknown: 0, skipped: 0 };
+  }
+
+  private get stopped(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  private stop(reason: string): void {
+    this.stopReason ??= reason;
+    this.stopper.abort();
+  }
+
+  private readonly onInterrupt = () => this.stop('interrupted');
+
+  async run(): Promise<SenderOutcome> {
+    const { o } = this;
+    if (o.signal?.aborted) this.onInterrupt();
+    o.signal?.addEventListener('abort', this.onInterrupt, { once: true });
+    const limit = pLimit(o.concurrency);
+    let lastRow = 0;
     try {
-      await o.ledger.finish(letterKey, result);
+      for await (const { planned, letter } of planRows(o.plan)) {
+        lastRow = planned.row;
+        const decision = o.decisions[planned.row] as Decision | 0;
+        if (!letter) this.add(reportRow(planned, planned.status as RowStatus));
+        else if (decision === Decision.AlreadySent || decision === Decision.Unknown) this.settled(planned);
+        else if (decision === Decision.OverLimit) this.add(reportRow(planned, 'not_attempted', { error: `over --limit ${o.limit}` }));
+        else if (!o.sending) this.notAttempted(planned, o.notSending);
+        else if (this.stopped) this.notAttempted(planned);
+        else {
+          // Backpressure: never queue more than one extra letter per slot (flat memory).
+          while (this.running.size >= o.concurrency * 2) await new Promise<void>((resolve) => (this.wake = resolve));
+          if (this.stopped) {
+            this.notAttempted(planned);
+            continue;
+          }
+          // Rendered before a slot frees up, so a free slot goes straight to the ledger and the wire.
+          const content = letter.template.renderLetter(letter.data);
+          this.track(limit(() => this.letter(planned, letter.template.name, content)));
+        }
+      }
     } catch (err) {
-      stop(`ledger: ${(err as Error).message}`);
+      // The file changed under us: stop, and account for the rows that can no longer be read.
+      this.stop(messageOf(err));
+      for (let row = lastRow + 1; row <= o.plan.rows; row++) this.add(unreadRow(row, `not attempted: ${this.stopReason}`));
+    } finally {
+      // Every request in flight ends and is recorded before the caller may close the ledger or the client.
+      while (this.running.size > 0) await Promise.allSettled([...this.running]);
+      o.signal?.removeEventListener('abort', this.onInterrupt);
+    }
+    return {
+      interrupted: o.signal?.aborted === true,
+      ...(this.authFailure ? { authFailure: this.authFailure } : {}),
+      ...(this.stopReason ? { stopReason: this.stopReason } : {}),
+      ...(this.recorder.failure !== undefined ? { writeFailure: this.recorder.failure } : {}),
+      unrecorded: this.recorder.unrecorded,
+      began: this.began,
+    };
+  }
+
+  private track(work: Promise<void>): void {
+    const task: Promise<void> = work
+      .catch((err: unknown) => this.stop(messageOf(err))) // not expected: every step below handles its own failures
+      .finally(() => {
+        this.running.delete(task);
+        this.wake?.();
+        this.wake = undefined;
+      });
+    this.running.add(task);
+  }
+
+  /** Report a row; a report that cannot be written stops the run (the ledger still records). */
+  private add(row: ReportRow): void {
+    try {
+      this.o.add(row);
+    } catch (err) {
+      this.recorder.fail(messageOf(err));
     }
   }
 
-  /**
-   * Inside a concurrency slot: claim the letter durably in the ledger, then send it.
-   * Undefined when nothing was sent (another run holds it, or the run stopped meanwhile).
-   */
-  async function claimAndSend(planned: PlannedRow, template: string, content: string): Promise<SendResult | undefined> {
+  /** Report a row that was to be sent (progress counts only those). */
+  private finish(row: ReportRow): void {
+    this.add(row);
+    const p = this.progress;
+    p.done++;
+    if (row.status === 'sent' || row.status === 'failed' || row.status === 'unknown' || row.status === 'skipped') p[row.status]++;
+    this.o.onProgress?.({ ...p });
+  }
+
+  private notAttempted(p: PlannedRow, why = this.stopReason): void {
+    this.finish(reportRow(p, 'not_attempted', { error: why ? `not attempted: ${why}` : 'not attempted' }));
+  }
+
+  /** A row the ledger settled before the pass; another run may have changed the record since: then it is left alone. */
+  private settled(planned: PlannedRow): void {
+    let rec: LedgerRecord | undefined;
+    try {
+      rec = this.o.ledger.get(planned.letterKey!);
+    } catch (err) {
+      this.recorder.fail(ledgerMessage(err));
+      this.notAttempted(planned);
+      return;
+    }
+    this.add(this.o.verdict(planned, rec) ?? reportRow(planned, 'not_attempted', { error: 'not attempted: the ledger changed during the run; run again' }));
+  }
+
+  /** Inside a concurrency slot: claim, send, then (outside the slot's logic) record and report. */
+  private async letter(planned: PlannedRow, template: string, content: string): Promise<void> {
+    if (this.stopped) return this.notAttempted(planned);
+    const result = await this.claimAndSend(planned, template, content);
+    if (result) await this.settle(planned, result);
+  }
+
+  /** Claim the letter durably in the ledger, then send it. Undefined when nothing was sent. */
+  private async claimAndSend(planned: PlannedRow, template: string, content: string): Promise<SendResult | undefined> {
+    const { o } = this;
     const letterKey = planned.letterKey!;
-    const claim = await o.ledger.claim(
-      { letterKey, keys: planned.keys, template, sourceFile: o.plan.source.file, row: planned.row },
-      { resendUnknown: o.resendUnknown },
-    );
+    let claim: Awaited<ReturnType<SenderOptions['ledger']['claim']>>;
+    try {
+      claim = await o.ledger.claim(
+        { letterKey, keys: planned.keys, template, sourceFile: o.plan.source.file, row: planned.row },
+        { resendUnknown: o.resendUnknown },
+      );
+    } catch (err) {
+      this.recorder.fail(ledgerMessage(err)); // nothing was sent
+      this.notAttempted(planned);
+      return undefined;
+    }
     if (!claim.claimed) {
       // Another run claimed it since the lookup (a watcher and a manual run at once).
       const ex = claim.existing;
-      finish(reportRow(planned, ex.status === 'sent' ? 'skipped' : 'unknown', { error: `claimed by another run (ledger: ${ex.status}, run ${ex.runId})` }));
+      this.finish(reportRow(planned, ex.status === 'sent' ? 'skipped' : 'unknown', { error: `claimed by another run (ledger: ${ex.status}, run ${ex.runId})` }));
       return undefined;
     }
-    if (stopper.signal.aborted) {
-      await o.ledger.release(letterKey);
-      notAttempted(planned);
-      return undefined;
-    }
-    progress.inFlight++;
+    if (this.stopped) return { status: 'aborted', attempts: 0 };
+    this.progress.inFlight++;
     let result: SendResult;
     try {
-      result = await sendWithRetry(sending!.client, sending!.tokens, { ...planned.keys, content }, {
-        signal: stopper.signal,
+      result = await sendWithRetry(o.sending!.client, o.sending!.tokens, { ...planned.keys, content }, {
+        signal: this.stopper.signal,
         baseDelayMs: o.retryBaseDelayMs,
-        beforeAttempt: limiter ? (signal) => limiter.take(signal) : undefined,
+        beforeAttempt: this.limiter ? (signal) => this.limiter!.take(signal) : undefined,
       });
+    } catch (err) {
+      // Not expected (sendWithRetry classifies every failure): whether anything left is not known.
+      result = { status: 'unknown', attempts: 1, error: messageOf(err) };
     } finally {
-      progress.inFlight--;
+      this.progress.inFlight--;
     }
-    // Decide whether to stop before the slot frees up, so no further letter starts after a stop.
-    if (result.status === 'sent') badInARow = 0;
-    else if (result.status === 'fatal') {
-      authFailure = result.httpStatus === 403 ? 'forbidden' : 'unauthorized';
-      stop(result.error ?? 'Canvas refused the credentials');
-    } else if ((result.status === 'failed' || result.status === 'unknown') && ++badInARow >= CIRCUIT_BREAKER_THRESHOLD) {
-      stop(`circuit breaker: ${CIRCUIT_BREAKER_THRESHOLD} letters in a row ended failed or unknown`);
-    }
+    this.judge(result);
     return result;
   }
 
-  /** Outside the slot: record the outcome durably and report the row. */
-  async function settle(planned: PlannedRow, result: SendResult): Promise<void> {
-    const letterKey = planned.letterKey!;
-    const http = { ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}), attempts: result.attempts };
-    switch (result.status) {
-      case 'sent':
-        await record(letterKey, { status: 'sent', httpStatus: result.httpStatus, letterId: result.letterId, attempts: result.attempts });
-        finish(reportRow(planned, 'sent', { ...http, ...(result.letterId ? { letterId: result.letterId } : {}) }));
-        return;
-      case 'failed':
-      case 'unknown':
-        await record(letterKey, { status: result.status, httpStatus: result.httpStatus, attempts: result.attempts });
-        finish(reportRow(planned, result.status, { ...http, error: result.error }));
-        return;
-      case 'fatal':
-        // 403, a second 401 or refused credentials: nothing was created; a later run may try again.
-        await record(letterKey, { status: 'failed', httpStatus: result.httpStatus, attempts: result.attempts });
-        finish(reportRow(planned, result.httpStatus === 403 ? 'failed' : 'not_attempted', { ...http, error: result.error }));
-        return;
-      case 'aborted':
-        await o.ledger.release(letterKey); // nothing was created: a later run tries again
-        notAttempted(planned);
-        return;
+  /** Decide whether to stop before the slot frees up, so no further letter starts after a stop. */
+  private judge(result: SendResult): void {
+    if (result.status !== 'aborted') this.began = true;
+    if (result.status === 'sent') this.badInARow = 0;
+    else if (result.status === 'fatal') {
+      this.authFailure = result.httpStatus === 403 ? 'forbidden' : 'unauthorized';
+      this.stop(result.error ?? 'Canvas refused the credentials');
+    } else if ((result.status === 'failed' || result.status === 'unknown') && ++this.badInARow >= CIRCUIT_BREAKER_THRESHOLD) {
+      this.stop(`circuit breaker: ${CIRCUIT_BREAKER_THRESHOLD} letters in a row ended failed or unknown`);
     }
   }
 
-  const limit = pLimit(o.concurrency);
-  const running = new Set<Promise<void>>();
-  /** Resolves the pass's wait for a free place in the queue (one waiter at most: the pass itself). */
-  let wake: (() => void) | undefined;
-  let lastRow = 0;
-  try {
-    for await (const { planned, letter } of planRows(o.plan)) {
-      lastRow = planned.row;
-      const decision = o.decisions[planned.row] as Decision | 0;
-      if (!letter) o.add(reportRow(planned, planned.status as RowStatus));
-      else if (decision === Decision.AlreadySent || decision === Decision.Unknown) {
-        // Another run may have changed the record since the decision: then this run leaves the row alone.
-        o.add(o.verdict(planned, o.ledger.get(planned.letterKey!)) ?? reportRow(planned, 'not_attempted', { error: 'not attempted: the ledger changed during the run; run again' }));
+  /** Record the outcome durably (retrying a failing ledger for a while) and report the row. */
+  private async settle(planned: PlannedRow, result: SendResult): Promise<void> {
+    const letterKey = planned.letterKey!;
+    const http = { ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}), attempts: result.attempts };
+    const record = (req: FinishRequest, outcome: string) =>
+      this.recorder.ledger(() => this.o.ledger.finish(letterKey, req), { row: planned.row, letterKey, outcome });
+    switch (result.status) {
+      case 'sent': {
+        const outcome = result.letterId ? `sent, Canvas letter id ${result.letterId}` : 'sent (Canvas gave no letter id)';
+        const ok = await record({ status: 'sent', httpStatus: result.httpStatus, letterId: result.letterId, attempts: result.attempts }, outcome);
+        const settleNote = `Canvas created it${result.letterId ? ` (letter id ${result.letterId})` : ''}: never send it again with --resend-unknown`;
+        this.finish(reportRow(planned, 'sent', { ...http, ...(result.letterId ? { letterId: result.letterId } : {}), ...(ok ? {} : { error: unrecordedNote(settleNote) }) }));
+        return;
       }
-      else if (decision === Decision.OverLimit) o.add(reportRow(planned, 'not_attempted', { error: `over --limit ${o.limit}` }));
-      else if (!sending) notAttempted(planned, o.notSending);
-      else if (stopper.signal.aborted) notAttempted(planned);
-      else {
-        // Backpressure: never queue more than one extra letter per slot (flat memory).
-        while (running.size >= o.concurrency * 2) await new Promise<void>((resolve) => (wake = resolve));
-        if (stopper.signal.aborted) {
-          notAttempted(planned);
-          continue;
-        }
-        // Rendered before a slot frees up, so a free slot goes straight to the ledger and the wire.
-        const content = letter.template.renderLetter(letter.data);
-        const task: Promise<void> = limit(() => (stopper.signal.aborted ? (notAttempted(planned), undefined) : claimAndSend(planned, letter.template.name, content)))
-          .then((result) => result && settle(planned, result))
-          .catch((err: unknown) => {
-            stop(`ledger: ${(err as Error).message}`);
-            notAttempted(planned);
-          })
-          .finally(() => {
-            running.delete(task);
-            wake?.();
-            wake = undefined;
-          });
-        running.add(task);
+      case 'failed':
+      case 'unknown': {
+        const ok = await record({ status: result.status, httpStatus: result.httpStatus, attempts: result.attempts }, result.status);
+        const note = ok ? undefined : unrecordedNote('check the chart before any --resend-unknown');
+        this.finish(reportRow(planned, result.status, { ...http, error: withNote(result.error, note) }));
+        return;
+      }
+      case 'fatal': {
+        // 403, a second 401 or refused credentials: nothing was created; a later run may try again.
+        const ok = await record({ status: 'failed', httpStatus: result.httpStatus, attempts: result.attempts }, 'not created');
+        const note = ok ? undefined : unrecordedNote('nothing was created, so --resend-unknown may send it');
+        this.finish(reportRow(planned, result.httpStatus === 403 ? 'failed' : 'not_attempted', { ...http, error: withNote(result.error, note) }));
+        return;
+      }
+      case 'aborted': {
+        // Nothing was created: a later run tries again.
+        const ok = await this.recorder.ledger(() => this.o.ledger.release(letterKey), { row: planned.row, letterKey, outcome: 'not sent' });
+        if (ok) this.notAttempted(planned);
+        else this.notAttempted(planned, `${this.stopReason ?? 'stopped'}; ${unrecordedNote('nothing was created, so --resend-unknown may send it')}`);
+        return;
       }
     }
-  } catch (err) {
-    // The file changed under us: stop, and account for the rows that can no longer be read.
-    stop((err as Error).message);
-    for (let row = lastRow + 1; row <= o.plan.rows; row++) o.add(unreadRow(row, `not attempted: ${stopReason}`));
-  } finally {
-    await Promise.all(running);
-    o.signal?.removeEventListener('abort', onInterrupt);
   }
-  return { interrupted: o.signal?.aborted === true, ...(authFailure ? { authFailure } : {}), ...(stopReason ? { stopReason } : {}) };
+}
+
+function unrecordedNote(settle: string): string {
+  return `not recorded in the ledger (the next run reports it unknown): ${settle}`;
+}
+
+function withNote(error: string | undefined, note: string | undefined): string | undefined {
+  return note === undefined ? error : error ? `${error}; ${note}` : note;
 }

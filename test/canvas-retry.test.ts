@@ -194,4 +194,45 @@ describe('sendWithRetry', () => {
     expect(result).toMatchObject({ status: 'aborted', attempts: 0 });
     expect(srv.letters + srv.tokens).toBe(0);
   });
+
+  it('a signal that fires while the token is being fetched (a renewal in flight) → aborted, no letter request', async () => {
+    const srv = await scripted([{ status: 201 }]);
+    const { client } = setup(srv.base);
+    const controller = new AbortController();
+    let release!: (token: string) => void;
+    let tokenCalls = 0;
+    const tokens = {
+      token: () => {
+        tokenCalls++;
+        return new Promise<string>((resolve) => (release = resolve));
+      },
+      renew: () => Promise.reject(new Error('not expected')),
+    } as unknown as TokenSource;
+    const pending = sendWithRetry(client, tokens, LETTER, { signal: controller.signal, sleep: async () => undefined });
+    await new Promise((r) => setImmediate(r));
+    expect(tokenCalls).toBe(1);
+    controller.abort();
+    release('token-1');
+    expect(await pending).toMatchObject({ status: 'aborted', attempts: 1 });
+    expect(srv.letters).toBe(0);
+  });
+
+  it('a signal that fires while a letter request is in flight and then answered 401 → aborted, no token renewal', async () => {
+    const controller = new AbortController();
+    let renewals = 0;
+    const tokens = { token: async () => 'token-1', renew: async () => (renewals++, 'token-2') } as unknown as TokenSource;
+    let letters = 0;
+    const client = {
+      createLetter: async () => {
+        letters++;
+        controller.abort(); // Ctrl-C while the request is in flight
+        return { kind: 'unauthorized', httpStatus: 401 };
+      },
+    } as unknown as CanvasClient;
+    const result = await sendWithRetry(client, tokens, LETTER, { signal: controller.signal, sleep: async () => undefined });
+    expect(result).toMatchObject({ status: 'aborted', attempts: 1, httpStatus: 401 });
+    expect(letters).toBe(1);
+    expect(renewals).toBe(0);
+  });
 });
+

@@ -66,7 +66,9 @@ export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: n
 
 /**
  * Send one letter under the retry policy. Never throws for HTTP, network or credential
- * problems: an AuthError from the token source becomes `fatal` with its message.
+ * problems: an AuthError from the token source becomes `fatal` with its message. The signal
+ * is checked after every wait that can precede a request (token, renewal, `beforeAttempt`,
+ * backoff), so no request starts once it fired.
  */
 export async function sendWithRetry(client: CanvasClient, tokens: TokenSource, letter: LetterRequest, opts: SendOptions = {}): Promise<SendResult> {
   const maxAttempts = Math.max(1, opts.maxAttempts ?? 5);
@@ -96,6 +98,8 @@ export async function sendWithRetry(client: CanvasClient, tokens: TokenSource, l
       if (!(await backoff(error.retryAfterMs))) return aborted();
       continue;
     }
+    // The token may have taken a while (a renewal in flight): no request starts after the signal.
+    if (signal?.aborted) return aborted();
 
     if (opts.beforeAttempt) {
       try {
@@ -122,6 +126,7 @@ export async function sendWithRetry(client: CanvasClient, tokens: TokenSource, l
         if (++unauthorized >= 2) {
           return { status: 'fatal', httpStatus: 401, attempts, error: 'Canvas refused the access token again after renewing it (HTTP 401): check the API credentials' };
         }
+        if (signal?.aborted) return aborted(); // a renewal is a request too: none starts after the signal
         try {
           await tokens.renew(token);
         } catch (error) {

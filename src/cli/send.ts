@@ -6,7 +6,8 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../errors.js';
-import type { Preflight } from '../send.js';
+import { showName } from '../escape.js';
+import type { Preflight, WriteFailure } from '../send.js';
 import { batchInput, ledgerInput, printPlanNotes, printSummary, say, type SendFlags } from './shared.js';
 
 export async function runSend(csv: string, flags: SendFlags): Promise<number> {
@@ -39,7 +40,7 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
 
   let view: Awaited<ReturnType<typeof createProgressView>> | undefined;
   try {
-    const { plan, summary } = await send({
+    const { plan, summary, writeFailure } = await send({
       ...input,
       ...sendTuning(flags),
       ...ledger,
@@ -58,13 +59,28 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
     if (summary.refused && plan.invalid > 0 && summary.counts.sent === 0 && !flags.skipInvalid) {
       say(`${csv}: ${plan.invalid} invalid row${plan.invalid === 1 ? '' : 's'}; nothing was sent (fix them, or use --skip-invalid)`);
     }
-    printSummary(summary, flags.json);
+    await printSummary(summary, flags.json);
+    if (writeFailure) printWriteFailure(writeFailure, summary.reportCsv, summary.reportJson);
     return summary.exitCode;
   } finally {
     view?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+/** What a run stopped by a write failure could not record, row by row, and where the rest is. */
+export function printWriteFailure(w: WriteFailure, reportCsv: string, reportJson: string): void {
+  if (w.unrecorded.length > 0) {
+    say(`not recorded in the ledger (${w.unrecorded.length} row${w.unrecorded.length === 1 ? '' : 's'}; the next run reports ${w.unrecorded.length === 1 ? 'it' : 'them'} unknown):`);
+    for (const u of w.unrecorded) say(`  row ${u.row}, letter key ${u.letterKey}: ${u.outcome}`);
+    say('a row marked sent was created in Canvas: never send it again with --resend-unknown; check the chart for any other before resending');
+  }
+  if (w.unreported > 0) {
+    say(`${w.unreported} row${w.unreported === 1 ? ' is' : 's are'} missing from ${showName(reportCsv)}: every letter recorded as sent is in the ledger (canvas-letters ledger list)`);
+  }
+  if (w.summaryUnwritten) say(`${showName(reportJson)} could not be written`);
+  say('make room (or end the lock), then run again with a new --out folder: letters already sent are skipped');
 }
 
 /** The sending options shared by send and watch (the ledger: ledgerInput). */
