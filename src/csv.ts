@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { parse, CsvError as ParseError, type Info } from 'csv-parse';
 import { CsvError } from './errors.js';
+import { showName } from './escape.js';
 import type { CsvRow } from './types.js';
 
 export type Delimiter = ',' | ';' | '\t';
@@ -55,17 +56,19 @@ export async function openCsv(file: string): Promise<CsvSource> {
   const line = await lineAt(file, 0);
   const headers = raw.map((name) => name.trim());
   const warnings: string[] = [];
+  const firstIndex = new Map<string, number>(); // name → first column: one pass, however wide the header
   for (const [i, name] of headers.entries()) {
     if (name === '') {
       throw new CsvError({ file, line, column: String(i + 1) }, 'the header name is blank',
         'give every column a name in the header line, or delete the empty column');
     }
-    const first = headers.indexOf(name);
-    if (first < i) {
+    const first = firstIndex.get(name);
+    if (first === undefined) firstIndex.set(name, i);
+    else {
       throw new CsvError({ file, line, column: name }, `is in the header twice (columns ${first + 1} and ${i + 1})`,
         'rename or delete one of the two columns');
     }
-    if (name !== raw[i]) warnings.push(`${file}: line ${line}, column "${name}": spaces around the header name were removed`);
+    if (name !== raw[i]) warnings.push(`${showName(file)}: line ${line}, column "${showName(name)}": spaces around the header name were removed`);
   }
   return { file, headers, delimiter, warnings, rows: () => dataRows(file, stats, delimiter, headers.length) };
 }
