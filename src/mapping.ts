@@ -53,7 +53,7 @@ export class RowMapper {
 
   constructor(headers: readonly string[], options: MappingOptions = {}, file = 'the CSV') {
     this.headers = headers;
-    headers.forEach((h, i) => this.index.set(h, i));
+    for (let i = 0; i < headers.length; i++) this.index.set(headers[i]!, i);
     for (const [field, column] of Object.entries(options.map ?? {})) {
       if (!this.index.has(column)) {
         throw new UsageError(
@@ -111,9 +111,8 @@ export class RowMapper {
    */
   data(row: CsvRow): Record<string, string> {
     const data: Record<string, string> = Object.create(null);
-    this.headers.forEach((h, i) => {
-      data[h] = row.values[i] ?? '';
-    });
+    const { headers } = this;
+    for (let i = 0; i < headers.length; i++) data[headers[i]!] = row.values[i] ?? '';
     for (const [field, column] of this.fieldColumn) data[field] = data[column]!;
     Object.assign(data, this.keys(row));
     return data;
