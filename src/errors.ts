@@ -7,6 +7,8 @@
  * These classes are for conditions that stop a whole command.
  */
 
+import { showName } from './escape.js';
+
 export type ExitCode = 0 | 1 | 2 | 130;
 
 export class CanvasLettersError extends Error {
@@ -44,7 +46,7 @@ export class CsvError extends CanvasLettersError {
   readonly column?: string;
 
   constructor(ctx: CsvErrorContext, problem: string, hint?: string) {
-    super(`${ctx.file}: ${locate(ctx)}${problem}`, hint);
+    super(showName(`${ctx.file}: ${locate(ctx)}${problem}`), hint);
     this.file = ctx.file;
     this.row = ctx.row;
     this.line = ctx.line;
@@ -65,7 +67,7 @@ export class TemplateError extends CanvasLettersError {
   readonly line?: number;
 
   constructor(ctx: TemplateErrorContext, problem: string, hint?: string) {
-    super(`${ctx.file}${ctx.line ? `, line ${ctx.line}` : ''}: ${problem}`, hint);
+    super(showName(`${ctx.file}${ctx.line ? `, line ${ctx.line}` : ''}: ${problem}`), hint);
     this.file = ctx.file;
     this.line = ctx.line;
   }

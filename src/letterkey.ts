@@ -4,7 +4,7 @@
  * the ledger uses it to send each letter once, across runs and files.
  */
 import { createHash } from 'node:crypto';
-import { KEY_FIELDS, type Keys } from './types.js';
+import { KEY_FIELDS, ownValue, type Keys } from './types.js';
 
 const KEY_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 
@@ -15,7 +15,7 @@ export function isWellFormedKey(key: string): boolean {
 
 /**
  * Hash of (template, keys, used field values). `fields` must be the template's field list
- * (sorted, as TemplateFields.all is); values are read from `data`, missing ones count as "".
+ * (sorted, as TemplateFields.all is); values are `data`'s own ones, missing (or inherited) ones count as "".
  */
 export function letterKey(
   template: string,
@@ -26,6 +26,6 @@ export function letterKey(
   const hash = createHash('sha256');
   // JSON framing keeps ("ab","c") and ("a","bc") apart.
   hash.update(JSON.stringify(['canvas-letters/1', template, ...KEY_FIELDS.map((k) => keys[k])]));
-  for (const field of fields) hash.update(JSON.stringify([field, data[field] ?? '']));
+  for (const field of fields) hash.update(JSON.stringify([field, ownValue(data, field)]));
   return hash.digest('hex');
 }

@@ -3,7 +3,8 @@
  * and the per-row `template` column. Pure functions of the header and one row.
  */
 import { UsageError } from './errors.js';
-import { KEY_FIELDS, type CsvRow, type KeyField, type Keys } from './types.js';
+import { showName } from './escape.js';
+import { KEY_FIELDS, type CsvRow, type Keys } from './types.js';
 
 /** The column that picks a row's template, overriding `--template`. */
 export const TEMPLATE_COLUMN = 'template';
@@ -23,16 +24,17 @@ export interface MappingOptions {
 
 /** Parse repeated `--map field=column` options. */
 export function parseMapOptions(values: readonly string[] = []): Record<string, string> {
-  const map: Record<string, string> = {};
+  // Null prototype: a field named `__proto__` or `constructor` is an ordinary key.
+  const map: Record<string, string> = Object.create(null);
   for (const value of values) {
     const eq = value.indexOf('=');
     const field = eq > 0 ? value.slice(0, eq).trim() : '';
     const column = eq > 0 ? value.slice(eq + 1).trim() : '';
     if (!field || !column) {
-      throw new UsageError(`--map ${value}: expected field=column`, 'e.g. --map patientKey="Patient ID"');
+      throw new UsageError(`--map ${showName(value)}: expected field=column`, 'e.g. --map patientKey="Patient ID"');
     }
     if (Object.hasOwn(map, field)) {
-      throw new UsageError(`--map ${field}: given twice`, 'map each field once');
+      throw new UsageError(`--map ${showName(field)}: given twice`, 'map each field once');
     }
     map[field] = column;
   }
@@ -44,23 +46,25 @@ export class RowMapper {
   readonly headers: readonly string[];
   private readonly index = new Map<string, number>();
   private readonly fieldColumn = new Map<string, string>();
-  private readonly defaults: Partial<Keys>;
+  /** `--provider` / `--location`, by field: a Map, so no inherited name looks present. */
+  private readonly defaults = new Map<string, string>();
   private readonly templateOption?: string;
   private readonly extraFields: ReadonlySet<string>;
 
   constructor(headers: readonly string[], options: MappingOptions = {}, file = 'the CSV') {
     this.headers = headers;
-    headers.forEach((h, i) => this.index.set(h, i));
+    for (let i = 0; i < headers.length; i++) this.index.set(headers[i]!, i);
     for (const [field, column] of Object.entries(options.map ?? {})) {
       if (!this.index.has(column)) {
         throw new UsageError(
-          `--map ${field}=${column}: ${file} has no column "${column}"`,
-          `its columns are: ${headers.join(', ')}`,
+          `--map ${showName(field)}=${showName(column)}: ${showName(file)} has no column "${showName(column)}"`,
+          `its columns are: ${listColumns(headers)}`,
         );
       }
       this.fieldColumn.set(field, column);
     }
-    this.defaults = { providerKey: options.provider, practiceLocationKey: options.location };
+    if (options.provider) this.defaults.set('providerKey', options.provider);
+    if (options.location) this.defaults.set('practiceLocationKey', options.location);
     this.templateOption = options.template;
     this.extraFields = new Set(options.extraFields ?? []);
   }
@@ -74,7 +78,7 @@ export class RowMapper {
 
   /** Whether a field has a source: a column, a default for the two defaultable keys, or a lookup. */
   provides(field: string): boolean {
-    return this.columnOf(field) !== undefined || !!this.defaults[field as KeyField] || this.extraFields.has(field);
+    return this.columnOf(field) !== undefined || this.defaults.has(field) || this.extraFields.has(field);
   }
 
   /** The raw value of a field in a row ("" when the CSV has no such column). */
@@ -86,10 +90,10 @@ export class RowMapper {
 
   /** The three Canvas keys of a row, with `--provider` / `--location` filling empty cells. */
   keys(row: CsvRow): Keys {
-    const keys = {} as Keys;
+    const keys = Object.create(null) as Keys;
     for (const field of KEY_FIELDS) {
       const own = this.value(row, field);
-      keys[field] = own.trim() === '' ? (this.defaults[field] ?? own) : own;
+      keys[field] = own.trim() === '' ? (this.defaults.get(field) ?? own) : own;
     }
     return keys;
   }
@@ -100,14 +104,23 @@ export class RowMapper {
     return own || this.templateOption;
   }
 
-  /** Everything a template can merge: every column by header name, mapped fields, keys. */
+  /**
+   * Everything a template can merge: every column by header name, mapped fields, keys. A
+   * null-prototype object: a column named `__proto__` or `constructor` is an own value like any
+   * other, and a name no column has (`toString`) is absent, never inherited.
+   */
   data(row: CsvRow): Record<string, string> {
-    const data: Record<string, string> = {};
-    this.headers.forEach((h, i) => {
-      data[h] = row.values[i] ?? '';
-    });
+    const data: Record<string, string> = Object.create(null);
+    const { headers } = this;
+    for (let i = 0; i < headers.length; i++) data[headers[i]!] = row.values[i] ?? '';
     for (const [field, column] of this.fieldColumn) data[field] = data[column]!;
     Object.assign(data, this.keys(row));
     return data;
   }
+}
+
+/** The header for a hint, each name escaped; long headers are cut after 20 names. */
+function listColumns(headers: readonly string[]): string {
+  const shown = headers.slice(0, 20).map(showName).join(', ');
+  return headers.length > 20 ? `${shown}, … (${headers.length} columns)` : shown;
 }

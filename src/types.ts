@@ -1,4 +1,5 @@
 /** The row model shared by every stage: CSV input, validation, preview, send, report. */
+import { showName } from './escape.js';
 
 /** The three Canvas keys a letter is created with. */
 export const KEY_FIELDS = ['patientKey', 'providerKey', 'practiceLocationKey'] as const;
@@ -24,8 +25,16 @@ export interface Problem {
   message: string;
 }
 
+/** The line for a problem. The column and message may repeat outside names: shown escaped, one line always. */
 export function formatProblem(p: Problem): string {
-  return `row ${p.row}${p.column ? `, column ${p.column}` : ''}: ${p.message}`;
+  return showName(`row ${p.row}${p.column ? `, column ${p.column}` : ''}: ${p.message}`);
+}
+
+/** A field's value in merge data when it is the object's own string ("" otherwise): never an inherited name. */
+export function ownValue(data: Readonly<Record<string, string>>, field: string): string {
+  if (!Object.hasOwn(data, field)) return '';
+  const value = data[field];
+  return typeof value === 'string' ? value : '';
 }
 
 /** A data row as read from the CSV: values aligned with the header. */

@@ -11,7 +11,7 @@ import { openCsv, type CsvSource } from './csv.js';
 import { isWellFormedKey, letterKey } from './letterkey.js';
 import { RowMapper, TEMPLATE_COLUMN, type MappingOptions } from './mapping.js';
 import { HELPER_NAMES, TEMPLATE_NAME, TemplateSet, type LoadedTemplate } from './templates/index.js';
-import { KEY_FIELDS, formatProblem, type CsvRow, type KeyField, type Keys, type Problem } from './types.js';
+import { KEY_FIELDS, formatProblem, ownValue, type CsvRow, type KeyField, type Keys, type Problem } from './types.js';
 
 export type PlanStatus = 'ready' | 'invalid' | 'skipped';
 const STATUS_CODES: readonly PlanStatus[] = ['ready', 'invalid', 'skipped'];
@@ -56,10 +56,10 @@ export class Plan {
     this.warnings = warnings;
   }
 
-  /** A row's merge data: looked-up fields, then every column (a CSV column wins). */
+  /** A row's merge data: looked-up fields, then every column (a CSV column wins). Null prototype, own values only. */
   data(row: CsvRow, keys: Keys = this.mapper.keys(row)): Record<string, string> {
     const own = this.mapper.data(row);
-    return this.lookup ? { ...this.lookup.fieldsFor(keys), ...own } : own;
+    return this.lookup ? Object.assign(Object.create(null) as Record<string, string>, this.lookup.fieldsFor(keys), own) : own;
   }
 
   /** Number of data rows. */
@@ -154,10 +154,12 @@ async function distinctKeys(source: CsvSource, mapper: RowMapper): Promise<Keys[
   return [...seen.values()];
 }
 
+const HELPERS: ReadonlySet<string> = new Set(HELPER_NAMES);
+
 /** A column named like a helper would be shadowed by the helper in every template. */
 function checkHeaders(source: CsvSource): void {
   source.headers.forEach((h, i) => {
-    if (HELPER_NAMES.includes(h)) {
+    if (HELPERS.has(h)) {
       throw new CsvError(
         { file: source.file, line: 1, column: h },
         `column ${i + 1} has the name of a template helper`,
@@ -209,7 +211,7 @@ class RowChecker {
     if (template && missing.length === 0) {
       const data = this.plan.data(csvRow, keys);
       for (const field of template.fields.required) {
-        if ((data[field] ?? '').trim() !== '') continue;
+        if (ownValue(data, field).trim() !== '') continue;
         const column = this.mapper.columnOf(field);
         problems.push(column !== undefined ? { row, column, message: 'empty' } : { row, column: field, message: 'not in the CSV, and Canvas has none for this row' });
       }
@@ -225,7 +227,7 @@ class RowChecker {
     if (problems.length > 0 || missing.length > 0) {
       this.rowProblems.push(...problems.map(formatProblem));
       const reasons = problems.map(describe);
-      if (missing.length > 0) reasons.push(`template ${name} needs columns the CSV lacks: ${missing.join(', ')}`);
+      if (missing.length > 0) reasons.push(showName(`template ${name} needs columns the CSV lacks: ${missing.join(', ')}`));
       return { row, status: 'invalid', keys, template: name, error: reasons.join('; ') };
     }
     const compact = Buffer.from(key!, 'hex').toString('latin1');
@@ -244,7 +246,7 @@ class RowChecker {
       return undefined;
     }
     if (!TEMPLATE_NAME.test(name) || !this.templates.has(name)) {
-      problems.push({ row, column, message: `no template named "${name}" (templates: ${this.templates.list().join(', ') || 'none'})` });
+      problems.push({ row, column, message: `no template named "${showName(name)}" (templates: ${this.templates.list().join(', ') || 'none'})` });
       return undefined;
     }
     return this.templates.get(name); // a broken template throws: the whole file stops (exit 2)
@@ -256,11 +258,12 @@ class RowChecker {
       missing = template.fields.required.filter((f) => !this.mapper.provides(f));
       this.missing.set(template.name, missing);
       for (const field of missing) {
-        this.batchProblems.push(`${this.file}: column ${field}: missing (template ${template.name} uses it; add the column or use --map ${field}=<column>)`);
+        const f = showName(field);
+        this.batchProblems.push(`${showName(this.file)}: column ${f}: missing (template ${template.name} uses it; add the column or use --map ${f}=<column>)`);
       }
       const absentOptional = template.fields.optional.filter((f) => !this.mapper.provides(f));
       if (absentOptional.length > 0) {
-        this.warnings.push(`${this.file}: template ${template.name} can use columns the CSV lacks (treated as empty): ${absentOptional.join(', ')}`);
+        this.warnings.push(showName(`${this.file}: template ${template.name} can use columns the CSV lacks (treated as empty): ${absentOptional.join(', ')}`));
       }
       this.warnings.push(...template.warnings);
     }
@@ -287,5 +290,5 @@ function checkKeyFields(file: string, mapper: RowMapper): void {
 }
 
 function describe(p: Problem): string {
-  return p.column !== undefined ? `column ${p.column}: ${p.message}` : p.message;
+  return showName(p.column !== undefined ? `column ${p.column}: ${p.message}` : p.message);
 }

@@ -3,10 +3,15 @@
  * credentials are only used when there is something to send), cached, renewed shortly before it
  * expires and after a 401; concurrent callers share one token request. A static
  * CANVAS_ACCESS_TOKEN cannot be renewed. No message here ever contains a secret or a token.
+ *
+ * The token source holds the run's `Secrets`: the client secret (and `id:secret`), the static
+ * token, the proxy credentials of the environment, and every token it is issued, first and
+ * renewed. Whatever reports a server's words redacts them with it.
  */
 import { CanvasLettersError } from '../errors.js';
 import { ENV_ACCESS_TOKEN, ENV_BASE_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, type CanvasConfig } from './config.js';
-import { inspectFailure, parseRetryAfter, redact, TokenUnavailableError } from './client.js';
+import { secretsFromEnvironment, type Secrets } from '../redact.js';
+import { inspectFailure, parseRetryAfter, TokenUnavailableError } from './client.js';
 import type { HttpClient } from './http.js';
 
 /**
@@ -31,10 +36,16 @@ export class TokenSource {
   private current?: Cached;
   private inflight?: Promise<string>;
   private requests = 0;
+  /** Every secret of the run, for redacting what servers say. */
+  readonly secrets: Secrets;
 
-  constructor(http: HttpClient, config: CanvasConfig, opts: { now?: () => number; timeoutMs?: number } = {}) {
+  constructor(http: HttpClient, config: CanvasConfig, opts: { now?: () => number; timeoutMs?: number; secrets?: Secrets } = {}) {
     this.http = http;
     this.config = config;
+    this.secrets = opts.secrets ?? secretsFromEnvironment();
+    const creds = config.credentials;
+    if (creds.kind === 'token') this.secrets.add(creds.accessToken);
+    else this.secrets.addCredentials(creds.clientId, creds.clientSecret);
     this.now = opts.now ?? Date.now;
     this.timeoutMs = opts.timeoutMs;
     this.tokenUrl = new URL('auth/token/', config.baseUrl);
@@ -87,7 +98,6 @@ export class TokenSource {
   private async fetch(): Promise<string> {
     const creds = this.config.credentials;
     if (creds.kind !== 'client') throw new Error('unreachable');
-    const secrets = [creds.clientSecret];
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: creds.clientId, client_secret: creds.clientSecret });
     this.requests++;
     const requestedAt = this.now();
@@ -115,7 +125,7 @@ export class TokenSource {
     if (status === 400 || status === 401 || status === 403) {
       const code = oauthError(body);
       throw new AuthError(
-        redact(`Canvas refused the client credentials (HTTP ${status}${code ? `, ${code}` : ''})`, secrets),
+        this.secrets.redact(`Canvas refused the client credentials (HTTP ${status}${code ? `, ${code}` : ''})`),
         `check ${ENV_CLIENT_ID} and ${ENV_CLIENT_SECRET}`,
       );
     }
@@ -140,6 +150,7 @@ export class TokenSource {
       const lifetime = lifetimeS * 1000;
       renewAt = at + lifetime - Math.min(60_000, lifetime * 0.1);
     }
+    this.secrets.add(token.trim());
     this.current = { token: token.trim(), renewAt };
     return this.current.token;
   }

@@ -1,10 +1,12 @@
 /**
  * The Canvas letter client: `createLetter` makes exactly one HTTP attempt over the shared
  * keep-alive client and classifies what happened (created, retryable, unauthorized, forbidden,
- * rejected, unknown). Outcomes are built from status codes and error codes only.
+ * rejected, unknown). Outcomes are built from status codes and error codes, and from server
+ * messages only once every secret of the run has been redacted from them (then shortened).
  */
 import { STATUS_CODES } from 'node:http';
 import { CanvasLettersError } from '../errors.js';
+import { Secrets } from '../redact.js';
 import type { CanvasConfig } from './config.js';
 import type { TokenSource } from './auth.js';
 import { HttpFailure, type HttpClient } from './http.js';
@@ -91,17 +93,18 @@ export function inspectFailure(error: unknown): NetworkFailure {
   return { sent, reason, tls, aborted, httpStatus: status };
 }
 
-/** Remove any occurrence of the given secrets from a text that came from elsewhere. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
-  return out;
-}
+/** Longest server message kept (characters), after redaction. */
+export const MESSAGE_LIMIT = 300;
 
-function tidy(text: string): string {
+/**
+ * A text from elsewhere made fit for a report: secrets redacted, then one line, then shortened.
+ * Redacting again after the whitespace is collapsed catches a secret that held line breaks.
+ */
+export function tidy(text: string, secrets: Secrets = new Secrets(), extra: readonly string[] = []): string {
+  const clean = secrets.redact(text, extra);
   // eslint-disable-next-line no-control-regex
-  const one = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
-  return one.length > 300 ? `${one.slice(0, 299)}…` : one;
+  const one = secrets.redact(clean.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim(), extra);
+  return one.length > MESSAGE_LIMIT ? `${one.slice(0, MESSAGE_LIMIT - 1)}…` : one;
 }
 
 function parseJson(body: string): unknown {
@@ -118,9 +121,10 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * The server's explanation of an error: FHIR OperationOutcome issue[].details.text (joined "; "),
- * else issue[].diagnostics, else a `detail`/`message`/`error` string, else the HTTP status text.
+ * else issue[].diagnostics, else a `detail`/`message`/`error` string, else the HTTP status text
+ * (reason phrase). Secrets (and `extra` values) are redacted before the text is shortened.
  */
-export function serverMessage(body: string, status: number, statusMessage?: string): string {
+export function serverMessage(body: string, status: number, statusMessage?: string, secrets?: Secrets, extra: readonly string[] = []): string {
   const json = parseJson(body);
   let text = '';
   if (isObject(json)) {
@@ -132,8 +136,8 @@ export function serverMessage(body: string, status: number, statusMessage?: stri
     }
     if (!text) text = [json.detail, json.message, json.error].find((s): s is string => typeof s === 'string' && s.trim() !== '') ?? '';
   }
-  text = tidy(text);
-  return text || statusMessage?.trim() || STATUS_CODES[status] || `HTTP ${status}`;
+  text = tidy(text, secrets, extra);
+  return text || tidy(statusMessage ?? '', secrets, extra) || STATUS_CODES[status] || `HTTP ${status}`;
 }
 
 /** The letter's identifier in a 2xx body: letterKey, key or id, at the top level or under `data`. */
@@ -203,13 +207,13 @@ export class CanvasClient {
       retryAfter = res.headers['retry-after'];
     } catch (error) {
       const f = inspectFailure(error);
-      if (f.httpStatus !== undefined) return classify(f.httpStatus, '', undefined, undefined, [token]);
+      if (f.httpStatus !== undefined) return classify(f.httpStatus, '', undefined, undefined, this.tokens.secrets);
       if (f.tls) return { kind: 'rejected', message: `${f.reason}: check CANVAS_BASE_URL and this machine's trusted certificates` };
       if (f.sent) return { kind: 'unknown', reason: f.reason };
       if (f.aborted) return { kind: 'aborted', reason: f.reason };
       return { kind: 'retryable', reason: f.reason };
     }
-    return classify(status, text, statusMessage, retryAfter, [token]);
+    return classify(status, text, statusMessage, retryAfter, this.tokens.secrets);
   }
 
   /** Destroy the keep-alive sockets (also ends the token source's connections). */
@@ -218,8 +222,8 @@ export class CanvasClient {
   }
 }
 
-function classify(status: number, body: string, statusMessage: string | undefined, retryAfter: string | undefined, secrets: string[]): AttemptOutcome {
-  const message = () => redact(serverMessage(body, status, statusMessage), secrets);
+function classify(status: number, body: string, statusMessage: string | undefined, retryAfter: string | undefined, secrets: Secrets): AttemptOutcome {
+  const message = () => serverMessage(body, status, statusMessage, secrets);
   if (status >= 200 && status < 300) return { kind: 'created', httpStatus: status, letterId: extractLetterId(body) };
   if (status >= 300 && status < 400) return { kind: 'rejected', httpStatus: status, message: `redirect (HTTP ${status}) not followed: ${REDIRECT_HINT}` };
   if (status === 401) return { kind: 'unauthorized', httpStatus: 401 };

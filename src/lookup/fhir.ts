@@ -8,7 +8,7 @@
  * patient data.
  */
 import { AuthError, type TokenSource } from '../canvas/auth.js';
-import { inspectFailure, parseRetryAfter, redact, serverMessage, TokenUnavailableError } from '../canvas/client.js';
+import { inspectFailure, parseRetryAfter, serverMessage, TokenUnavailableError } from '../canvas/client.js';
 import { ENV_BASE_URL } from '../canvas/config.js';
 import type { HttpClient } from '../canvas/http.js';
 import { abortableSleep, backoffDelay } from '../canvas/retry.js';
@@ -178,7 +178,8 @@ export class FhirReader {
       if (f.httpStatus !== undefined) return { kind: 'retry', reason: `${f.reason} (HTTP ${f.httpStatus})`, network: false };
       return { kind: 'retry', reason: f.reason, network: true };
     }
-    const message = () => redact(serverMessage(body, status, statusMessage), [token, id]);
+    // Every secret of the run, and the key read (not patient data, but not the server's to echo), redacted before shortening.
+    const message = () => serverMessage(body, status, statusMessage, this.o.tokens.secrets, [token, id]);
     if (status >= 200 && status < 300) return { kind: 'ok', body };
     if (status === 404 || status === 410) return { kind: 'not_found' };
     if (status === 401) return { kind: 'unauthorized' };

@@ -124,7 +124,7 @@ function put(out: Record<string, string>, field: string, value: string | undefin
 
 /** Patient → patient.firstName, lastName, fullName, birthDate, address (those present). */
 export function patientFields(resource: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   if (!isObj(resource)) return out;
   const name = chooseName(resource);
   if (name) {
@@ -151,7 +151,7 @@ function qualificationCredentials(resource: Obj): string[] {
 
 /** Practitioner → provider.fullName, provider.credentials (those present). */
 export function practitionerFields(resource: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   if (!isObj(resource)) return out;
   const name = chooseName(resource);
   const suffixes = name ? strs(name.suffix) : [];
@@ -171,7 +171,7 @@ function choosePhone(resource: Obj): string | undefined {
 
 /** Location → location.name, location.address, location.phone (those present). */
 export function locationFields(resource: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   if (!isObj(resource)) return out;
   put(out, 'location.name', str(resource.name));
   put(out, 'location.address', formatAddress(chooseAddress(resource, 'work')));
