@@ -291,10 +291,10 @@ class Checker {
     const marks = [...a.name.matchAll(this.pattern)].map((m) => this.doc.marks[Number(m[1])]!);
     const hole = marks.find((m) => m.hole);
     const f = { mark: hole ?? marks[0]!, index: 0, length: 0 };
+    if (rest.includes(this.prefix) || (hole && rest !== '')) this.failAt(f, `${this.label(f)} inside an attribute name`, QUOTE_HINT);
     if (hole || (rest === '' && a.value !== '')) {
       this.failAt(f, `${this.label(f)} inside the <${e.name}> tag, outside a quoted attribute value`, QUOTE_HINT);
     }
-    if (rest.includes(this.prefix)) this.failAt(f, `${this.label(f)} inside an attribute name`, QUOTE_HINT);
     return rest === '' ? undefined : rest;
   }
 
