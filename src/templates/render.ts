@@ -97,14 +97,14 @@ function renderFailure(t: CompiledTemplate, err: unknown): RenderError {
 export function loadedTemplate(t: CompiledTemplate): LoadedTemplate {
   const fields = fieldLists(t.fields);
   const { checks } = t;
-  const values = (data: Record<string, string>) => (checks.length === 0 ? [] : checkValues(checks, data));
+  const values = (data: Record<string, string>) => checkValues(checks, data);
   const merge = (compiled: Handlebars.TemplateDelegate) => (data: Record<string, string>): string => {
     const missing = fields.required.filter((f) => (valueOf(data, f) ?? '').trim() === '');
     if (missing.length > 0) {
       const what = missing.length === 1 ? 'field' : 'fields';
       throw new RenderError(t.name, `required ${what} missing or empty: ${missing.join(', ')}`);
     }
-    const [unsafe] = values(data);
+    const unsafe = checks.length === 0 ? undefined : checkValues(checks, data)[0];
     if (unsafe) throw new RenderError(t.name, `field ${unsafe.field}: ${unsafe.message}`);
     try {
       return compiled(buildContext(t.fields, data));
