@@ -17,6 +17,7 @@
  */
 import { basename } from 'node:path';
 import { TemplateError } from '../errors.js';
+import { showName } from '../escape.js';
 import { scanHtml, type HtmlAttr, type HtmlEvent } from './html-scan.js';
 import { decodeReferences, fixesScheme, isSafeCssValue, isSafeMergedUrl, isScriptUrl, scriptInCss, type ValueCheck } from './safety.js';
 
@@ -246,15 +247,15 @@ class Checker {
 
   private fail(offset: number, problem: string, hint?: string): never {
     const { file, line } = this.doc.at(offset);
-    throw new TemplateError({ file, line }, problem, hint);
+    throw new TemplateError({ file, line }, showName(problem), hint); // names from the template, escaped
   }
 
   private failAt(f: Found, problem: string, hint?: string): never {
-    throw new TemplateError({ file: f.mark.file, line: f.mark.line }, problem, hint);
+    throw new TemplateError({ file: f.mark.file, line: f.mark.line }, showName(problem), hint);
   }
 
   private where(f: Found, place: string): string {
-    return `${place} (${basename(f.mark.file)}, line ${f.mark.line})`;
+    return showName(`${place} (${basename(f.mark.file)}, line ${f.mark.line})`);
   }
 
   private other(e: Extract<HtmlEvent, { type: 'other' }>): void {
