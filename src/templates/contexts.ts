@@ -9,11 +9,12 @@
  *    svg, math, noscript, ...); any event-handler attribute (on...) and srcdoc; a URL attribute
  *    or CSS that runs script (javascript:, vbscript:, data: other than an image, expression());
  *    a `{{...}}` in an element or attribute name, inside a tag outside a quoted value, in an
- *    unquoted value, in a comment or declaration, or in an end tag; a link whose scheme the
- *    template leaves to several statements;
+ *    end tag, or in an unquoted link or style attribute; a malformed comment (`<!-->`, which
+ *    browsers end early); a link whose scheme the template leaves to several statements;
  *  - checked per row (the ValueCheck list returned): a value at the start of a URL attribute
  *    (it must be a safe link), a value in a style attribute or <style> block (safe CSS);
- *  - plain text everywhere else (text, title, textarea, other quoted attributes): escaping is enough.
+ *  - plain text everywhere else (text, title, textarea, comments, other attributes, quoted or
+ *    not): escaping is enough, since `<`, `>`, `=`, quotes and backquotes are always escaped.
  */
 import { basename } from 'node:path';
 import { TemplateError } from '../errors.js';
