@@ -215,6 +215,9 @@ class RowChecker {
         const column = this.mapper.columnOf(field);
         problems.push(column !== undefined ? { row, column, message: 'empty' } : { row, column: field, message: 'not in the CSV, and Canvas has none for this row' });
       }
+      for (const bad of problems.length === 0 ? template.checkValues(data) : []) {
+        problems.push({ row, column: this.mapper.columnOf(bad.field) ?? bad.field, message: bad.message });
+      }
       if (problems.length === 0) {
         try {
           template.render(data);

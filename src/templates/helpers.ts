@@ -6,10 +6,11 @@
  * Every helper returns a plain string that Handlebars escapes, except `image`, whose data: URI
  * is built here from a file inside the templates folder and returned as a SafeString.
  */
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { extname, isAbsolute } from 'node:path';
 import Handlebars from 'handlebars';
 import { formatDateValue, HelperError, todayValue } from './dates.js';
+import { resolveInside } from './inside.js';
 
 export { HelperError };
 
@@ -97,12 +98,11 @@ export const IMAGE_EXTENSIONS = Object.keys(IMAGE_TYPES);
 
 /**
  * Images inside one templates folder, as data: URIs. A path is resolved against the folder and
- * then through every symlink (realpath); it must still be inside the folder. Each file is read
+ * then through every symlink (resolveInside); it must still be inside the folder. Each file is read
  * once and cached by the path the template asked for.
  */
 export class ImageStore {
   private readonly cache = new Map<string, string>();
-  private root?: string;
 
   constructor(readonly dir: string) {}
 
@@ -116,17 +116,12 @@ export class ImageStore {
     }
     const type = IMAGE_TYPES[extname(wanted).toLowerCase()];
     if (!type) throw new HelperError(`image: unsupported file type (use ${IMAGE_EXTENSIONS.join(', ')})`);
-    this.root ??= realpathSync(this.dir);
-    let real: string;
-    try {
-      real = realpathSync(resolve(this.root, wanted));
-    } catch {
-      throw new HelperError('image: file not found in the templates folder');
-    }
-    const rel = relative(this.root, real);
-    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    const found = resolveInside(this.dir, wanted);
+    if ('problem' in found) {
+      if (found.problem === 'missing') throw new HelperError('image: file not found in the templates folder');
       throw new HelperError('image: path leads outside the templates folder');
     }
+    const { real } = found;
     if (IMAGE_TYPES[extname(real).toLowerCase()] !== type) {
       throw new HelperError('image: link points to a file of another type');
     }

@@ -13,10 +13,12 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { TemplateError, UsageError } from '../errors.js';
+import { analyzeContexts } from './contexts.js';
 import { analyzeTemplate, parseTemplate, type FieldUse, type FileAnalysis } from './fields.js';
 import { HelperError, ImageStore, KNOWN_HELPERS, registerHelpers } from './helpers.js';
 import { inlineOnce, type Inlining } from './once.js';
 import { checkFieldShapes, loadedTemplate } from './render.js';
+import type { ValueProblem } from './safety.js';
 import {
   checkCss,
   hbsNames,
@@ -29,6 +31,7 @@ import {
 
 export { HELPER_NAMES } from './helpers.js';
 export type { Inlining } from './once.js';
+export type { ValueProblem } from './safety.js';
 
 /** Valid template names: a CSV cell naming a template can never name a path. */
 export const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -66,6 +69,12 @@ export interface LoadedTemplate {
    * The same letter whichever way `inlining` says it is done.
    */
   renderLetter(data: Record<string, string>): string;
+  /**
+   * The row's values checked against where the template prints them: a value at the start of a
+   * link must be a safe link, a value in a style safe CSS. One problem per failed check, naming
+   * the field, never the value. render and renderLetter refuse such a row too (RenderError).
+   */
+  checkValues(data: Record<string, string>): ValueProblem[];
 }
 
 const COMPILE_OPTIONS = { strict: true, knownHelpers: KNOWN_HELPERS };
@@ -102,7 +111,7 @@ export class TemplateSet {
     if (!isDir) throw new UsageError(`not a folder: ${dir}`, 'give the folder that holds the .hbs templates');
     const set = new TemplateSet(dir);
     set.loadPartials();
-    set.sharedCss = readOptional(join(dir, 'styles.css'));
+    set.sharedCss = readOptional(join(dir, 'styles.css'), dir);
     if (set.sharedCss) checkCss(set.sharedCss);
     return set;
   }
@@ -139,7 +148,7 @@ export class TemplateSet {
   private loadPartials(): void {
     const folder = join(this.dir, 'partials');
     for (const name of hbsNames(folder)) {
-      const src = readSource(join(folder, `${name}.hbs`));
+      const src = readSource(join(folder, `${name}.hbs`), this.dir);
       const { analysis, compiled, ast } = this.check(src);
       this.hb.registerPartial(name, compiled);
       this.partials.set(name, { src, analysis, ast });
@@ -187,7 +196,7 @@ export class TemplateSet {
   }
 
   private compile(name: string): LoadedTemplate {
-    const src = readSource(join(this.dir, `${name}.hbs`));
+    const src = readSource(join(this.dir, `${name}.hbs`), this.dir);
     const { analysis, compiled, ast } = this.check(src);
     const partials = this.closure(analysis);
     const files = [analysis, ...partials.map((p) => p.analysis)];
@@ -211,16 +220,17 @@ export class TemplateSet {
       for (const image of file.images) this.checkImage(file.file, image);
     }
     checkFieldShapes(fields);
+    const partial = (n: string) => this.partialAst(n);
+    const checks = analyzeContexts({ ast, file: src.file, partial });
 
-    const ownCss = readOptional(join(this.dir, `${name}.css`));
+    const ownCss = readOptional(join(this.dir, `${name}.css`), this.dir);
     if (ownCss) checkCss(ownCss);
     const styles = [this.sharedCss, ownCss].filter((s): s is SourceFile => s !== undefined);
     const warnings = remoteImageWarnings(name, [src, ...partials.map((p) => p.src), ...styles]);
     const css = styles.map((s) => s.text).join('\n');
     const required = new Set([...fields].filter(([, use]) => use.required).map(([field]) => field));
-    const partial = (n: string) => this.partialAst(n);
     const once = inlineOnce({ hb: this.hb, ast, file: src.file, css, required, options: COMPILE_OPTIONS, partial });
-    return loadedTemplate({ name, file: src.file, fields, callSites, warnings, css, compiled, once });
+    return loadedTemplate({ name, file: src.file, fields, callSites, warnings, css, compiled, once, checks });
   }
 
   private partialAst(name: string): { ast: hbs.AST.Program; file: string } {

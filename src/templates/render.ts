@@ -14,6 +14,7 @@ import type { FieldUse } from './fields.js';
 import { HelperError } from './helpers.js';
 import type { LoadedTemplate, TemplateFields } from './index.js';
 import type { OnceResult } from './once.js';
+import { checkValues, type ValueCheck } from './safety.js';
 
 export interface CompiledTemplate {
   name: string;
@@ -27,6 +28,8 @@ export interface CompiledTemplate {
   compiled: Handlebars.TemplateDelegate;
   /** The template with the CSS inlined once, or why each letter is inlined instead. */
   once: OnceResult;
+  /** Per-row checks of values by where they are printed (contexts.ts). */
+  checks: ValueCheck[];
 }
 
 /**
@@ -93,12 +96,16 @@ function renderFailure(t: CompiledTemplate, err: unknown): RenderError {
 
 export function loadedTemplate(t: CompiledTemplate): LoadedTemplate {
   const fields = fieldLists(t.fields);
+  const { checks } = t;
+  const values = (data: Record<string, string>) => checkValues(checks, data);
   const merge = (compiled: Handlebars.TemplateDelegate) => (data: Record<string, string>): string => {
     const missing = fields.required.filter((f) => (valueOf(data, f) ?? '').trim() === '');
     if (missing.length > 0) {
       const what = missing.length === 1 ? 'field' : 'fields';
       throw new RenderError(t.name, `required ${what} missing or empty: ${missing.join(', ')}`);
     }
+    const unsafe = checks.length === 0 ? undefined : checkValues(checks, data)[0];
+    if (unsafe) throw new RenderError(t.name, `field ${unsafe.field}: ${unsafe.message}`);
     try {
       return compiled(buildContext(t.fields, data));
     } catch (err) {
@@ -124,5 +131,6 @@ export function loadedTemplate(t: CompiledTemplate): LoadedTemplate {
     inliningReason: once.inlining === 'per-letter' ? once.reason : undefined,
     render,
     renderLetter: once.inlining === 'once' ? merge(once.compiled) : perLetter,
+    checkValues: values,
   });
 }

@@ -5,10 +5,12 @@
  * Stylesheet imports are refused (their styles would vanish when the letter is inlined) and
  * remote images become warnings that name the template and the file.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { TemplateError } from '../errors.js';
 import { findRemoteImages, findStylesheetImports } from '../inline.js';
+import { resolveInside } from './inside.js';
+import { scriptInCss } from './safety.js';
 
 /** A file as read from the templates folder. */
 export interface SourceFile {
@@ -20,14 +22,32 @@ const IMPORT_HINT =
   'linked and imported stylesheets are not inlined, so their styles would be lost: ' +
   'put the rules in styles.css, <template>.css or a <style> block';
 
-/** Read a UTF-8 text file, without a leading byte-order mark. */
-export function readSource(file: string): SourceFile {
-  return { file, text: readFileSync(file, 'utf8').replace(/^\uFEFF/, '') };
+const OUTSIDE_HINT = 'copy the file into the templates folder instead of linking to it';
+
+/**
+ * Read a UTF-8 text file of the templates folder `root`, without a leading byte-order mark.
+ * The file must resolve (through symlinks) to a file inside `root`: the resolved path is read.
+ */
+export function readSource(file: string, root: string): SourceFile {
+  const found = resolveInside(root, file);
+  if ('problem' in found) {
+    if (found.problem === 'outside') {
+      throw new TemplateError({ file }, 'leads outside the templates folder (a symlink?)', OUTSIDE_HINT);
+    }
+    throw new TemplateError({ file }, 'cannot be read (a broken symlink?)');
+  }
+  if (!statSync(found.real).isFile()) throw new TemplateError({ file }, 'is not a file');
+  return { file, text: readFileSync(found.real, 'utf8').replace(/^\uFEFF/, '') };
 }
 
-/** Read an optional file: undefined if it does not exist. */
-export function readOptional(file: string): SourceFile | undefined {
-  return existsSync(file) && statSync(file).isFile() ? readSource(file) : undefined;
+/** Read an optional file of the folder `root`: undefined if there is nothing at that path. */
+export function readOptional(file: string, root: string): SourceFile | undefined {
+  try {
+    lstatSync(file);
+  } catch {
+    return undefined;
+  }
+  return readSource(file, root);
 }
 
 /** Names (without extension) of the `*.hbs` files directly inside `dir`, sorted. */
@@ -56,13 +76,18 @@ export function refuseStylesheetImports(src: SourceFile): void {
   }
 }
 
-/** Check a CSS file: no imports, and nothing that would end the <style> it is placed in. */
+/** Check a CSS file: no imports, no script, and nothing that would end the <style> it is placed in. */
 export function checkCss(src: SourceFile): void {
   refuseStylesheetImports(src);
   const end = /<\/style/i.exec(src.text);
   if (end) {
     const line = src.text.slice(0, end.index).split('\n').length;
     throw new TemplateError({ file: src.file, line }, 'a stylesheet cannot contain "</style"');
+  }
+  const script = scriptInCss(src.text);
+  if (script) {
+    const line = src.text.slice(0, script.index).split('\n').length;
+    throw new TemplateError({ file: src.file, line }, `a stylesheet cannot contain ${script.what}`, 'letters never carry script');
   }
 }
 
