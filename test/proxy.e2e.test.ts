@@ -94,7 +94,6 @@ describe('send through an HTTPS_PROXY', () => {
     expect(box.sandbox.letters).toHaveLength(20);
     expect(new Set(box.sandbox.letters.map((l) => l.patientKey)).size).toBe(20);
     expect(tunnels.length).toBeGreaterThan(0);
-    expect(tunnels.length).toBeLessThanOrEqual(6); // -c 4 letter sockets + token requests, kept alive
     expect(refused).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(PROXY_PASSWORD);
   });
