@@ -74,6 +74,14 @@ export function inlinedSelectors(css: string): string[] {
 }
 
 /**
+ * juice 12 added FreeMarker markers (`<#`, `</#`, `<@`, `</@`) to its default code blocks. They
+ * would hide markup such as `<@x>` or `<#if>` typed into a CSV cell; our own calls run with no
+ * code blocks at all (below), and the defaults are kept to the two juice 11 had (EJS, HBS), so
+ * the FreeMarker ones never apply to any letter.
+ */
+for (const key of Object.keys(juice.codeBlocks)) if (key !== 'EJS' && key !== 'HBS') delete juice.codeBlocks[key];
+
+/**
  * juice hides `{{ ... }}` and `<% ... %>` spans from its parser ("code blocks") and puts them
  * back afterwards, matching `JUICE_CODE_BLOCK_<n>_` markers anywhere in the text. After
  * Handlebars has run, such spans can only come from CSV values (`{` is not escaped), so they

@@ -77,7 +77,7 @@ const TLS = /CERT|^ERR_TLS_|^ERR_SSL_|^ERR_OSSL_/;
  */
 export function inspectFailure(error: unknown): NetworkFailure {
   const f = error instanceof HttpFailure ? error : new HttpFailure('', true);
-  const { code, sent, httpStatus: status } = f;
+  const { code, mayHaveReached: sent, httpStatus: status } = f;
   const tls = !sent && TLS.test(code);
   const aborted = code === 'ERR_ABORTED';
   let reason: string;
