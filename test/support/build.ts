@@ -1,17 +1,24 @@
 /**
- * vitest global setup: bring dist/ up to date before any test runs, so that the end-to-end tests
- * never drive a stale CLI. `tsc -b` is incremental (tsconfig.json sets `incremental`, and the
- * build-info file lives in dist/): when nothing in src/ changed it only compares hashes and emits
- * nothing. Without dist/cli.js (dist/ half-deleted) it rebuilds from scratch.
+ * vitest global setup: bring dist/ up to date before any test runs (and before each rerun in watch
+ * mode), so that the end-to-end tests never drive a stale CLI. `tsc -b` is incremental (tsconfig.json
+ * sets `incremental`, and the build-info file is dist/.tsbuildinfo): when nothing in src/ changed it
+ * compares hashes and emits nothing, in about a second. tsc -b trusts its build-info file, not the
+ * outputs: when dist/cli.js is missing (dist/ half-deleted) it rebuilds everything.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
 import { CLI, ROOT } from './cli.js';
 
-export default function setup(): void {
+function build(): void {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const args = [tsc, '-b', join(ROOT, 'tsconfig.json')];
   if (!existsSync(CLI)) args.push('--force');
   execFileSync(process.execPath, args, { stdio: 'inherit', cwd: ROOT });
+}
+
+export default function setup(project: TestProject): void {
+  build();
+  project.onTestsRerun(build);
 }
