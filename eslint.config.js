@@ -1,0 +1,46 @@
+// ESLint flat config: `npm run lint`.
+// TypeScript (src/, test/, vitest.config.ts) gets typescript-eslint's type-checked rules, with the
+// types of tsconfig.test.json (src/ and test/) and tsconfig.browser.json (test/browser/, with the
+// DOM). The plain-JS files (scripts/, the .mjs helpers under test/support/, this file) have no types
+// to check: they get ESLint's recommended rules for Node ES modules.
+import js from '@eslint/js';
+import { defineConfig, globalIgnores } from 'eslint/config';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default defineConfig(
+  globalIgnores(['dist/', 'out/', 'coverage/', 'test-artifacts/', '.canvas-letters/']),
+  {
+    name: 'canvas-letters/typescript',
+    files: ['src/**/*.ts', 'test/**/*.ts', 'vitest.config.ts'],
+    extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      parserOptions: { project: ['./tsconfig.test.json', './tsconfig.browser.json'], tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      // A promise nobody awaits or a promise where a callback's result is ignored loses its
+      // rejection; awaiting a non-promise hides a missing call; a switch that forgets a member of
+      // a union silently does nothing. These are bugs here, never style.
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      // `const { secret: _omitted, ...rest } = x` is how the code drops a property.
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // An async function without await is how a fake or a no-op meets a Promise-returning interface.
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
+    name: 'canvas-letters/escape',
+    files: ['src/escape.ts'],
+    // Finding control characters is this file's job.
+    rules: { 'no-control-regex': 'off' },
+  },
+  {
+    name: 'canvas-letters/javascript',
+    files: ['**/*.js', '**/*.mjs'],
+    extends: [js.configs.recommended],
+    languageOptions: { ecmaVersion: 2024, sourceType: 'module', globals: globals.node },
+  },
+);
