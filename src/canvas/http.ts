@@ -91,7 +91,10 @@ export class HttpClient {
   private readonly connected = new WeakSet<Socket>();
 
   constructor(opts: HttpOptions) {
-    const maxSockets = Math.max(1, Math.ceil(opts.concurrency)) + 2;
+    // One socket per letter in flight plus one for a token renewal. got resolves a request when
+    // its body ends, a tick before the agent frees the socket: with spare sockets the next
+    // letter would open a new connection instead of waiting that tick for a kept-alive one.
+    const maxSockets = Math.max(1, Math.ceil(opts.concurrency)) + 1;
     const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, timeout: opts.idleSocketMs ?? IDLE_SOCKET_MS, scheduling: 'lifo' as const };
     this.proxies = proxySettings(opts.env ?? process.env);
     this.direct = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
