@@ -258,7 +258,7 @@ export class Ledger {
   private enqueue<T>(run: () => T | Error, urgent = true): Promise<T> {
     if (this.closed) return Promise.reject(new LedgerError(`${showName(this.file)}: the ledger is closed`));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (value: never) => void, reject });
+      this.queue.push({ run, resolve, reject });
       if (urgent && this.timer?.urgent !== true) {
         this.cancelTimer();
         this.timer = { urgent: true, handle: setImmediate(() => this.flush()) };

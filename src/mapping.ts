@@ -4,7 +4,7 @@
  */
 import { UsageError } from './errors.js';
 import { showName } from './escape.js';
-import { KEY_FIELDS, type CsvRow, type Keys } from './types.js';
+import { KEY_FIELDS, emptyRecord, type CsvRow, type Keys } from './types.js';
 
 /** The column that picks a row's template, overriding `--template`. */
 export const TEMPLATE_COLUMN = 'template';
@@ -25,7 +25,7 @@ export interface MappingOptions {
 /** Parse repeated `--map field=column` options. */
 export function parseMapOptions(values: readonly string[] = []): Record<string, string> {
   // Null prototype: a field named `__proto__` or `constructor` is an ordinary key.
-  const map: Record<string, string> = Object.create(null);
+  const map = emptyRecord();
   for (const value of values) {
     const eq = value.indexOf('=');
     const field = eq > 0 ? value.slice(0, eq).trim() : '';
@@ -110,7 +110,7 @@ export class RowMapper {
    * other, and a name no column has (`toString`) is absent, never inherited.
    */
   data(row: CsvRow): Record<string, string> {
-    const data: Record<string, string> = Object.create(null);
+    const data = emptyRecord();
     const { headers } = this;
     for (let i = 0; i < headers.length; i++) data[headers[i]!] = row.values[i] ?? '';
     for (const [field, column] of this.fieldColumn) data[field] = data[column]!;

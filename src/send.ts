@@ -260,7 +260,7 @@ class ReportSink {
     } catch (err) {
       this.unreported++;
       this.failure = `${showName(this.writer.csvPath)}: cannot write the report (${(err as Error).message})`;
-      throw new Error(this.failure);
+      throw new Error(this.failure, { cause: err });
     }
   }
 

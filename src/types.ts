@@ -30,6 +30,11 @@ export function formatProblem(p: Problem): string {
   return showName(`row ${p.row}${p.column ? `, column ${p.column}` : ''}: ${p.message}`);
 }
 
+/** An empty record with no prototype: a name from a file (`__proto__`, `constructor`) is an ordinary key. */
+export function emptyRecord<T = string>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 /** A field's value in merge data when it is the object's own string ("" otherwise): never an inherited name. */
 export function ownValue(data: Readonly<Record<string, string>>, field: string): string {
   if (!Object.hasOwn(data, field)) return '';

@@ -67,6 +67,10 @@ export class Directory {
   private readonly abort = new AbortController();
   private fatal?: LookupError;
 
+  private fatalSoFar(): LookupError | undefined {
+    return this.fatal;
+  }
+
   constructor(opts: DirectoryOptions) {
     this.reader = new FhirReader(opts);
     this.limit = pLimit(Math.max(1, Math.floor(opts.concurrency) || 1));
@@ -98,7 +102,8 @@ export class Directory {
       }
     }
     await Promise.all(mine.map((e) => e.promise));
-    if (this.fatal) throw this.fatal;
+    const fatal = this.fatalSoFar(); // a read may have hit one while we waited (TypeScript would keep the check above)
+    if (fatal) throw fatal;
     this.checkReachable(mine);
   }
 

@@ -28,6 +28,7 @@
  * ³ formatted: Address.text if present, else line[]…, city, then "state postalCode", joined
  *   with ", " ("1450 Alder Street, Suite 210, Springfield, OR 97477"). Country is left out.
  */
+import { emptyRecord } from '../types.js';
 
 export const PATIENT_FIELDS = ['patient.firstName', 'patient.lastName', 'patient.fullName', 'patient.birthDate', 'patient.address'] as const;
 export const PROVIDER_FIELDS = ['provider.fullName', 'provider.credentials'] as const;
@@ -124,7 +125,7 @@ function put(out: Record<string, string>, field: string, value: string | undefin
 
 /** Patient → patient.firstName, lastName, fullName, birthDate, address (those present). */
 export function patientFields(resource: unknown): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
+  const out = emptyRecord();
   if (!isObj(resource)) return out;
   const name = chooseName(resource);
   if (name) {
@@ -151,7 +152,7 @@ function qualificationCredentials(resource: Obj): string[] {
 
 /** Practitioner → provider.fullName, provider.credentials (those present). */
 export function practitionerFields(resource: unknown): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
+  const out = emptyRecord();
   if (!isObj(resource)) return out;
   const name = chooseName(resource);
   const suffixes = name ? strs(name.suffix) : [];
@@ -171,7 +172,7 @@ function choosePhone(resource: Obj): string | undefined {
 
 /** Location → location.name, location.address, location.phone (those present). */
 export function locationFields(resource: unknown): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
+  const out = emptyRecord();
   if (!isObj(resource)) return out;
   put(out, 'location.name', str(resource.name));
   put(out, 'location.address', formatAddress(chooseAddress(resource, 'work')));

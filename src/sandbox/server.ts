@@ -133,7 +133,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       return sendJson(res, 400, operationOutcome('invalid', 'Request body is not valid JSON.'));
     }
     const record = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-    const missing = LETTER_FIELDS.filter((f) => typeof record[f] !== 'string' || (record[f] as string).trim() === '');
+    const missing = LETTER_FIELDS.filter((f) => typeof record[f] !== 'string' || record[f].trim() === '');
     if (missing.length > 0) {
       await sleep(faults.latencyMs ?? 0);
       const outcome = operationOutcome('invalid', '');

@@ -29,7 +29,7 @@ type Block = hbs.AST.BlockStatement;
 export interface ContextInput {
   ast: Program;
   file: string;
-  partial(name: string): { ast: Program; file: string };
+  partial: (name: string) => { ast: Program; file: string };
 }
 
 interface Mark {
@@ -368,7 +368,7 @@ class Checker {
     const after = decodeReferences(this.doc.html.slice(first.index + first.length, a.valueEnd));
     const fields = new Set<string>();
     const literals: string[] = [];
-    inputs(first.mark.hole!, fields, literals);
+    inputs(first.mark.hole, fields, literals);
     if (literals.some((l) => !isSafeMergedUrl(before + l + after))) {
       this.failAt(first, `${this.label(first)}: its text is not a safe link for ${place}`, 'a link must be a relative path or use http, https, mailto or tel');
     }

@@ -113,6 +113,7 @@ export function formatCalendarDate(
  * left blank); anything that is not a real date throws HelperError(NOT_A_DATE).
  */
 export function formatDateValue(value: unknown, format?: unknown, locale?: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- merge values are strings; anything else prints as JavaScript prints it
   const text = value === undefined || value === null ? '' : String(value);
   if (text.trim() === '') return '';
   const date = parseCalendarDate(text);

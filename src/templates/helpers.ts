@@ -60,6 +60,7 @@ export const KNOWN_HELPERS: Record<string, boolean> = Object.fromEntries(
 );
 
 function toText(value: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- merge values are strings; anything else prints as JavaScript prints it
   return value === undefined || value === null ? '' : String(value);
 }
 

@@ -102,7 +102,7 @@ export class TemplateSet {
 
   /** Load a templates folder: partials and styles.css are read and checked now. */
   static load(dir: string): TemplateSet {
-    let isDir = false;
+    let isDir: boolean;
     try {
       isDir = statSync(dir).isDirectory();
     } catch {

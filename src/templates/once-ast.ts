@@ -147,7 +147,7 @@ export function rebuild(items: Item[], gaps: Iterator<string>): Statement[] {
     if (next.value === '') return;
     // Flagged as already stripped, so whitespace control leaves it alone when it is compiled.
     const content = { type: 'ContentStatement', value: next.value, original: next.value, loc: NOWHERE };
-    body.push(Object.assign(content, { leftStripped: true, rightStripped: true }) as unknown as Statement);
+    body.push(Object.assign(content, { leftStripped: true, rightStripped: true }));
   };
   for (const item of items) {
     if (item.kind === 'text') continue;
@@ -155,7 +155,7 @@ export function rebuild(items: Item[], gaps: Iterator<string>): Statement[] {
     if (item.kind === 'block') {
       item.node.program.body = rebuild(item.program, gaps);
       if (item.inverse) {
-        const inverse = item.node.inverse!;
+        const inverse = item.node.inverse;
         inverse.body = rebuild(item.inverse, gaps);
         const chained = (inverse as Program & { chained?: boolean }).chained;
         if (chained && inverse.body.length !== 1) throw new NotOnce(`${item.label}: {{else if}} gained content`);

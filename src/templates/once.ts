@@ -26,7 +26,7 @@ export interface OnceInput {
   ast: hbs.AST.Program;
   file: string;
   /** A partial's parsed tree by name (all partials were found when the template was checked). */
-  partial(name: string): PartialAst;
+  partial: (name: string) => PartialAst;
   /** The stylesheet inlineCss is given for every letter: styles.css then <name>.css. */
   css: string;
   /** Fields a row must fill (with more than whitespace) to be rendered at all. */

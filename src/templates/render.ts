@@ -69,7 +69,7 @@ type Context = { [key: string]: string | Context };
 
 /** Every field the template uses, missing ones as "", in null-prototype objects. */
 function buildContext(fields: Map<string, FieldUse>, data: Record<string, string>): Context {
-  const root: Context = Object.create(null);
+  const root = Object.create(null) as Context;
   for (const [name, use] of fields) {
     let node = root;
     for (const part of use.parts.slice(0, -1)) {

@@ -65,9 +65,9 @@ const NAMED: Readonly<Record<string, string>> = {
  */
 export function decodeReferences(text: string): string {
   if (!text.includes('&')) return text;
-  return text.replace(/&(?:#[xX]([0-9a-fA-F]+)|#([0-9]+)|([A-Za-z][A-Za-z0-9]*));?/g, (all, hex, dec, name) => {
+  return text.replace(/&(?:#[xX]([0-9a-fA-F]+)|#([0-9]+)|([A-Za-z][A-Za-z0-9]*));?/g, (all: string, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
     if (name !== undefined) return Object.hasOwn(NAMED, name) && all.endsWith(';') ? NAMED[name]! : all;
-    const code = hex !== undefined ? parseInt(hex, 16) : parseInt(dec, 10);
+    const code = hex !== undefined ? parseInt(hex, 16) : parseInt(dec!, 10); // the pattern captures dec when it has no hex or name
     if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return '\ufffd';
     return String.fromCodePoint(code);
   });
