@@ -67,8 +67,9 @@ export function parseCalendarDate(value: string): CalendarDate | undefined {
   const text = value.trim();
   let m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   let parts: [string, string, string] | undefined;
-  if (m) parts = [m[1], m[2], m[3]];
-  else if ((m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(text))) parts = [m[3], m[1], m[2]];
+  // The patterns capture all three groups whenever they match.
+  if (m) parts = [m[1]!, m[2]!, m[3]!];
+  else if ((m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(text))) parts = [m[3]!, m[1]!, m[2]!];
   if (!parts) return undefined;
   const [year, month, day] = parts.map(Number) as [number, number, number];
   if (year < 1 || month < 1 || month > 12 || day < 1) return undefined;
