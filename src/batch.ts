@@ -32,6 +32,11 @@ export function defaultOutDir(csv: string, now = new Date()): string {
  * never a symlink) must be empty or hold only an earlier preview, whose files are removed.
  * A folder holding a send report, or anything else, is refused before anything is written.
  */
+/** Refuse an output folder that `prepareOutDir` would refuse, writing nothing (before a ledger is opened). */
+export function checkOutDir(out: string): void {
+  if (checkPath(out, 'folder')) earlierPreview(out);
+}
+
 export function prepareOutDir(out: string): void {
   if (!checkPath(out, 'folder')) {
     mkdirPrivate(out);

@@ -3,7 +3,7 @@
  * pending/unknown → unknown), confirm, then create each remaining letter in Canvas exactly
  * once through the sender, and write the report as rows finish.
  */
-import { planRows, prepareOutDir, refusedRow, reportRow } from './batch.js';
+import { checkOutDir, planRows, prepareOutDir, refusedRow, reportRow } from './batch.js';
 import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, HttpClient, type CanvasConfig } from './canvas/index.js';
 import { showName } from './escape.js';
 import { Ledger, LedgerError, type LedgerRecord } from './ledger.js';
@@ -140,6 +140,7 @@ export async function send(opts: SendOptions): Promise<SendResult> {
     const plan = await validateBatch({ ...opts, lookup });
     opts.onValidated?.(plan);
     const origin = opts.origin ?? (wire ? wire.config.baseUrl.origin : typeof opts.config === 'object' ? opts.config.baseUrl.origin : undefined);
+    checkOutDir(opts.out); // a refused --out folder stops the run before a ledger is created
     const ledger = openLedger(opts.ledgerFile, origin); // an unusable ledger stops the run before any output
     try {
       opts.onLedger?.({ file: ledger.file, created: ledger.created });
