@@ -52,7 +52,7 @@ describe('csv-spectrum acid test', () => {
     const expected = JSON.parse(readFileSync(join(root, 'json', `${name}.json`), 'utf8')) as Record<string, string>[];
     const source = await openCsv(join(root, 'csvs', `${name}.csv`));
     const rows = await all(source);
-    expect(source.headers).toEqual(Object.keys(expected[0]));
+    expect(source.headers).toEqual(Object.keys(expected[0]!));
     expect(source.warnings).toEqual([]);
     const objects = rows.map((r) => Object.fromEntries(source.headers.map((h, i) => [h, r.values[i]])));
     expect(objects).toEqual(expected);
@@ -80,13 +80,13 @@ describe('reading', () => {
     const { source, rows } = await read('a;b;c\n1,5;2;3\n');
     expect(source.delimiter).toBe(';');
     expect(source.headers).toEqual(['a', 'b', 'c']);
-    expect(rows[0].values).toEqual(['1,5', '2', '3']);
+    expect(rows[0]!.values).toEqual(['1,5', '2', '3']);
   });
 
   it('detects a tab delimiter', async () => {
     const { source, rows } = await read('a\tb\n1;x\t2,y\n');
     expect(source.delimiter).toBe('\t');
-    expect(rows[0].values).toEqual(['1;x', '2,y']);
+    expect(rows[0]!.values).toEqual(['1;x', '2,y']);
   });
 
   it('detects the delimiter outside quotes only, and falls back to comma on none or a tie', () => {
@@ -107,12 +107,12 @@ describe('reading', () => {
 
   it('reads quoted values containing delimiters, doubled quotes and newlines', async () => {
     const { rows } = await read('a,b,c\n"Doe, Jane","say ""hi""","line 1\nline 2"\n');
-    expect(rows[0].values).toEqual(['Doe, Jane', 'say "hi"', 'line 1\nline 2']);
+    expect(rows[0]!.values).toEqual(['Doe, Jane', 'say "hi"', 'line 1\nline 2']);
   });
 
   it('keeps values as strings exactly as written', async () => {
     const { rows } = await read('zip,dob,n,note,empty\n00123,1961-04-12,1e3, spaced ,\n');
-    expect(rows[0].values).toEqual(['00123', '1961-04-12', '1e3', ' spaced ', '']);
+    expect(rows[0]!.values).toEqual(['00123', '1961-04-12', '1e3', ' spaced ', '']);
   });
 
   it('skips blank lines without counting them as rows', async () => {
@@ -166,7 +166,7 @@ describe('header', () => {
     const source = await openCsv(file);
     expect(source.headers).toEqual(['patientKey', 'patientName', 'dob']);
     expect(source.warnings).toEqual([`${file}: line 1, column "patientName": spaces around the header name were removed`]);
-    expect((await all(source))[0].values).toEqual(['1', '2', '3']);
+    expect((await all(source))[0]!.values).toEqual(['1', '2', '3']);
   });
 
   it('refuses a blank header name, naming its position', async () => {

@@ -89,7 +89,7 @@ describe('claiming', () => {
     expect(await a.claim(req('mine'), { resendUnknown: true })).toMatchObject({ claimed: false });
     expect(await b.claim(req('mine'), { resendUnknown: true })).toMatchObject({ claimed: false });
     // Pending for a live process (our parent) vs. a process that has exited.
-    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
     const raw = new Database(file);
     const stmt = raw.prepare("UPDATE letters SET pid = ?, run_id = 'elsewhere' WHERE letter_key = 'mine'");
     stmt.run(process.ppid);

@@ -9,7 +9,7 @@ import { TemplateSet } from '../src/templates/index.js';
 const ROOT = join(import.meta.dirname, '..');
 type Directory = Record<'Patient' | 'Practitioner' | 'Location', Record<string, Record<string, unknown>>>;
 const directory = JSON.parse(readFileSync(join(ROOT, 'samples', 'sandbox-directory.json'), 'utf8')) as Directory;
-const csv = (name: string) => parse(readFileSync(join(ROOT, 'samples', name)), { columns: true, bom: true }) as Record<string, string>[];
+const csv = (name: string) => parse<Record<string, string>>(readFileSync(join(ROOT, 'samples', name)), { columns: true, bom: true });
 
 describe('samples/sandbox-directory.json', () => {
   it('holds FHIR resources under their own ids', () => {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT, runCliAsync, tempDir, writeTree } from './support/cli.js';
+import { runCliAsync, tempDir, writeTree } from './support/cli.js';
 
 const CLIENT_ID = 'e2e-client-id';
 const CLIENT_SECRET = 'e2e/Secret+Vxqz=42%x'; // no 4-letter run of it is a word in the ledger's schema

@@ -13,7 +13,7 @@ import { TOKEN_PATH, startSandbox, type DirectoryData, type Sandbox, type Sandbo
 import { ROOT, runCli, startCli, tempDir, waitFor } from './support/cli.js';
 
 const SAMPLE = join(ROOT, 'samples', 'sandbox-directory.json');
-const JURY = parse(readFileSync(join(ROOT, 'samples', 'jury-duty.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+const JURY = parse<Record<string, string>>(readFileSync(join(ROOT, 'samples', 'jury-duty.csv'), 'utf8'), { columns: true });
 const PAT = JURY[0]!.patientKey!;
 const PROV = JURY[0]!.providerKey!;
 const LOC = JURY[0]!.practiceLocationKey!;

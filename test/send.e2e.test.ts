@@ -304,7 +304,7 @@ describe('sandbox command', () => {
     await waitFor(() => out.includes('CANVAS_CLIENT_SECRET='));
     const url = /CANVAS_BASE_URL=(\S+)/.exec(out)![1]!;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const stats = await (await fetch(`${url}/sandbox/stats`)).json();
+    const stats = (await (await fetch(`${url}/sandbox/stats`)).json()) as { letterRequests: number };
     expect(stats.letterRequests).toBe(0);
     run.child.kill('SIGINT');
     expect((await run.done).code).toBe(0);

@@ -177,7 +177,7 @@ describe('refused constructs name the file and line', () => {
   });
 
   it('a partial with triple-stash, a syntax error or an @import fails at load, naming the partial', () => {
-    for (const [file, text] of [['partials/p.hbs', 'a\n{{{x}}}'], ['partials/p.hbs', 'a\n{{#if}}'], ['styles.css', 'p{}\n@import "x.css";']]) {
+    for (const [file, text] of [['partials/p.hbs', 'a\n{{{x}}}'], ['partials/p.hbs', 'a\n{{#if}}'], ['styles.css', 'p{}\n@import "x.css";']] as const) {
       const dir = templatesDir({ [file]: text });
       const err = failure(TemplateError, () => TemplateSet.load(dir));
       expect([err.file, err.line]).toEqual([join(dir, file), 2]);
