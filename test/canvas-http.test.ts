@@ -5,7 +5,8 @@
 import http from 'node:http';
 import type { AddressInfo, LookupFunction } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpClient, HttpFailure } from '../src/canvas/http.js';
+import { HttpClient } from '../src/canvas/http.js';
+import { failure } from './support/http.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -25,12 +26,6 @@ function client(opts: Partial<ConstructorParameters<typeof HttpClient>[0]> = {})
   const c = new HttpClient({ concurrency: 4, timeoutMs: 5_000, ...opts });
   cleanups.push(() => c.close());
   return c;
-}
-
-async function failure(p: Promise<unknown>): Promise<HttpFailure> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(HttpFailure);
-  return e as HttpFailure;
 }
 
 describe('HttpClient', () => {

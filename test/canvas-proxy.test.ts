@@ -6,7 +6,8 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpClient, HttpFailure } from '../src/canvas/http.js';
+import { HttpClient } from '../src/canvas/http.js';
+import { failure } from './support/http.js';
 import { isLoopback, proxyFor, proxySettings } from '../src/canvas/proxy.js';
 import { ConfigError } from '../src/errors.js';
 
@@ -89,12 +90,6 @@ function client(env: Record<string, string>): HttpClient {
   const c = new HttpClient({ concurrency: 2, timeoutMs: 300, env });
   cleanups.push(() => c.close());
   return c;
-}
-
-async function failure(p: Promise<unknown>): Promise<HttpFailure> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(HttpFailure);
-  return e as HttpFailure;
 }
 
 describe('HttpClient through a proxy', () => {
