@@ -76,6 +76,11 @@ export async function runSandbox(flags: SandboxFlags): Promise<number> {
     if (flags.store !== undefined) throw new UsageError(`--store: ${e.message}`);
     throw err;
   }
+  // Listen for Ctrl-C before saying where the sandbox is: whoever reads that may stop it at once.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   say(`Canvas sandbox listening on ${sandbox.url} (Ctrl-C to stop)`);
   if (sandbox.store) {
     say(`Store: ${sandbox.store.dir} (${sandbox.store.loaded} letters loaded)`);
@@ -88,10 +93,7 @@ export async function runSandbox(flags: SandboxFlags): Promise<number> {
   process.stdout.write(`CANVAS_BASE_URL=${sandbox.url}\nCANVAS_CLIENT_ID=${flags.clientId}\nCANVAS_CLIENT_SECRET=${flags.clientSecret}\n`);
   say(`Inbox: ${sandbox.url}/`);
   say(`Letters received: GET ${sandbox.url}/sandbox/letters; faults: PUT ${sandbox.url}/sandbox/faults`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopped;
   await sandbox.close();
   say(`sandbox stopped (${sandbox.letters.length} letters received)`);
   return 0;

@@ -89,7 +89,7 @@ describe.skipIf(!HAS_CHROMIUM)('preview gallery and --pdf (Chromium)', () => {
   });
 
   it('shows every row as a card, letters as sandboxed lazy page thumbnails', async () => {
-    await expect.poll(() => cards(page).count()).toBe(24);
+    await expect.poll(() => cards(page).count(), { timeout: 10_000 }).toBe(24); // the first test waits for the page's script on a loaded machine
     expect(await rowNumbers(page)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
     expect(await page.locator('#shown').textContent()).toBe('Showing all 24 rows');
     expect(await page.locator('#chips').innerText()).toMatch(/All\s*24[\s\S]*previewed\s*22[\s\S]*skipped\s*1[\s\S]*invalid\s*1/);
