@@ -43,6 +43,7 @@ export class Recorder {
   private readonly baseDelayMs: number;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly firstTries = new Set<Promise<void>>();
 
   constructor(
     /** Called once, at the first write failure, with its message: stops the run. */
@@ -53,6 +54,22 @@ export class Recorder {
     this.baseDelayMs = opts.baseDelayMs ?? 50;
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /**
+   * Settles once every write whose first try had begun by now has had that try: a letter claimed
+   * after an outcome was queued leaves only once that outcome is known to be recorded (or the run
+   * has stopped). With the real ledger both share one group commit, so this costs no wait.
+   */
+  async firstTriesSettled(): Promise<void> {
+    if (this.firstTries.size > 0) await Promise.allSettled([...this.firstTries]);
+  }
+
+  private track(write: Promise<void>): Promise<void> {
+    this.firstTries.add(write);
+    const done = () => this.firstTries.delete(write);
+    write.then(done, done);
+    return write;
   }
 
   /** A write failed: the first one stops the run. */
@@ -70,9 +87,9 @@ export class Recorder {
    */
   async ledger(write: () => Promise<void>, what: UnrecordedRow): Promise<boolean> {
     let delay = this.baseDelayMs;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
-        await write();
+        await (attempt === 1 ? this.track(write()) : write());
         return true;
       } catch (err) {
         this.fail(ledgerMessage(err));
