@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = join(ROOT, 'dist', 'cli.js');
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 export const TEMPLATES = join(ROOT, 'templates');
 export const CLIENT_ID = 'bench-client';
 export const CLIENT_SECRET = 'bench-secret';

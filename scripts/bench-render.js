@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import { inlineCss, inlinedSelectors } from '../dist/inline.js';
+import { inlineCss, inlinedSelectors } from '../dist/templates/inline.js';
 import { TemplateSet } from '../dist/templates/index.js';
 import { JURY_HEADER, ROOT, TEMPLATES, fmt, juryRow, machineLine, removeDir, targets, tempDir } from './bench-lib.js';
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { startSandbox } from '../dist/sandbox/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli.js');
+const cli = join(root, 'dist', 'cli', 'main.js');
 const demoOut = join('out', 'demo');
 const runs = [
   { csv: 'samples/jury-duty.csv', template: 'jury-duty', extra: [] },

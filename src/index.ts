@@ -5,8 +5,8 @@
  */
 export * from './errors.js';
 export * from './types.js';
-export { openCsv, type CsvSource, type Delimiter } from './csv.js';
-export { RowMapper, parseMapOptions, TEMPLATE_COLUMN, type MappingOptions } from './mapping.js';
+export { openCsv, type CsvSource, type Delimiter } from './input/csv.js';
+export { RowMapper, parseMapOptions, TEMPLATE_COLUMN, type MappingOptions } from './input/mapping.js';
 export {
   TemplateSet,
   HELPER_NAMES,
@@ -14,10 +14,10 @@ export {
   type LoadedTemplate,
   type TemplateFields,
 } from './templates/index.js';
-export { inlineCss, findRemoteImages, findStylesheetImports } from './inline.js';
-export { isWellFormedKey, letterKey } from './letterkey.js';
-export { validateBatch, type Plan, type PlannedRow, type PlanStatus, type ValidateOptions } from './validate.js';
-export { defaultOutDir, planRows, type PassRow } from './batch.js';
+export { inlineCss, findRemoteImages, findStylesheetImports } from './templates/inline.js';
+export { isWellFormedKey, letterKey } from './plan/letter-key.js';
+export { validateBatch, type Plan, type PlannedRow, type PlanStatus, type ValidateOptions } from './plan/validate.js';
+export { defaultOutDir } from './report/out-dir.js';
 export {
   ReportWriter,
   exitCodeFor,
@@ -26,14 +26,14 @@ export {
   REPORT_CSV,
   REPORT_JSON,
   type ReportSummary,
-} from './report.js';
-export { preview, type PreviewOptions, type PreviewResult, type PreviewRow } from './preview.js';
-export { send, ledgerVerdict, type SendOptions, type SendResult, type Preflight } from './send.js';
-export type { SendProgress } from './sender.js';
-export { Ledger, LedgerError, LedgerBusyError, LedgerOriginError, type LedgerRecord, type LedgerStatus } from './ledger.js';
-export { locateLedger, type LedgerLocation, type LocateOptions } from './ledger-location.js';
+} from './report/writer.js';
+export { preview, type PreviewOptions, type PreviewResult, type PreviewRow } from './preview/index.js';
+export { send, ledgerVerdict, type SendOptions, type SendResult, type Preflight } from './send/index.js';
+export type { SendProgress } from './send/pass.js';
+export { Ledger, LedgerError, LedgerBusyError, LedgerOriginError, type LedgerRecord, type LedgerStatus } from './ledger/ledger.js';
+export { locateLedger, type LedgerLocation, type LocateOptions } from './ledger/location.js';
 export { loadConfig, readDotEnv, isLoopbackHost, AuthError, type CanvasConfig, type Credentials } from './canvas/index.js';
 export { watch, type WatchOptions, type WatchResult, type WatchEvent } from './watch/index.js';
 export { WatchLockedError } from './watch/lock.js';
 export { startSandbox, type Sandbox, type SandboxOptions, type FaultConfig } from './sandbox/index.js';
-export { launchChromium, findChromium, ChromiumMissingError } from './browser.js';
+export { launchChromium, findChromium, ChromiumMissingError } from './preview/chromium.js';

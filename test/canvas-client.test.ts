@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo, LookupFunction } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { inspectFailure } from '../src/canvas/client.js';
+import { inspectFailure } from '../src/canvas/responses.js';
 import { HttpFailure } from '../src/canvas/http.js';
 import { CanvasClient, HttpClient, TokenSource, parseRetryAfter, type AttemptOutcome, type CanvasConfig, type LetterRequest } from '../src/canvas/index.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CHUNK_BYTES, detectDelimiter, openCsv, Utf8Check, type CsvSource } from '../src/csv.js';
+import { CHUNK_BYTES, detectDelimiter, openCsv, Utf8Check, type CsvSource } from '../src/input/csv.js';
 import { CsvError } from '../src/errors.js';
 import type { CsvRow } from '../src/types.js';
 

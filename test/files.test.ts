@@ -8,10 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { prepareOutDir } from '../src/batch.js';
+import { prepareOutDir } from '../src/report/out-dir.js';
 import { UnsafePathError, checkPath, createPrivateFile, mkdirPrivate, moveNoReplace, prepareLedgerFile, writePrivateFile } from '../src/fsutil.js';
-import { Ledger, LedgerError } from '../src/ledger.js';
-import { ReportWriter } from '../src/report.js';
+import { Ledger, LedgerError } from '../src/ledger/ledger.js';
+import { ReportWriter } from '../src/report/writer.js';
 import { InboxScanner } from '../src/watch/inbox.js';
 import { tempDir } from './support/cli.js';
 

@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inlineCss } from '../src/inline.js';
+import { inlineCss } from '../src/templates/inline.js';
 import { type LoadedTemplate, TemplateSet } from '../src/templates/index.js';
 import { sameShape, scanHtml } from '../src/templates/html-scan.js';
-import { selectorNeeds } from '../src/templates/selectors.js';
+import { selectorNeeds } from '../src/templates/inline-once/selectors.js';
 import { PNG, removeTemplatesDirs, templatesDir } from './fixtures/templates-unit/folder.js';
 
 afterAll(removeTemplatesDirs);

@@ -1,7 +1,7 @@
 /** CSS inlining with juice (synchronous, no I/O) and the scans for stylesheet imports and remote images. */
 import juice from 'juice';
 import { describe, expect, it } from 'vitest';
-import { findRemoteImages, findStylesheetImports, inlineCss } from '../src/inline.js';
+import { findRemoteImages, findStylesheetImports, inlineCss } from '../src/templates/inline.js';
 
 describe('inlineCss', () => {
   it('moves rules into style attributes and removes the <style> blocks', () => {

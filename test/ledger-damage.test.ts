@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync, truncateSync, 
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { Ledger, LedgerError, LedgerOriginError, ledgerError, type ClaimRequest } from '../src/ledger.js';
+import { Ledger, LedgerError, LedgerOriginError, ledgerError, type ClaimRequest } from '../src/ledger/ledger.js';
 import { tempDir } from './support/cli.js';
 
 const KEYS = { patientKey: 'pat-1', providerKey: 'prov-1', practiceLocationKey: 'loc-1' };

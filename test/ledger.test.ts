@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { Ledger, LedgerBusyError, type ClaimRequest } from '../src/ledger.js';
+import { Ledger, LedgerBusyError, type ClaimRequest } from '../src/ledger/ledger.js';
 import { ROOT, tempDir } from './support/cli.js';
 
 const require = createRequire(import.meta.url);

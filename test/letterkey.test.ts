@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isWellFormedKey, letterKey } from '../src/letterkey.js';
+import { isWellFormedKey, letterKey } from '../src/plan/letter-key.js';
 
 const keys = { patientKey: 'p1', providerKey: 'v1', practiceLocationKey: 'l1' };
 

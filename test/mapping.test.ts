@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RowMapper, parseMapOptions } from '../src/mapping.js';
+import { RowMapper, parseMapOptions } from '../src/input/mapping.js';
 import { UsageError } from '../src/errors.js';
 
 const headers = ['Patient ID', 'providerKey', 'practiceLocationKey', 'name', 'template'];

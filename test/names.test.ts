@@ -8,12 +8,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openCsv } from '../src/csv.js';
+import { openCsv } from '../src/input/csv.js';
 import { CsvError, TemplateError, UsageError } from '../src/errors.js';
-import { letterKey } from '../src/letterkey.js';
-import { RowMapper, parseMapOptions } from '../src/mapping.js';
+import { letterKey } from '../src/plan/letter-key.js';
+import { RowMapper, parseMapOptions } from '../src/input/mapping.js';
 import { formatProblem, type Keys } from '../src/types.js';
-import { validateBatch, type LookupSource } from '../src/validate.js';
+import { validateBatch, type LookupSource } from '../src/plan/validate.js';
 import { runCli, tempDir, writeTree } from './support/cli.js';
 
 const INHERITED = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];

@@ -8,8 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChromiumMissingError } from '../src/browser.js';
-import { PdfPrinter, pdfPageCount } from '../src/pdf.js';
+import { ChromiumMissingError } from '../src/preview/chromium.js';
+import { PdfPrinter, pdfPageCount } from '../src/preview/pdf.js';
 import { HAS_CHROMIUM } from './support/browser.js';
 import { runCli, tempDir, writeTree } from './support/cli.js';
 

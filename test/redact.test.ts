@@ -8,9 +8,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MESSAGE_LIMIT, serverMessage } from '../src/canvas/client.js';
+import { MESSAGE_LIMIT, serverMessage } from '../src/canvas/responses.js';
 import { CanvasClient, HttpClient, TokenSource, type CanvasConfig } from '../src/canvas/index.js';
-import { REDACTED, Secrets, addProxyCredentials, secretsFromEnvironment } from '../src/redact.js';
+import { REDACTED, Secrets, addProxyCredentials, secretsFromEnvironment } from '../src/canvas/redact.js';
 import { PAT, ROW, directory, json, serve as serveFhir, texts } from './lookup-fhir-server.js';
 
 const CLIENT_ID = 'client-id-7Hq2';

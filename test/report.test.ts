@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ReportWriter, exitCodeFor, neutraliseFormula } from '../src/report.js';
+import { ReportWriter, exitCodeFor, neutraliseFormula } from '../src/report/writer.js';
 import { REPORT_COLUMNS, emptyCounts } from '../src/types.js';
 
 const base = { patientKey: 'p1', providerKey: 'v1', practiceLocationKey: 'l1', template: 't' };

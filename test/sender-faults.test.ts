@@ -6,10 +6,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CanvasClient, TokenSource } from '../src/canvas/index.js';
-import type { ClaimResult, FinishRequest } from '../src/ledger.js';
-import { Decision, runSender, type SenderOptions } from '../src/sender.js';
+import type { ClaimResult, FinishRequest } from '../src/ledger/ledger.js';
+import { Decision, runSender, type SenderOptions } from '../src/send/pass.js';
 import type { ReportRow } from '../src/types.js';
-import { validateBatch, type Plan } from '../src/validate.js';
+import { validateBatch, type Plan } from '../src/plan/validate.js';
 import { ROOT } from './support/cli.js';
 
 const ROWS = 20; // samples/jury-duty.csv

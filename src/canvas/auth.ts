@@ -10,8 +10,8 @@
  */
 import { CanvasLettersError } from '../errors.js';
 import { ENV_ACCESS_TOKEN, ENV_BASE_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, type CanvasConfig } from './config.js';
-import { secretsFromEnvironment, type Secrets } from '../redact.js';
-import { inspectFailure, parseRetryAfter, TokenUnavailableError } from './client.js';
+import { secretsFromEnvironment, type Secrets } from './redact.js';
+import { inspectFailure, parseRetryAfter } from './responses.js';
 import type { HttpClient } from './http.js';
 
 /**
@@ -19,6 +19,16 @@ import type { HttpClient } from './http.js';
  * token endpoint is not where CANVAS_BASE_URL says. The run cannot go on (exitCode 2 when
  * nothing was sent yet; the caller decides).
  */
+/** The token endpoint could not be reached or answered 429/5xx: nothing was sent, try again later. */
+export class TokenUnavailableError extends CanvasLettersError {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
 export class AuthError extends CanvasLettersError {}
 
 interface Cached {

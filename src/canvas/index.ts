@@ -14,16 +14,8 @@ export {
   type CanvasConfig,
   type Credentials,
 } from './config.js';
-export { AuthError, TokenSource } from './auth.js';
-export {
-  CanvasClient,
-  TokenUnavailableError,
-  parseRetryAfter,
-  serverMessage,
-  extractLetterId,
-  RETRY_AFTER_CAP_MS,
-  type AttemptOutcome,
-  type LetterRequest,
-} from './client.js';
+export { AuthError, TokenSource, TokenUnavailableError } from './auth.js';
+export { CanvasClient, type AttemptOutcome, type LetterRequest } from './letters.js';
+export { parseRetryAfter, serverMessage, extractLetterId, RETRY_AFTER_CAP_MS } from './responses.js';
 export { HttpClient, HttpFailure, type HttpOptions, type HttpRequest, type HttpResponse } from './http.js';
 export { sendWithRetry, backoffDelay, abortableSleep, type SendResult, type SendOptions, type RetryInfo } from './retry.js';

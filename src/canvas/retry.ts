@@ -4,8 +4,8 @@
  * the server's Retry-After; a 401 renews the token once. Anything that may have created the
  * letter (5xx other than 503, timeout or reset after sending) is `unknown` and never resent.
  */
-import { AuthError, type TokenSource } from './auth.js';
-import { TokenUnavailableError, type CanvasClient, type LetterRequest } from './client.js';
+import { AuthError, TokenUnavailableError, type TokenSource } from './auth.js';
+import type { CanvasClient, LetterRequest } from './letters.js';
 
 export interface SendResult {
   /**

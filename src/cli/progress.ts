@@ -2,7 +2,7 @@
  * Progress of a send on stderr: a live bar (counts by status, rate, ETA) on a terminal;
  * otherwise a plain line every few seconds, for logs. Counts only: no patient data.
  */
-import type { SendProgress } from '../sender.js';
+import type { SendProgress } from '../send/pass.js';
 
 export interface ProgressView {
   update(p: SendProgress): void;

@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../errors.js';
 import { showName } from '../escape.js';
-import type { Preflight, WriteFailure } from '../send.js';
+import type { Preflight, WriteFailure } from '../send/index.js';
 import { batchInput, ledgerInput, printPlanNotes, printSummary, say, type SendFlags } from './shared.js';
 
 export async function runSend(csv: string, flags: SendFlags): Promise<number> {
@@ -16,7 +16,7 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
     throw new UsageError('send needs --yes when standard input is not a terminal', 'nothing was sent; add --yes to confirm non-interactively');
   }
   const [{ send }, { loadConfig }, { createProgressView }] = await Promise.all([
-    import('../send.js'),
+    import('../send/index.js'),
     import('../canvas/index.js'),
     import('./progress.js'),
   ]);

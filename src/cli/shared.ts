@@ -4,8 +4,8 @@
  */
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { ReportSummary } from '../report.js';
-import type { Plan, ValidateOptions } from '../validate.js';
+import type { ReportSummary } from '../report/writer.js';
+import type { Plan, ValidateOptions } from '../plan/validate.js';
 
 export interface BatchFlags {
   template?: string;
@@ -81,7 +81,7 @@ export function addBatchOptions(cmd: Command): Command {
 
 /** Library input from the shared flags. */
 export async function batchInput(csv: string, flags: BatchFlags): Promise<ValidateOptions & { out: string }> {
-  const { defaultOutDir } = await import('../batch.js');
+  const { defaultOutDir } = await import('../report/out-dir.js');
   return { csv, ...(await mappingInput(flags)), out: resolve(flags.out ?? defaultOutDir(csv)) };
 }
 
@@ -91,7 +91,7 @@ export async function batchInput(csv: string, flags: BatchFlags): Promise<Valida
  * says when it made a new ledger file, and this announces it.
  */
 export async function ledgerInput(flags: BatchFlags): Promise<{ ledgerFile: string; origin?: string; onLedger: (l: { file: string; created: boolean }) => void }> {
-  const [{ locateLedger }, { showName }] = await Promise.all([import('../ledger-location.js'), import('../escape.js')]);
+  const [{ locateLedger }, { showName }] = await Promise.all([import('../ledger/location.js'), import('../escape.js')]);
   const where = locateLedger({ flag: flags.ledger }); // the config file's `ledger` goes in `configured` when it comes
   if (where.warning) say(`warning: ${where.warning}`);
   let announced = false;
@@ -107,7 +107,7 @@ export async function ledgerInput(flags: BatchFlags): Promise<{ ledgerFile: stri
 
 /** Templates and mapping from the shared flags. */
 export async function mappingInput(flags: BatchFlags): Promise<Omit<ValidateOptions, 'csv'>> {
-  const { parseMapOptions } = await import('../mapping.js');
+  const { parseMapOptions } = await import('../input/mapping.js');
   return {
     templatesDir: resolve(flags.templatesDir),
     template: flags.template,
@@ -124,7 +124,7 @@ export function printPlanNotes(plan: Plan): void {
 }
 
 export async function printSummary(summary: ReportSummary, json: boolean | undefined): Promise<void> {
-  const { formatSummary } = await import('../report.js');
+  const { formatSummary } = await import('../report/writer.js');
   say(formatSummary(summary));
   if (json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
 }

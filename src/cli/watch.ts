@@ -27,7 +27,7 @@ export async function runWatch(inbox: string, flags: WatchFlags): Promise<number
   const [{ watch }, { loadConfig }, { formatCounts }] = await Promise.all([
     import('../watch/index.js'),
     import('../canvas/index.js'),
-    import('../report.js'),
+    import('../report/writer.js'),
   ]);
   const config = loadConfig();
   const ledger = await ledgerInput(flags);

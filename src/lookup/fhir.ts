@@ -8,7 +8,8 @@
  * patient data.
  */
 import { AuthError, type TokenSource } from '../canvas/auth.js';
-import { inspectFailure, parseRetryAfter, serverMessage, TokenUnavailableError } from '../canvas/client.js';
+import { TokenUnavailableError } from '../canvas/auth.js';
+import { inspectFailure, parseRetryAfter, serverMessage } from '../canvas/responses.js';
 import { ENV_BASE_URL } from '../canvas/config.js';
 import type { HttpClient } from '../canvas/http.js';
 import { abortableSleep, backoffDelay } from '../canvas/retry.js';

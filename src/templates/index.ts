@@ -16,9 +16,8 @@ import { TemplateError, UsageError } from '../errors.js';
 import { analyzeContexts } from './contexts.js';
 import { analyzeTemplate, parseTemplate, type FieldUse, type FileAnalysis } from './fields.js';
 import { HelperError, ImageStore, KNOWN_HELPERS, registerHelpers } from './helpers.js';
-import { inlineOnce, type Inlining } from './once.js';
-import { checkFieldShapes, loadedTemplate } from './render.js';
-import type { ValueProblem } from './safety.js';
+import { inlineOnce } from './inline-once/index.js';
+import { checkFieldShapes, loadedTemplate, type LoadedTemplate } from './render.js';
 import {
   checkCss,
   hbsNames,
@@ -30,52 +29,12 @@ import {
 } from './sources.js';
 
 export { HELPER_NAMES } from './helpers.js';
-export type { Inlining } from './once.js';
+export type { Inlining } from './inline-once/index.js';
 export type { ValueProblem } from './safety.js';
+export type { LoadedTemplate, TemplateFields } from './render.js';
 
 /** Valid template names: a CSV cell naming a template can never name a path. */
 export const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-
-export interface TemplateFields {
-  /** Merge fields that must be present and non-empty, sorted. */
-  required: string[];
-  /** Fields only tested by #if/#unless or only given to `default` as its value, sorted. */
-  optional: string[];
-  /** required ∪ optional, sorted. */
-  all: string[];
-}
-
-export interface LoadedTemplate {
-  name: string;
-  /** Path of the .hbs file. */
-  file: string;
-  /** Fields of the template and of the partials it calls, transitively. */
-  fields: TemplateFields;
-  /** Template-level warnings, e.g. a remote image in the source. */
-  warnings: string[];
-  /**
-   * How renderLetter inlines the CSS: 'once', into the template when it was loaded, or
-   * 'per-letter', into every rendered letter, where the merge could change what the styles
-   * apply to (a merged class, an element whose siblings a selector tests, ...). Both give the
-   * same letters; 'once' is much faster.
-   */
-  inlining: Inlining;
-  /** Why the template is inlined per letter (undefined when inlined once). */
-  inliningReason?: string;
-  /** Handlebars output before CSS inlining. Missing optional fields count as "". Throws RenderError. */
-  render(data: Record<string, string>): string;
-  /**
-   * render + inline CSS (styles.css, then <name>.css, then the template's own <style> blocks).
-   * The same letter whichever way `inlining` says it is done.
-   */
-  renderLetter(data: Record<string, string>): string;
-  /**
-   * The row's values checked against where the template prints them: a value at the start of a
-   * link must be a safe link, a value in a style safe CSS. One problem per failed check, naming
-   * the field, never the value. render and renderLetter refuse such a row too (RenderError).
-   */
-  checkValues(data: Record<string, string>): ValueProblem[];
-}
 
 const COMPILE_OPTIONS = { strict: true, knownHelpers: KNOWN_HELPERS };
 

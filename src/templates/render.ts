@@ -9,12 +9,52 @@
  */
 import type Handlebars from 'handlebars';
 import { RenderError, TemplateError } from '../errors.js';
-import { inlineCss } from '../inline.js';
+import { inlineCss } from './inline.js';
 import type { FieldUse } from './fields.js';
 import { HelperError } from './helpers.js';
-import type { LoadedTemplate, TemplateFields } from './index.js';
-import type { OnceResult } from './once.js';
-import { checkValues, type ValueCheck } from './safety.js';
+import type { Inlining, OnceResult } from './inline-once/index.js';
+import { checkValues, type ValueCheck, type ValueProblem } from './safety.js';
+
+export interface TemplateFields {
+  /** Merge fields that must be present and non-empty, sorted. */
+  required: string[];
+  /** Fields only tested by #if/#unless or only given to `default` as its value, sorted. */
+  optional: string[];
+  /** required ∪ optional, sorted. */
+  all: string[];
+}
+
+export interface LoadedTemplate {
+  name: string;
+  /** Path of the .hbs file. */
+  file: string;
+  /** Fields of the template and of the partials it calls, transitively. */
+  fields: TemplateFields;
+  /** Template-level warnings, e.g. a remote image in the source. */
+  warnings: string[];
+  /**
+   * How renderLetter inlines the CSS: 'once', into the template when it was loaded, or
+   * 'per-letter', into every rendered letter, where the merge could change what the styles
+   * apply to (a merged class, an element whose siblings a selector tests, ...). Both give the
+   * same letters; 'once' is much faster.
+   */
+  inlining: Inlining;
+  /** Why the template is inlined per letter (undefined when inlined once). */
+  inliningReason?: string;
+  /** Handlebars output before CSS inlining. Missing optional fields count as "". Throws RenderError. */
+  render(data: Record<string, string>): string;
+  /**
+   * render + inline CSS (styles.css, then <name>.css, then the template's own <style> blocks).
+   * The same letter whichever way `inlining` says it is done.
+   */
+  renderLetter(data: Record<string, string>): string;
+  /**
+   * The row's values checked against where the template prints them: a value at the start of a
+   * link must be a safe link, a value in a style safe CSS. One problem per failed check, naming
+   * the field, never the value. render and renderLetter refuse such a row too (RenderError).
+   */
+  checkValues(data: Record<string, string>): ValueProblem[];
+}
 
 export interface CompiledTemplate {
   name: string;

@@ -8,7 +8,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { TemplateError } from '../errors.js';
-import { findRemoteImages, findStylesheetImports } from '../inline.js';
+import { findRemoteImages, findStylesheetImports } from './inline.js';
 import { resolveInside } from './inside.js';
 import { scriptInCss } from './safety.js';
 

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchChromium, type Browser } from '../../src/browser.js';
+import { launchChromium, type Browser } from '../../src/preview/chromium.js';
 import { LETTER_PATH, TOKEN_PATH, startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { HAS_CHROMIUM, artifactsDir } from '../support/browser.js';
 import { runCliAsync, tempDir } from '../support/cli.js';

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { findChromium } from '../../src/browser.js';
+import { findChromium } from '../../src/preview/chromium.js';
 import { ROOT } from './cli.js';
 
 export const HAS_CHROMIUM = findChromium() !== undefined;

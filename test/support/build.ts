@@ -3,7 +3,7 @@
  * mode), so that the end-to-end tests never drive a stale CLI. `tsc -b` is incremental (tsconfig.json
  * sets `incremental`, and the build-info file is dist/.tsbuildinfo): when nothing in src/ changed it
  * compares hashes and emits nothing, in about a second. tsc -b trusts its build-info file, not the
- * outputs: when dist/cli.js is missing (dist/ half-deleted) it rebuilds everything.
+ * outputs: when dist/cli/main.js is missing (dist/ half-deleted) it rebuilds everything.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

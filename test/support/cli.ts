@@ -1,4 +1,4 @@
-/** Drives the built CLI (dist/cli.js) in a child process, as a user would. */
+/** Drives the built CLI (dist/cli/main.js) in a child process, as a user would. */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI = join(ROOT, 'dist', 'cli.js');
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 
 export interface CliResult {
   code: number | null;

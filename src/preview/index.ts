@@ -5,25 +5,22 @@
  * PDF by headless Chromium (a local process, its page cut off from the network).
  */
 import { join } from 'node:path';
-import { letterFileName, planRows, prepareOutDir, refusedRow, reportRow } from './batch.js';
-import { ChromiumMissingError, findChromium } from './browser.js';
-import { UsageError } from './errors.js';
-import { writePrivateFile } from './fsutil.js';
-import { findRemoteImages } from './inline.js';
+import { planRows } from '../plan/replay.js';
+import { letterFileName, prepareOutDir } from '../report/out-dir.js';
+import { refusedRow, reportRow } from '../report/rows.js';
+import { ChromiumMissingError, findChromium } from './chromium.js';
+import { UsageError } from '../errors.js';
+import { writePrivateFile } from '../fsutil.js';
+import { findRemoteImages } from '../templates/inline.js';
 import type { PdfPrinter } from './pdf.js';
-import { renderIndexPage } from './preview-page.js';
-import { ReportWriter, type ReportSummary } from './report.js';
-import type { ReportRow, RowStatus } from './types.js';
-import { validateBatch, type Plan, type ValidateOptions } from './validate.js';
+import { renderIndexPage, type PreviewRow } from './gallery.js';
+
+export type { PreviewRow } from './gallery.js';
+import { ReportWriter, type ReportSummary } from '../report/writer.js';
+import type { RowStatus } from '../types.js';
+import { validateBatch, type Plan, type ValidateOptions } from '../plan/validate.js';
 
 /** A report row of a preview: report.json also records the print check (report.csv keeps the contract's columns). */
-export interface PreviewRow extends ReportRow {
-  /** Path of the letter's PDF relative to the output folder (`--pdf`). */
-  pdf?: string;
-  /** Pages in that PDF. */
-  pdfPages?: number;
-}
-
 export interface PreviewOptions extends ValidateOptions {
   /** Output folder for the report, letters and index.html. */
   out: string;

@@ -6,7 +6,7 @@
 import { closeSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { createPrivateFile, mkdirPrivate, removeFile } from './fsutil.js';
+import { createPrivateFile, mkdirPrivate, removeFile } from '../fsutil.js';
 import {
   REPORT_COLUMNS,
   STATUSES,
@@ -14,8 +14,8 @@ import {
   type ReportRow,
   type RowStatus,
   type StatusCounts,
-} from './types.js';
-import type { ExitCode } from './errors.js';
+} from '../types.js';
+import type { ExitCode } from '../errors.js';
 
 export const REPORT_CSV = 'report.csv';
 export const REPORT_JSON = 'report.json';

@@ -10,11 +10,18 @@
  * style and script (by hash), data: images, and frames of local letter files.
  */
 import { createHash } from 'node:crypto';
-import type { PreviewRow } from './preview.js';
-import { PAGE_SCRIPT } from './preview-page-script.js';
-import { PAGE_STYLE } from './preview-page-style.js';
-import type { ReportSummary } from './report.js';
-import type { ReportRow } from './types.js';
+import { PAGE_SCRIPT } from './gallery-script.js';
+import { PAGE_STYLE } from './gallery-style.js';
+import type { ReportSummary } from '../report/writer.js';
+import type { ReportRow } from '../types.js';
+
+/** A report row of a preview, with its PDF when `--pdf` printed one. */
+export interface PreviewRow extends ReportRow {
+  /** Path of the letter's PDF relative to the output folder (`--pdf`). */
+  pdf?: string;
+  /** Pages in that PDF. */
+  pdfPages?: number;
+}
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 

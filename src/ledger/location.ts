@@ -9,9 +9,9 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ENV_BASE_URL, parseBaseUrl, readDotEnv } from './canvas/config.js';
-import { ConfigError } from './errors.js';
-import { showName } from './escape.js';
+import { ENV_BASE_URL, parseBaseUrl, readDotEnv } from '../canvas/config.js';
+import { ConfigError } from '../errors.js';
+import { showName } from '../escape.js';
 
 export const ENV_LEDGER = 'CANVAS_LETTERS_LEDGER';
 /** The default before per-instance ledgers, relative to the working folder. */

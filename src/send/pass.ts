@@ -10,13 +10,14 @@
  * bounded time) before it returns; it never rejects for a write failure.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
-import { planRows, reportRow, unreadRow } from './batch.js';
-import { sendWithRetry, type CanvasClient, type SendResult, type TokenSource } from './canvas/index.js';
-import type { FinishRequest, Ledger, LedgerRecord } from './ledger.js';
-import { RateLimiter } from './ratelimit.js';
+import { planRows } from '../plan/replay.js';
+import { reportRow, unreadRow } from '../report/rows.js';
+import { sendWithRetry, type CanvasClient, type SendResult, type TokenSource } from '../canvas/index.js';
+import type { FinishRequest, Ledger, LedgerRecord } from '../ledger/ledger.js';
+import { RateLimiter } from './rate-limit.js';
 import { Recorder, ledgerMessage, messageOf, type RecordRetry, type UnrecordedRow } from './record.js';
-import type { ReportRow, RowStatus } from './types.js';
-import type { Plan, PlannedRow } from './validate.js';
+import type { ReportRow, RowStatus } from '../types.js';
+import type { Plan, PlannedRow } from '../plan/validate.js';
 
 export type { UnrecordedRow } from './record.js';
 

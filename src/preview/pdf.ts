@@ -4,8 +4,8 @@
  * can never fetch anything: every request except data: URLs is aborted, WebSockets are
  * answered locally and closed, and scripts are switched off.
  */
-import { findChromium, launchChromium, type Browser } from './browser.js';
-import { CanvasLettersError } from './errors.js';
+import { findChromium, launchChromium, type Browser } from './chromium.js';
+import { CanvasLettersError } from '../errors.js';
 
 type Page = import('playwright-core').Page;
 

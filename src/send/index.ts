@@ -3,16 +3,18 @@
  * pending/unknown → unknown), confirm, then create each remaining letter in Canvas exactly
  * once through the sender, and write the report as rows finish.
  */
-import { checkOutDir, planRows, prepareOutDir, refusedRow, reportRow } from './batch.js';
-import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, HttpClient, type CanvasConfig } from './canvas/index.js';
-import { showName } from './escape.js';
-import { Ledger, LedgerError, type LedgerRecord } from './ledger.js';
-import { Directory, fhirBaseUrl } from './lookup/index.js';
-import { ReportWriter, exitCodeFor, type ReportSummary } from './report.js';
+import { planRows } from '../plan/replay.js';
+import { checkOutDir, prepareOutDir } from '../report/out-dir.js';
+import { refusedRow, reportRow } from '../report/rows.js';
+import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, HttpClient, type CanvasConfig } from '../canvas/index.js';
+import { showName } from '../escape.js';
+import { Ledger, LedgerError, type LedgerRecord } from '../ledger/ledger.js';
+import { Directory, fhirBaseUrl } from '../lookup/index.js';
+import { ReportWriter, exitCodeFor, type ReportSummary } from '../report/writer.js';
 import type { RecordRetry } from './record.js';
-import { Decision, runSender, type SenderOptions, type SenderOutcome, type SendProgress, type UnrecordedRow } from './sender.js';
-import { emptyCounts, type ReportRow } from './types.js';
-import { validateBatch, type Plan, type PlannedRow, type ValidateOptions } from './validate.js';
+import { Decision, runSender, type SenderOptions, type SenderOutcome, type SendProgress, type UnrecordedRow } from './pass.js';
+import { emptyCounts, type ReportRow } from '../types.js';
+import { validateBatch, type Plan, type PlannedRow, type ValidateOptions } from '../plan/validate.js';
 
 export interface SendOptions extends ValidateOptions {
   out: string;

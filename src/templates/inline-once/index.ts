@@ -13,9 +13,9 @@
  */
 import type Handlebars from 'handlebars';
 import { inlineCss, inlinedSelectors, STYLE_ANCHORS } from '../inline.js';
-import { sameShape, scanHtml } from './html-scan.js';
-import { contentValues, flatten, NotOnce, rebuild, serialize, type Mark, type PartialAst } from './once-ast.js';
-import { checkMarks } from './once-check.js';
+import { sameShape, scanHtml } from '../html-scan.js';
+import { contentValues, flatten, NotOnce, rebuild, serialize, type Mark, type PartialAst } from './ast.js';
+import { checkMarks } from './check.js';
 import { selectorNeeds } from './selectors.js';
 
 export type Inlining = 'once' | 'per-letter';

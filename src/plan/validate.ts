@@ -5,13 +5,13 @@
  * that are not ready), never the rows' values or rendered letters: preview and send stream
  * the file a second time (batch.ts) to act on it, so memory stays flat with the row count.
  */
-import { CsvError } from './errors.js';
-import { showName } from './escape.js';
-import { openCsv, type CsvSource } from './csv.js';
-import { isWellFormedKey, letterKey } from './letterkey.js';
-import { RowMapper, TEMPLATE_COLUMN, type MappingOptions } from './mapping.js';
-import { HELPER_NAMES, TEMPLATE_NAME, TemplateSet, type LoadedTemplate } from './templates/index.js';
-import { KEY_FIELDS, formatProblem, ownValue, type CsvRow, type KeyField, type Keys, type Problem } from './types.js';
+import { CsvError } from '../errors.js';
+import { showName } from '../escape.js';
+import { openCsv, type CsvSource } from '../input/csv.js';
+import { isWellFormedKey, letterKey } from './letter-key.js';
+import { RowMapper, TEMPLATE_COLUMN, type MappingOptions } from '../input/mapping.js';
+import { HELPER_NAMES, TEMPLATE_NAME, TemplateSet, type LoadedTemplate } from '../templates/index.js';
+import { KEY_FIELDS, formatProblem, ownValue, type CsvRow, type KeyField, type Keys, type Problem } from '../types.js';
 
 export type PlanStatus = 'ready' | 'invalid' | 'skipped';
 const STATUS_CODES: readonly PlanStatus[] = ['ready', 'invalid', 'skipped'];

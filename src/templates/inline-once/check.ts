@@ -18,8 +18,8 @@
  *
  * Each check throws NotOnce with the reason; the template is then inlined per letter.
  */
-import { NotOnce, type Mark } from './once-ast.js';
-import { type HtmlAttr, type HtmlEvent, VOID_ELEMENTS } from './html-scan.js';
+import { NotOnce, type Mark } from './ast.js';
+import { type HtmlAttr, type HtmlEvent, VOID_ELEMENTS } from '../html-scan.js';
 import type { SelectorNeeds } from './selectors.js';
 
 interface Found {

@@ -14,10 +14,10 @@ import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { CanvasLettersError } from './errors.js';
-import { showName } from './escape.js';
-import { prepareLedgerFile } from './fsutil.js';
-import { KEY_FIELDS, type Keys } from './types.js';
+import { CanvasLettersError } from '../errors.js';
+import { showName } from '../escape.js';
+import { prepareLedgerFile } from '../fsutil.js';
+import { KEY_FIELDS, type Keys } from '../types.js';
 
 export type LedgerStatus = 'pending' | 'sent' | 'failed' | 'unknown';
 

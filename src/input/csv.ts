@@ -8,9 +8,9 @@ import { createReadStream, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { parse, CsvError as ParseError, type Info } from 'csv-parse';
-import { CsvError } from './errors.js';
-import { showName } from './escape.js';
-import type { CsvRow } from './types.js';
+import { CsvError } from '../errors.js';
+import { showName } from '../escape.js';
+import type { CsvRow } from '../types.js';
 
 export type Delimiter = ',' | ';' | '\t';
 

@@ -3,7 +3,7 @@
  * capacity one), so no second-long window ever holds more than n starts. Every HTTP
  * attempt takes a slot, retries included.
  */
-import { abortableSleep } from './canvas/retry.js';
+import { abortableSleep } from '../canvas/retry.js';
 
 export class RateLimiter {
   private readonly intervalMs: number;

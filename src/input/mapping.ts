@@ -2,9 +2,9 @@
  * From CSV columns to letter fields: `--map field=column`, `--provider`, `--location`,
  * and the per-row `template` column. Pure functions of the header and one row.
  */
-import { UsageError } from './errors.js';
-import { showName } from './escape.js';
-import { KEY_FIELDS, emptyRecord, type CsvRow, type Keys } from './types.js';
+import { UsageError } from '../errors.js';
+import { showName } from '../escape.js';
+import { KEY_FIELDS, emptyRecord, type CsvRow, type Keys } from '../types.js';
 
 /** The column that picks a row's template, overriding `--template`. */
 export const TEMPLATE_COLUMN = 'template';

@@ -4,7 +4,7 @@
  * the ledger uses it to send each letter once, across runs and files.
  */
 import { createHash } from 'node:crypto';
-import { KEY_FIELDS, ownValue, type Keys } from './types.js';
+import { KEY_FIELDS, ownValue, type Keys } from '../types.js';
 
 const KEY_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 

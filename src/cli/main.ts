@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/**
+ * The command line: parses arguments, calls the library, prints, and maps outcomes to the
+ * contract's exit codes. Heavy modules are imported inside the actions so that `--help`
+ * starts fast. Nothing here prints cell values or letter content: only rows, counts, paths.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { CanvasLettersError } from '../errors.js';
+import { addSandboxOptions, runSandbox, type SandboxFlags } from './sandbox.js';
+import { runSend } from './send.js';
+import { addWatchOptions, runWatch } from './watch.js';
+import { runPreview } from './preview.js';
+import { addBatchOptions, preferSmallHeap, say } from './shared.js';
+import { runTemplates } from './templates.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('canvas-letters')
+    .description('Create letters in Canvas Medical in bulk from a CSV and Handlebars HTML templates.')
+    .version(pkg.version)
+    .showHelpAfterError('(run with --help for usage)');
+  /** A batch command's action: ask for a small heap first, then run and keep its exit code. */
+  const batchAction =
+    <F>(run: (target: string, flags: F) => Promise<number>) =>
+    async (target: string, flags: F) => {
+      await preferSmallHeap();
+      setExit(await run(target, flags));
+    };
+
+  addBatchOptions(
+    program
+      .command('preview')
+      .description('validate and render every row; write the previews and the report; never touches the network')
+      .argument('<csv>', 'the CSV file, one letter per row'),
+  )
+    .addOption(new Option('--no-files', 'write the report, not the letter files'))
+    .option('--pdf', 'also print each letter to letters/row-NNNNN.pdf (US Letter) with headless Chromium, to check how it prints')
+    .action(batchAction(runPreview));
+
+  addBatchOptions(
+    program
+      .command('send')
+      .description('validate every row first; then create each letter in Canvas once, with bounded concurrency; write the report')
+      .argument('<csv>', 'the CSV file, one letter per row'),
+  ).action(batchAction(runSend));
+
+  addWatchOptions(
+    program
+      .command('watch')
+      .description('process CSV files dropped into a folder, each like send --yes; --once processes what is there and exits (for cron)')
+      .argument('<inbox>', 'the folder CSV files are dropped into'),
+  ).action(batchAction(runWatch));
+
+  addSandboxOptions(
+    program.command('sandbox').description('run a local stand-in for the Canvas Letter API on 127.0.0.1, for trying templates end to end'),
+  ).action(async (flags: SandboxFlags) => setExit(await runSandbox(flags)));
+
+  program
+    .command('templates')
+    .description('list the templates and the merge fields each one uses')
+    .option('--templates-dir <dir>', 'where templates, partials and stylesheets live', './templates')
+    .option('--json', 'print the list as JSON on stdout')
+    .action(async (flags: { templatesDir: string; json?: boolean }) => setExit(await runTemplates(flags)));
+
+  program.exitOverride();
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed its own message; help and version are not errors.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof CanvasLettersError) {
+      say(`canvas-letters: ${err.message}`);
+      return err.exitCode;
+    }
+    say(`canvas-letters: unexpected error: ${(err as Error)?.message ?? String(err)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);
