@@ -5,12 +5,11 @@
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { Ledger, LedgerBusyError, type ClaimRequest } from '../src/ledger/ledger.js';
 import { ROOT, tempDir } from './support/cli.js';
@@ -323,22 +322,9 @@ describe('storage', () => {
   });
 });
 
-/** Transpile src/ledger.ts and the local modules it imports into a temporary ES module folder. */
-function transpiledLedgerUrl(): string {
-  const out = tempDir('ledger-mod-');
-  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-  const todo = ['ledger.ts'];
-  const done = new Set<string>();
-  for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
-    if (done.has(name)) continue;
-    done.add(name);
-    const source = readFileSync(join(ROOT, 'src', name), 'utf8');
-    const options = { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false };
-    writeFileSync(join(out, name.replace(/\.ts$/, '.js')), ts.transpileModule(source, { compilerOptions: options }).outputText);
-    for (const m of source.matchAll(/from '\.\/([\w-]+)\.js'/g)) todo.push(`${m[1]}.ts`);
-  }
-  return pathToFileURL(join(out, 'ledger.js')).href;
+/** The built ledger module (the test setup has just built dist/ from the current src/). */
+function builtLedgerUrl(): string {
+  return pathToFileURL(join(ROOT, 'dist', 'ledger', 'ledger.js')).href;
 }
 
 describe('two processes', () => {
@@ -349,7 +335,7 @@ describe('two processes', () => {
     writeFileSync(join(dir, 'keys.json'), JSON.stringify(keys));
     const worker = join(ROOT, 'test', 'support', 'ledger-worker.mjs');
     mkdirSync(join(dir, 'ready'));
-    const args = [worker, transpiledLedgerUrl(), file, join(dir, 'keys.json'), join(dir, 'ready'), '2'];
+    const args = [worker, builtLedgerUrl(), file, join(dir, 'keys.json'), join(dir, 'ready'), '2'];
     const run = () => promisify(execFile)(process.execPath, args, { timeout: 60_000 });
     const outputs = (await Promise.all([run(), run()])).map((r) => JSON.parse(r.stdout) as { runId: string; got: string[] });
 
