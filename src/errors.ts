@@ -86,16 +86,6 @@ export class RenderError extends CanvasLettersError {
   }
 }
 
-/** Several problems at once (e.g. every invalid row of a refused file). */
-export class ValidationError extends CanvasLettersError {
-  readonly problems: readonly string[];
-
-  constructor(message: string, problems: readonly string[]) {
-    super(message);
-    this.problems = problems;
-  }
-}
-
 function locate(ctx: CsvErrorContext): string {
   const parts: string[] = [];
   if (ctx.row !== undefined) parts.push(`row ${ctx.row}`);

@@ -9,15 +9,20 @@
  * that transaction, so two processes can never both claim a key.
  * Only keys, statuses, timestamps, HTTP status, letter id, attempts, source file and row are
  * stored: never letter content or merge values.
+ *
+ * This file is the store (the queries and the group commit); open.ts opens and checks the file,
+ * errors.ts turns SQLite errors into LedgerErrors.
  */
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import { CanvasLettersError } from '../errors.js';
+import type Database from 'better-sqlite3';
 import { showName } from '../escape.js';
 import { prepareLedgerFile } from '../fsutil.js';
 import { KEY_FIELDS, type Keys } from '../types.js';
+import { LedgerError, ledgerError } from './errors.js';
+import { bindOrigin, openDatabase, readOrigin } from './open.js';
+
+export { LedgerBusyError, LedgerError, LedgerOriginError, ledgerError } from './errors.js';
 
 export type LedgerStatus = 'pending' | 'sent' | 'failed' | 'unknown';
 
@@ -45,37 +50,6 @@ export interface ClaimRequest { letterKey: string; keys: Keys; template: string;
 export type ClaimResult = { claimed: true } | { claimed: false; existing: LedgerRecord };
 export interface FinishRequest { status: 'sent' | 'failed' | 'unknown'; httpStatus?: number; letterId?: string; attempts: number }
 
-/**
- * The ledger cannot be used (unreadable, damaged, not a ledger, another instance's, full disk,
- * locked): every SQLite error of every ledger operation arrives as one, naming the file (exit 2).
- */
-export class LedgerError extends CanvasLettersError {}
-
-/** The ledger belongs to another Canvas instance than the run's CANVAS_BASE_URL. */
-export class LedgerOriginError extends LedgerError {}
-
-/** The database stayed locked by another process past the busy timeout. */
-export class LedgerBusyError extends LedgerError {}
-
-/** 1: the letters table; 2: the meta table (the Canvas instance's origin). */
-const SCHEMA_VERSION = 2;
-const SCHEMA_V1 = `
-CREATE TABLE letters (
-  letter_key TEXT PRIMARY KEY NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'unknown')),
-  patient_key TEXT NOT NULL, provider_key TEXT NOT NULL, practice_location_key TEXT NOT NULL, template TEXT NOT NULL,
-  http_status INTEGER, letter_id TEXT, attempts INTEGER NOT NULL,
-  source_file TEXT NOT NULL, source_row INTEGER NOT NULL, run_id TEXT NOT NULL, pid INTEGER NOT NULL,
-  created_at TEXT NOT NULL, updated_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX letters_status ON letters (status);`;
-const SCHEMA_V2 = 'CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;';
-const LETTERS_COLUMNS = ['letter_key', 'status', 'patient_key', 'provider_key', 'practice_location_key', 'template',
-  'http_status', 'letter_id', 'attempts', 'source_file', 'source_row', 'run_id', 'pid', 'created_at', 'updated_at'];
-const META_COLUMNS = ['key', 'value'];
-/** How long an existing empty file may take to become a database (another process creating it) before it is refused. */
-const EMPTY_WAIT_MS = 2_000;
-const RESTORE_HINT = 'restore it from a backup (do not delete it or start a new ledger: the letters it recorded as sent would be sent again); if it is not your ledger, move it aside and give the right --ledger path';
 const SELECT = `SELECT letter_key AS letterKey, status, patient_key AS patientKey, provider_key AS providerKey,
   practice_location_key AS practiceLocationKey, template, http_status AS httpStatus, letter_id AS letterId, attempts,
   source_file AS sourceFile, source_row AS row, run_id AS runId, pid, created_at AS createdAt, updated_at AS updatedAt
@@ -107,20 +81,7 @@ export class Ledger {
     // Refuses a symlink, device or FIFO (and such -wal/-shm); a new file is 0600 before SQLite sees it,
     // and SQLite gives -wal/-shm the database file's mode.
     const { created } = prepareLedgerFile(path, (message, hint) => new LedgerError(message, hint));
-    let db: Database.Database | undefined;
-    try {
-      if (!created) awaitContent(path, Date.now() + Math.min(busyTimeoutMs, EMPTY_WAIT_MS), busyTimeoutMs);
-      db = new Database(path, { timeout: busyTimeoutMs });
-      walMode(db, Date.now() + busyTimeoutMs); // the first read: a non-SQLite file fails here
-      db.pragma('synchronous = FULL');
-      checkIntegrity(db, path); // before any write: a damaged ledger is never migrated
-      migrate(db, path);
-      checkSchema(db, path);
-      if (opts.origin !== undefined) bindOrigin(db, path, opts.origin);
-    } catch (e) {
-      db?.close();
-      throw openError(e, path, busyTimeoutMs);
-    }
+    const db = openDatabase(path, { created, busyTimeoutMs, origin: opts.origin });
     return new Ledger(path, db, opts.runId ?? randomUUID(), busyTimeoutMs, created);
   }
 
@@ -305,168 +266,6 @@ export class Ledger {
       throw ledgerError(e, this.file, this.busyTimeoutMs, doing);
     }
   }
-}
-
-/**
- * Switching a new file to WAL upgrades a read lock to a write lock, and SQLite answers SQLITE_BUSY at
- * once (no busy handler) when another process opens the same new file at that moment: retry until the deadline.
- */
-function walMode(db: Database.Database, deadline: number): void {
-  for (;;) {
-    try {
-      db.pragma('journal_mode = WAL');
-      return;
-    } catch (e) {
-      if (!isBusy(e) || Date.now() >= deadline) throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // sleep 5 ms
-    }
-  }
-}
-
-/**
- * An existing file that is still empty is either being made a ledger by another process right now
- * (it gets its first page within milliseconds) or a damaged ledger (truncated to 0 bytes): wait a
- * little, then refuse it. SQLite would take it for a new, empty ledger and every letter would be sent again.
- */
-function awaitContent(path: string, deadline: number, busyTimeoutMs: number): void {
-  while (statSync(path).size === 0) {
-    if (Date.now() >= deadline) {
-      if (lockedByOther(path)) throw new LedgerBusyError(busyMessage(path, busyTimeoutMs));
-      throw new LedgerError(`${showName(path)} exists but is empty (0 bytes): it is not a new ledger; nothing was sent`, RESTORE_HINT);
-    }
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // sleep 10 ms
-  }
-}
-
-/** Whether another connection holds a lock on the (empty) file: a process creating the ledger. Writes nothing. */
-function lockedByOther(path: string): boolean {
-  const probe = new Database(path, { timeout: 0 });
-  try {
-    probe.exec('BEGIN EXCLUSIVE');
-    probe.exec('ROLLBACK');
-    return false;
-  } catch (e) {
-    if (isBusy(e)) return true;
-    throw e;
-  } finally {
-    probe.close();
-  }
-}
-
-/** `PRAGMA quick_check`: a damaged file (a page cut short, a torn write) is refused before anything reads it as a ledger. */
-function checkIntegrity(db: Database.Database, path: string): void {
-  const problems = (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check).filter((m) => m !== 'ok');
-  if (problems.length === 0) return;
-  throw new LedgerError(
-    `${showName(path)} is damaged: the integrity check found ${problems.length} problem${problems.length === 1 ? '' : 's'} (first: ${showName(problems[0]!)}); nothing was sent`,
-    RESTORE_HINT,
-  );
-}
-
-function migrate(db: Database.Database, path: string): void {
-  const version = userVersion(db);
-  if (version > SCHEMA_VERSION) {
-    throw new LedgerError(`${showName(path)}: ledger schema ${version} is newer than this canvas-letters knows (${SCHEMA_VERSION})`, 'upgrade canvas-letters');
-  }
-  if (version === SCHEMA_VERSION) return;
-  db.transaction(() => {
-    const now = userVersion(db);
-    if (now === SCHEMA_VERSION) return; // another process won
-    if (now === 0) {
-      if ((db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() as number) > 0) {
-        throw new LedgerError(`${showName(path)} is an SQLite database but not a canvas-letters ledger`, 'move it aside or choose another --ledger path');
-      }
-      db.exec(SCHEMA_V1);
-    }
-    db.exec(SCHEMA_V2); // 1 → 2: an existing ledger adopts the first origin used with it
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
-}
-
-/** The tables a ledger of this schema version must have, with their columns. */
-function checkSchema(db: Database.Database, path: string): void {
-  for (const [table, expected] of [['letters', LETTERS_COLUMNS], ['meta', META_COLUMNS]] as const) {
-    const have = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
-    const lacking = expected.filter((c) => !have.has(c));
-    if (lacking.length > 0) {
-      throw new LedgerError(
-        `${showName(path)} is not a canvas-letters ledger of schema ${SCHEMA_VERSION}: ${have.size === 0 ? `no ${table} table` : `table ${table} lacks ${lacking.join(', ')}`}; nothing was sent`,
-        RESTORE_HINT,
-      );
-    }
-  }
-}
-
-function userVersion(db: Database.Database): number {
-  return db.pragma('user_version', { simple: true }) as number;
-}
-
-function readOrigin(db: Database.Database): string | undefined {
-  return db.prepare<[string], string>("SELECT value FROM meta WHERE key = ?").pluck().get('origin');
-}
-
-function bindOrigin(db: Database.Database, path: string, origin: string): void {
-  db.transaction(() => {
-    const recorded = readOrigin(db);
-    if (recorded === undefined) db.prepare("INSERT INTO meta (key, value) VALUES ('origin', ?)").run(origin);
-    else if (recorded !== origin) {
-      throw new LedgerOriginError(
-        `${showName(path)} is the ledger of ${showName(recorded)}, not of ${showName(origin)} (CANVAS_BASE_URL); nothing was sent`,
-        'each Canvas instance has its own ledger: check CANVAS_BASE_URL, or leave --ledger and CANVAS_LETTERS_LEDGER unset to use the default ledger of this instance',
-      );
-    }
-  }).immediate();
-}
-
-function openError(e: unknown, path: string, busyTimeoutMs: number): unknown {
-  if (e instanceof LedgerError) return e;
-  const code = sqliteCode(e);
-  if (code === 'SQLITE_NOTADB' || code?.startsWith('SQLITE_CORRUPT')) {
-    return new LedgerError(`${showName(path)} is not a readable canvas-letters ledger (${(e as Error).message}); nothing was sent`, RESTORE_HINT);
-  }
-  if (code !== undefined) return ledgerError(e, path, busyTimeoutMs, 'opening');
-  return new LedgerError(`${showName(path)}: cannot open the ledger (${(e as Error).message})`, 'check the --ledger path and its permissions');
-}
-
-/** Hints by SQLite primary result code. */
-const HINTS: Readonly<Record<string, string>> = {
-  SQLITE_FULL: 'the disk holding the ledger is full: free space there, then run again (letters in flight stay pending and are reported unknown)',
-  SQLITE_IOERR: 'the disk or file system failed: check it, then run again',
-  SQLITE_CORRUPT: RESTORE_HINT,
-  SQLITE_NOTADB: RESTORE_HINT,
-  SQLITE_READONLY: 'make the ledger file and its folder writable by this user',
-  SQLITE_CANTOPEN: 'check the --ledger path, its folder and their permissions',
-  SQLITE_PERM: 'make the ledger file and its folder writable by this user',
-};
-
-/**
- * Any SQLite error of a ledger operation as a LedgerError that names the file once (no "ledger:"
- * prefix: callers add their own). Other errors (programming errors) pass unchanged.
- */
-export function ledgerError(e: unknown, path: string, busyTimeoutMs: number, doing: string): unknown {
-  if (e instanceof LedgerError) return e;
-  const code = sqliteCode(e);
-  if (code === undefined) return e;
-  if (isBusy(e) || code.startsWith('SQLITE_LOCKED')) return new LedgerBusyError(busyMessage(path, busyTimeoutMs));
-  const primary = /^SQLITE_[A-Z]+/.exec(code)?.[0] ?? code;
-  return new LedgerError(
-    `${showName(path)}: ${doing} failed (${code}: ${showName((e as Error).message)})`,
-    HINTS[primary] ?? 'check the ledger file and its disk, then run again',
-  );
-}
-
-function sqliteCode(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
-}
-
-function isBusy(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-}
-
-function busyMessage(path: string, ms: number): string {
-  return `${showName(path)}: the ledger stayed locked by another process for more than ${ms} ms`;
 }
 
 function toRecord(r: Row): LedgerRecord {

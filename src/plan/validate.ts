@@ -3,7 +3,7 @@
  * (keys, template, merge fields, that it renders) and finds duplicate letters. The plan it
  * returns is compact (a status byte and a 32-byte letter key per row, notes only for rows
  * that are not ready), never the rows' values or rendered letters: preview and send stream
- * the file a second time (batch.ts) to act on it, so memory stays flat with the row count.
+ * the file a second time (replay.ts) to act on it, so memory stays flat with the row count.
  */
 import { CsvError } from '../errors.js';
 import { showName } from '../escape.js';

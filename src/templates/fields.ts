@@ -58,138 +58,164 @@ export function parseTemplate(hb: typeof Handlebars, source: string, file: strin
 const HTML_HINT = 'values from the CSV are always escaped; HTML belongs in the template, not in the CSV';
 const FLAT_HINT = 'CSV values are flat strings: use {{field}}, {{#if field}} and {{#unless field}}';
 
+/** Check one file's syntax tree and collect what it uses (see the file comment). Throws TemplateError. */
 export function analyzeTemplate(ast: Program, file: string): FileAnalysis {
-  const out: FileAnalysis = { file, fields: new Map(), partials: [], callSites: new Map(), images: [] };
-  const fail = (node: Node, problem: string, hint?: string): never => {
-    throw new TemplateError({ file, line: node.loc?.start.line }, problem, hint);
+  const analyzer = new Analyzer(file);
+  analyzer.program(ast, new Set());
+  return analyzer.out;
+}
+
+/** One walk over a file's syntax tree: each method handles one kind of node and records into `out`. */
+class Analyzer {
+  readonly out: FileAnalysis;
+
+  constructor(private readonly file: string) {
+    this.out = { file, fields: new Map(), partials: [], callSites: new Map(), images: [] };
+  }
+
+  /** Refuse the construct at `node`: a TemplateError naming the file and the node's line. */
+  readonly fail = (node: Node, problem: string, hint?: string): never => {
+    throw new TemplateError({ file: this.file, line: node.loc?.start.line }, problem, hint);
   };
 
-  const addField = (path: Path, required: boolean) => {
-    const name = path.parts.join('.');
-    const seen = out.fields.get(name);
-    if (seen && seen.parts.join('\u0000') !== path.parts.join('\u0000')) {
-      fail(path, `"${path.original}" and "${seen.original}" both mean field "${name}"`, 'rename one of them');
-    }
-    if (seen) seen.required ||= required;
-    else {
-      const line = path.loc.start.line;
-      out.fields.set(name, { parts: [...path.parts], original: path.original, required, file, line });
-    }
-  };
+  program(p: Program, guards: Guards): void {
+    p.body.forEach((node) => this.statement(node, guards));
+  }
 
-  const checkPath = (path: Path) => {
-    if (path.data) fail(path, `@${path.parts.join('.')} is not supported`, FLAT_HINT);
-    if (path.depth > 0) fail(path, `"${path.original}": ../ paths are not supported`, FLAT_HINT);
-    if (path.parts.length === 0) fail(path, `{{${path.original}}} is not supported (name a field)`, FLAT_HINT);
-  };
-
-  /** A path or literal given to a helper or tested by #if; subexpressions are helper calls. */
-  const expression = (node: Node, required: boolean, guards: Guards): void => {
-    if (node.type === 'SubExpression') return call(node as hbs.AST.SubExpression, guards);
-    if (node.type !== 'PathExpression') return; // string, number, boolean, null, undefined literals
-    const path = node as Path;
-    checkPath(path);
-    const name = path.parts.join('.');
-    if (isOwnHelper(name) || (BUILTIN_HELPERS as readonly string[]).includes(name)) {
-      fail(path, `"${name}" is a helper; to pass its result write (${name} ...)`);
-    }
-    addField(path, required && !guards.has(name));
-  };
-
-  const helperName = (node: Call): string | undefined => {
-    const path = node.path;
-    if (path.type !== 'PathExpression') return fail(node, 'a literal cannot be used as a field or helper name');
-    const p = path as Path;
-    checkPath(p);
-    const name = p.parts.join('.');
-    // `this.x` and `./x` are always fields, never helpers.
-    const scoped = /^(this\b|\.\/)/.test(p.original);
-    return !scoped && p.parts.length === 1 ? name : undefined;
-  };
-
-  const call = (node: Call, guards: Guards): void => {
-    const name = helperName(node);
-    const hashPairs = node.hash?.pairs ?? [];
-    const bare = node.params.length === 0 && hashPairs.length === 0;
-    if (name === undefined || (!isOwnHelper(name) && !(BUILTIN_HELPERS as readonly string[]).includes(name))) {
-      if (bare && node.type === 'MustacheStatement') return expression(node.path, true, guards);
-      const known = `known helpers: ${Object.keys(HELPER_SPECS).join(', ')}`;
-      return fail(node, `unknown helper "${(node.path as Path).original}"`, known);
-    }
-    if (!isOwnHelper(name)) {
-      const extra = name === 'log' ? ' (it would write patient data to the console)' : '';
-      return fail(node, `{{${name}}} is not supported here${extra}`, FLAT_HINT);
-    }
-    checkHelperCall(node, name, fail);
-    node.params.forEach((param, i) => expression(param, !(name === 'default' && i === 0), guards));
-    for (const pair of hashPairs) expression(pair.value, true, guards);
-    const first = node.params[0];
-    if (first?.type === 'PathExpression') {
-      out.callSites.set(`${node.loc.start.line}:${node.loc.start.column}`, (first as Path).parts.join('.'));
-    }
-    if (name === 'image' && first?.type === 'StringLiteral') {
-      out.images.push({ path: (first as hbs.AST.StringLiteral).value, line: first.loc.start.line });
-    }
-  };
-
-  const block = (node: hbs.AST.BlockStatement, guards: Guards) => {
-    const name = node.path.original;
-    if (name === 'each' || name === 'with') return fail(node, `{{#${name}}} is not supported`, FLAT_HINT);
-    if (name !== 'if' && name !== 'unless') {
-      const open = node.program ? '#' : '^';
-      return fail(node, `{{${open}${name}}} blocks are not supported (only #if and #unless)`, FLAT_HINT);
-    }
-    if (!node.program) return fail(node, `{{^${name}}} is not supported`, 'use {{#unless field}}');
-    if (node.program.blockParams?.length) return fail(node, 'block parameters (as |x|) are not supported', FLAT_HINT);
-    if (node.params.length !== 1 || (node.hash?.pairs.length ?? 0) > 0) {
-      return fail(node, `{{#${name}}} takes exactly one field to test`);
-    }
-    const condition = node.params[0]!;
-    expression(condition, false, guards);
-    // Where the condition is known to be non-empty, printing it does not make it required.
-    const tested = condition.type === 'PathExpression' ? (condition as Path).parts.join('.') : undefined;
-    const filled = tested === undefined ? guards : new Set([...guards, tested]);
-    program(node.program, name === 'if' ? filled : guards);
-    if (node.inverse) program(node.inverse, name === 'unless' ? filled : guards);
-  };
-
-  const statement = (node: Node, guards: Guards) => {
+  private statement(node: Node, guards: Guards): void {
     switch (node.type) {
       case 'ContentStatement':
       case 'CommentStatement':
         return;
       case 'MustacheStatement': {
         const m = node as hbs.AST.MustacheStatement;
-        if (!m.escaped) fail(m, 'unescaped output ({{{...}}} or {{&...}}) is not allowed', HTML_HINT);
-        return call(m, guards);
+        if (!m.escaped) this.fail(m, 'unescaped output ({{{...}}} or {{&...}}) is not allowed', HTML_HINT);
+        return this.call(m, guards);
       }
       case 'BlockStatement':
-        return block(node as hbs.AST.BlockStatement, guards);
-      case 'PartialStatement': {
-        const p = node as hbs.AST.PartialStatement;
-        if (p.name.type === 'SubExpression') return fail(p, 'dynamic partials {{> (...)}} are not supported');
-        if (p.params.length > 0 || (p.hash?.pairs.length ?? 0) > 0) {
-          return fail(p, 'partials cannot be given a context or parameters', 'write {{> name}} only');
-        }
-        const name = p.name as Path | hbs.AST.StringLiteral;
-        const partial = String(name.type === 'PathExpression' ? name.original : name.value);
-        out.partials.push({ name: partial, line: p.loc.start.line });
-        return;
-      }
+        return this.block(node as hbs.AST.BlockStatement, guards);
+      case 'PartialStatement':
+        return this.partial(node as hbs.AST.PartialStatement);
       case 'PartialBlockStatement':
-        return fail(node, 'partial blocks {{#> ...}} are not supported', 'write {{> name}} only');
+        return this.fail(node, 'partial blocks {{#> ...}} are not supported', 'write {{> name}} only');
       case 'DecoratorBlock':
-        return fail(node, 'inline partials and decorators {{#* ...}} are not supported', 'use partials/<name>.hbs');
+        return this.fail(node, 'inline partials and decorators {{#* ...}} are not supported', 'use partials/<name>.hbs');
       case 'Decorator':
-        return fail(node, 'decorators {{* ...}} are not supported');
+        return this.fail(node, 'decorators {{* ...}} are not supported');
       default:
-        return fail(node, `unsupported construct (${node.type})`);
+        return this.fail(node, `unsupported construct (${node.type})`);
     }
-  };
+  }
 
-  const program = (p: Program, guards: Guards) => p.body.forEach((node) => statement(node, guards));
-  program(ast, new Set());
-  return out;
+  /** `{{> name}}`: recorded for the caller to follow; anything more than the name is refused. */
+  private partial(p: hbs.AST.PartialStatement): void {
+    if (p.name.type === 'SubExpression') return this.fail(p, 'dynamic partials {{> (...)}} are not supported');
+    if (p.params.length > 0 || (p.hash?.pairs.length ?? 0) > 0) {
+      return this.fail(p, 'partials cannot be given a context or parameters', 'write {{> name}} only');
+    }
+    const name = p.name as Path | hbs.AST.StringLiteral;
+    const partial = String(name.type === 'PathExpression' ? name.original : name.value);
+    this.out.partials.push({ name: partial, line: p.loc.start.line });
+  }
+
+  /** `{{#if x}}` / `{{#unless x}}`: x is optional; inside the branch where x is non-empty, x is a guard. */
+  private block(node: hbs.AST.BlockStatement, guards: Guards): void {
+    const name = node.path.original;
+    if (name === 'each' || name === 'with') return this.fail(node, `{{#${name}}} is not supported`, FLAT_HINT);
+    if (name !== 'if' && name !== 'unless') {
+      const open = node.program ? '#' : '^';
+      return this.fail(node, `{{${open}${name}}} blocks are not supported (only #if and #unless)`, FLAT_HINT);
+    }
+    if (!node.program) return this.fail(node, `{{^${name}}} is not supported`, 'use {{#unless field}}');
+    if (node.program.blockParams?.length) return this.fail(node, 'block parameters (as |x|) are not supported', FLAT_HINT);
+    if (node.params.length !== 1 || (node.hash?.pairs.length ?? 0) > 0) {
+      return this.fail(node, `{{#${name}}} takes exactly one field to test`);
+    }
+    const condition = node.params[0]!;
+    this.expression(condition, false, guards);
+    // Where the condition is known to be non-empty, printing it does not make it required.
+    const tested = condition.type === 'PathExpression' ? (condition as Path).parts.join('.') : undefined;
+    const filled = tested === undefined ? guards : new Set([...guards, tested]);
+    this.program(node.program, name === 'if' ? filled : guards);
+    if (node.inverse) this.program(node.inverse, name === 'unless' ? filled : guards);
+  }
+
+  /** A mustache or subexpression: a bare field, or a call of one of our helpers (checked, its arguments recorded). */
+  private call(node: Call, guards: Guards): void {
+    const name = this.helperName(node);
+    const hashPairs = node.hash?.pairs ?? [];
+    const bare = node.params.length === 0 && hashPairs.length === 0;
+    if (name === undefined || (!isOwnHelper(name) && !(BUILTIN_HELPERS as readonly string[]).includes(name))) {
+      if (bare && node.type === 'MustacheStatement') return this.expression(node.path, true, guards);
+      const known = `known helpers: ${Object.keys(HELPER_SPECS).join(', ')}`;
+      return this.fail(node, `unknown helper "${(node.path as Path).original}"`, known);
+    }
+    if (!isOwnHelper(name)) {
+      const extra = name === 'log' ? ' (it would write patient data to the console)' : '';
+      return this.fail(node, `{{${name}}} is not supported here${extra}`, FLAT_HINT);
+    }
+    checkHelperCall(node, name, this.fail);
+    node.params.forEach((param, i) => this.expression(param, !(name === 'default' && i === 0), guards));
+    for (const pair of hashPairs) this.expression(pair.value, true, guards);
+    this.recordCall(node, name);
+  }
+
+  /** Where a helper's first argument is a field (its call site), and the literal paths given to `image`. */
+  private recordCall(node: Call, name: OwnHelper): void {
+    const first = node.params[0];
+    if (first?.type === 'PathExpression') {
+      this.out.callSites.set(`${node.loc.start.line}:${node.loc.start.column}`, (first as Path).parts.join('.'));
+    }
+    if (name === 'image' && first?.type === 'StringLiteral') {
+      this.out.images.push({ path: (first as hbs.AST.StringLiteral).value, line: first.loc.start.line });
+    }
+  }
+
+  /** The name a call may be a helper by: a one-part path not written as `this.x` or `./x`. */
+  private helperName(node: Call): string | undefined {
+    const path = node.path;
+    if (path.type !== 'PathExpression') return this.fail(node, 'a literal cannot be used as a field or helper name');
+    const p = path as Path;
+    this.checkPath(p);
+    const name = p.parts.join('.');
+    // `this.x` and `./x` are always fields, never helpers.
+    const scoped = /^(this\b|\.\/)/.test(p.original);
+    return !scoped && p.parts.length === 1 ? name : undefined;
+  }
+
+  /** A path or literal given to a helper or tested by #if; subexpressions are helper calls. */
+  private expression(node: Node, required: boolean, guards: Guards): void {
+    if (node.type === 'SubExpression') return this.call(node as hbs.AST.SubExpression, guards);
+    if (node.type !== 'PathExpression') return; // string, number, boolean, null, undefined literals
+    const path = node as Path;
+    this.checkPath(path);
+    const name = path.parts.join('.');
+    if (isOwnHelper(name) || (BUILTIN_HELPERS as readonly string[]).includes(name)) {
+      this.fail(path, `"${name}" is a helper; to pass its result write (${name} ...)`);
+    }
+    this.addField(path, required && !guards.has(name));
+  }
+
+  /** Refuse @data, ../ and empty paths: CSV values are flat. */
+  private checkPath(path: Path): void {
+    if (path.data) this.fail(path, `@${path.parts.join('.')} is not supported`, FLAT_HINT);
+    if (path.depth > 0) this.fail(path, `"${path.original}": ../ paths are not supported`, FLAT_HINT);
+    if (path.parts.length === 0) this.fail(path, `{{${path.original}}} is not supported (name a field)`, FLAT_HINT);
+  }
+
+  /** Record a field (required once any use requires it); two spellings of one name are refused. */
+  private addField(path: Path, required: boolean): void {
+    const name = path.parts.join('.');
+    const seen = this.out.fields.get(name);
+    if (seen && seen.parts.join('\u0000') !== path.parts.join('\u0000')) {
+      this.fail(path, `"${path.original}" and "${seen.original}" both mean field "${name}"`, 'rename one of them');
+    }
+    if (seen) seen.required ||= required;
+    else {
+      const line = path.loc.start.line;
+      this.out.fields.set(name, { parts: [...path.parts], original: path.original, required, file: this.file, line });
+    }
+  }
 }
 
 /** Check a call of one of our helpers: argument count, hash names, literal formats and locales. */

@@ -5,7 +5,7 @@
  * Partials and styles.css are read when the folder is loaded; a template is read, checked,
  * analysed (fields, partials followed transitively) and compiled once, on first use. Its CSS is
  * then inlined into the template itself, once, where that gives the same letters as inlining
- * each letter (see once.ts); otherwise every letter is inlined. Rendering reads no files (images
+ * each letter (see inline-once/); otherwise every letter is inlined. Rendering reads no files (images
  * are read once, then cached). All compilation happens in an isolated Handlebars environment
  * with strict mode, known helpers and no prototype access.
  */
@@ -75,8 +75,7 @@ export class TemplateSet {
     return set;
   }
 
-  /** Names of the templates in the folder (not partials), sorted. */
-  /** The template names, read from the folder once per set. */
+  /** Names of the templates in the folder (not partials), sorted; read from the folder once per set. */
   list(): string[] {
     this.names ??= hbsNames(this.dir).filter((name) => TEMPLATE_NAME.test(name));
     return [...this.names];

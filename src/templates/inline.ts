@@ -7,7 +7,7 @@
  * added) and `&lt;script&gt;` escaped by Handlebars comes out exactly as it went in.
  *
  * The template loader also runs inlineCss, once, on a template's own HTML (its Handlebars
- * statements replaced by plain-text placeholders, see templates/once.ts), so that most letters
+ * statements replaced by plain-text placeholders, see templates/inline-once/), so that most letters
  * need no inlining at all; juice's own `{{ }}` handling stays off for that call too.
  */
 import juice from 'juice';

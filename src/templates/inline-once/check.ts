@@ -30,92 +30,129 @@ interface Found {
 
 const DYNAMIC_ATTRIBUTES = new Set(['class', 'id', 'style']);
 
+/** Check where every mark sits in the template's HTML (see the file comment). Throws NotOnce with the reason. */
 export function checkMarks(html: string, events: HtmlEvent[], marks: Mark[], token: RegExp, needs: SelectorNeeds): void {
-  const seen = new Set<number>();
-  const blockAt = new Map<number, string>(); // block → where its start mark is
-  const openInText = new Set<number>(); // blocks open in text at the current point
-  const addsElements = new Set<number>();
-  const stack: { name: string; at: number }[] = [];
+  const walk = new MarkWalk(html, marks, token, needs);
+  events.forEach((e, at) => walk.event(e, at));
+  walk.finish();
+}
 
-  const fail = (problem: string): never => {
-    throw new NotOnce(problem);
-  };
-  const find = (from: number, to: number): Found[] =>
-    [...html.slice(from, to).matchAll(token)].map((m) => ({ mark: Number(m[1]), index: from + m.index, length: m[0].length }));
-  const label = (f: Found) => marks[f.mark]!.label;
+function fail(problem: string): never {
+  throw new NotOnce(problem);
+}
 
-  const visit = (found: Found[], where: string, inText: boolean) => {
+/** One pass over the HTML events: each mark is visited once, at the place it sits in the element tree. */
+class MarkWalk {
+  private readonly seen = new Set<number>();
+  /** block → where its start mark is */
+  private readonly blockAt = new Map<number, string>();
+  /** blocks open in text at the current point */
+  private readonly openInText = new Set<number>();
+  private readonly addsElements = new Set<number>();
+  private readonly stack: { name: string; at: number }[] = [];
+
+  constructor(
+    private readonly html: string,
+    private readonly marks: Mark[],
+    private readonly token: RegExp,
+    private readonly needs: SelectorNeeds,
+  ) {}
+
+  /** Check the marks of one HTML event (the `at`-th). */
+  event(e: HtmlEvent, at: number): void {
+    if (e.type === 'text') return this.visit(this.find(e.start, e.end), `t${this.stack.map((s) => s.at).join('.')}`, true);
+    if (e.type === 'start') return this.startTag(e, at);
+    const found = this.find(e.start, e.end);
+    if (e.type === 'end') {
+      for (const block of this.openInText) this.addsElements.add(block);
+      if (found.length > 0) fail(`${this.label(found[0]!)} inside the </${e.name}> tag`);
+      if (this.stack.pop()?.name !== e.name) fail(`</${e.name}> does not close the element opened last`);
+    } else if (found.length > 0 && e.type === 'raw' && (e.name === 'title' || e.name === 'textarea')) {
+      this.visit(found, `r${at}`, false);
+    } else if (found.length > 0) {
+      fail(`${this.label(found[0]!)} inside ${e.type === 'raw' ? `a <${e.name}> block` : 'an HTML comment or declaration'}`);
+    }
+  }
+
+  /** After the last event: every mark was seen, and the stylesheet's selectors do not depend on the merge. */
+  finish(): void {
+    const { marks, needs } = this;
+    if (this.seen.size !== marks.length) fail('the template could not be followed');
+    if (needs.unsafe && marks.length > 0) fail(`the stylesheet's selector ${needs.unsafe} could depend on the merged content`);
+    if (needs.structural && this.addsElements.size > 0) {
+      const block = marks.find((m) => m.kind === 'open' && this.addsElements.has(m.block))!;
+      fail(`${block.label} adds or removes elements and the selector ${needs.structural} depends on sibling elements`);
+    }
+  }
+
+  /** The marks in html[from, to). */
+  private find(from: number, to: number): Found[] {
+    return [...this.html.slice(from, to).matchAll(this.token)].map((m) => ({ mark: Number(m[1]), index: from + m.index, length: m[0].length }));
+  }
+
+  private label(f: Found): string {
+    return this.marks[f.mark]!.label;
+  }
+
+  /** Mark each found mark seen; a block's {{else}} and end must be where its start is. */
+  private visit(found: Found[], where: string, inText: boolean): void {
     for (const f of found) {
-      const mark = marks[f.mark];
-      if (!mark || seen.has(f.mark)) return fail('the template could not be followed');
-      seen.add(f.mark);
+      const mark = this.marks[f.mark];
+      if (!mark || this.seen.has(f.mark)) return fail('the template could not be followed');
+      this.seen.add(f.mark);
       if (mark.kind === 'open') {
-        blockAt.set(mark.block, where);
-        if (inText) openInText.add(mark.block);
-      } else if (mark.kind !== 'hole' && blockAt.get(mark.block) !== where) {
+        this.blockAt.set(mark.block, where);
+        if (inText) this.openInText.add(mark.block);
+      } else if (mark.kind !== 'hole' && this.blockAt.get(mark.block) !== where) {
         fail(`${mark.label} starts and ${mark.kind === 'else' ? 'has its {{else}}' : 'ends'} in different places of the HTML`);
       }
-      if (mark.kind === 'close') openInText.delete(mark.block);
+      if (mark.kind === 'close') this.openInText.delete(mark.block);
     }
-  };
+  }
 
-  const attribute = (tag: string, a: HtmlAttr, where: string, found: Found[]) => {
-    const first = label(found[0]!);
-    if (!a.quote) fail(`${first} in an unquoted ${a.name} attribute of <${tag}>`);
-    if (DYNAMIC_ATTRIBUTES.has(a.name)) fail(`${first} in the ${a.name} attribute of <${tag}>`);
-    if (needs.attributes.has(a.name)) fail(`${first} in the ${a.name} attribute, which a CSS selector tests`);
-    visit(found, where, false);
-    // An attribute whose value comes out empty is written as a bare name (title=""  → title).
-    let depth = 0;
-    let filled = false;
-    let last = a.valueStart;
-    for (const f of found) {
-      const mark = marks[f.mark]!;
-      if (depth === 0 && f.index > last) filled = true;
-      if (mark.kind === 'open') depth++;
-      if (mark.kind === 'close') depth--;
-      if (depth === 0 && mark.kind === 'hole' && mark.nonEmpty) filled = true;
-      last = f.index + f.length;
-    }
-    if (a.valueEnd > last) filled = true;
-    if (!filled) fail(`${first}: the ${a.name} attribute of <${tag}> could be empty`);
-  };
-
-  const startTag = (e: Extract<HtmlEvent, { type: 'start' }>, at: number) => {
+  private startTag(e: Extract<HtmlEvent, { type: 'start' }>, at: number): void {
     if (e.name === 'svg' || e.name === 'math') fail(`the template has an <${e.name}> element`);
-    for (const block of openInText) {
-      addsElements.add(block);
-      if (e.name === 'style') fail(`a <style> block inside ${marks.find((m) => m.block === block)!.label}`);
+    for (const block of this.openInText) {
+      this.addsElements.add(block);
+      if (e.name === 'style') fail(`a <style> block inside ${this.marks.find((m) => m.block === block)!.label}`);
     }
-    const found = find(e.start, e.end);
+    const found = this.find(e.start, e.end);
     e.attrs.forEach((a, k) => {
       const inside = found.filter((f) => f.index >= a.valueStart && f.index + f.length <= a.valueEnd);
-      if (inside.length > 0) attribute(e.name, a, `a${at}.${k}`, inside);
+      if (inside.length > 0) this.attribute(e.name, a, `a${at}.${k}`, inside);
     });
-    const outside = found.find((f) => !seen.has(f.mark));
-    if (outside) fail(`${label(outside)} inside the <${e.name}> tag, outside an attribute value`);
-    if (!VOID_ELEMENTS.has(e.name)) stack.push({ name: e.name, at });
-  };
-
-  events.forEach((e, at) => {
-    if (e.type === 'text') return visit(find(e.start, e.end), `t${stack.map((s) => s.at).join('.')}`, true);
-    if (e.type === 'start') return startTag(e, at);
-    const found = find(e.start, e.end);
-    if (e.type === 'end') {
-      for (const block of openInText) addsElements.add(block);
-      if (found.length > 0) fail(`${label(found[0]!)} inside the </${e.name}> tag`);
-      if (stack.pop()?.name !== e.name) fail(`</${e.name}> does not close the element opened last`);
-    } else if (found.length > 0 && e.type === 'raw' && (e.name === 'title' || e.name === 'textarea')) {
-      visit(found, `r${at}`, false);
-    } else if (found.length > 0) {
-      fail(`${label(found[0]!)} inside ${e.type === 'raw' ? `a <${e.name}> block` : 'an HTML comment or declaration'}`);
-    }
-  });
-
-  if (seen.size !== marks.length) fail('the template could not be followed');
-  if (needs.unsafe && marks.length > 0) fail(`the stylesheet's selector ${needs.unsafe} could depend on the merged content`);
-  if (needs.structural && addsElements.size > 0) {
-    const block = marks.find((m) => m.kind === 'open' && addsElements.has(m.block))!;
-    fail(`${block.label} adds or removes elements and the selector ${needs.structural} depends on sibling elements`);
+    const outside = found.find((f) => !this.seen.has(f.mark));
+    if (outside) fail(`${this.label(outside)} inside the <${e.name}> tag, outside an attribute value`);
+    if (!VOID_ELEMENTS.has(e.name)) this.stack.push({ name: e.name, at });
   }
+
+  /** Marks inside an attribute value: a quoted value of an attribute no selector or inliner looks at, never left empty. */
+  private attribute(tag: string, a: HtmlAttr, where: string, found: Found[]): void {
+    const first = this.label(found[0]!);
+    if (!a.quote) fail(`${first} in an unquoted ${a.name} attribute of <${tag}>`);
+    if (DYNAMIC_ATTRIBUTES.has(a.name)) fail(`${first} in the ${a.name} attribute of <${tag}>`);
+    if (this.needs.attributes.has(a.name)) fail(`${first} in the ${a.name} attribute, which a CSS selector tests`);
+    this.visit(found, where, false);
+    if (!alwaysFilled(a, found, this.marks)) fail(`${first}: the ${a.name} attribute of <${tag}> could be empty`);
+  }
+}
+
+/**
+ * Whether an attribute value keeps some content whatever the merge gives: text outside every
+ * block, or a hole known to be non-empty. An attribute whose value comes out empty is written
+ * as a bare name (title=""  → title).
+ */
+function alwaysFilled(a: HtmlAttr, found: Found[], marks: Mark[]): boolean {
+  let depth = 0;
+  let filled = false;
+  let last = a.valueStart;
+  for (const f of found) {
+    const mark = marks[f.mark]!;
+    if (depth === 0 && f.index > last) filled = true;
+    if (mark.kind === 'open') depth++;
+    if (mark.kind === 'close') depth--;
+    if (depth === 0 && mark.kind === 'hole' && mark.nonEmpty) filled = true;
+    last = f.index + f.length;
+  }
+  return filled || a.valueEnd > last;
 }

@@ -7,7 +7,7 @@
  * becomes the static text of a new syntax tree around the original statements, compiled with
  * the same options and helpers. Merging a row into it gives the letter juice would have given.
  *
- * That holds only when nothing the inliner looks at depends on the merge (see once-check.ts);
+ * That holds only when nothing the inliner looks at depends on the merge (see check.ts);
  * when in doubt the template is inlined per letter, and `reason` says why. Field analysis and
  * every refusal check have already run on the original files before this is called.
  */
