@@ -44,7 +44,7 @@ describe('compilePattern', () => {
 });
 
 describe('the route table', () => {
-  it('answers 405 with the methods listed for a known path, HEAD where GET is a read of the inbox', async () => {
+  it('answers 405 with the methods listed for a known path (HEAD is listed for the inbox reads only)', async () => {
     const sb = await sandbox({ directory: false });
     const cases: [string, string, string][] = [
       ['POST', '/', 'GET'],
