@@ -1,6 +1,7 @@
 /**
  * The sandbox's JSON control API under /sandbox/, for scripts, other processes and the inbox
- * page (the letter routes, /sandbox/letters..., are in inbox.ts):
+ * page (the letter routes, /sandbox/letters..., are in inbox.ts; routes.ts maps each method and
+ * path to these handlers):
  *   GET    /sandbox/stats          stats() without startTimes and fhirReadCounts
  *   GET    /sandbox/faults         current FaultConfig
  *   PUT    /sandbox/faults         merge a JSON FaultConfig (setFaults)
@@ -12,76 +13,86 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isFaultKind, operationOutcome } from './faults.js';
 import { isFhirFaultKind } from './fhir.js';
-import { readBody, sendJson, wrongMethod } from './http.js';
-import type { FaultConfig, FaultKind, FhirFaultKind, Sandbox } from './types.js';
+import { readBody, sendJson } from './http.js';
+import type { Handler } from './router.js';
+import type { SandboxControls } from './state.js';
+import type { FaultConfig, FaultKind, FhirFaultKind } from './types.js';
 
 const CONTROL_BODY_LIMIT = 64 * 1024;
+
+export interface ControlResource {
+  stats: Handler;
+  faults: Handler;
+  setFaults: Handler;
+  script: Handler;
+  scriptFhir: Handler;
+  revokeTokens: Handler;
+  reset: Handler;
+}
 
 function noContent(res: ServerResponse): void {
   res.writeHead(204).end();
 }
 
-async function readJson(req: IncomingMessage, res: ServerResponse): Promise<{ ok: true; value: unknown } | { ok: false }> {
+/** The parsed JSON body, or undefined after answering 400. */
+async function readJson(req: IncomingMessage, res: ServerResponse): Promise<{ value: unknown } | undefined> {
   const text = await readBody(req, CONTROL_BODY_LIMIT);
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { value: JSON.parse(text) };
   } catch {
     sendJson(res, 400, operationOutcome('invalid', 'Request body is not valid JSON.'));
-    return { ok: false };
+    return undefined;
   }
 }
 
-/** Answer a /sandbox/ request; false when the path is not part of the control API. */
-export async function handleControl(
-  req: IncomingMessage,
-  res: ServerResponse,
-  path: string,
-  sandbox: Sandbox,
-  faults: () => FaultConfig,
-): Promise<boolean> {
-  const method = req.method ?? 'GET';
-  if (path === '/sandbox/stats') {
-    if (method !== 'GET') return wrongMethod(res, 'GET');
-    const { startTimes: _omitted, fhirReadCounts: _perKey, ...stats } = sandbox.stats();
-    sendJson(res, 200, stats);
-    return true;
+/** The `kinds` of a {"kinds": [...]} body when each is a known kind, or undefined after answering 400. */
+async function readKinds<K>(req: IncomingMessage, res: ServerResponse, known: (kind: unknown) => kind is K): Promise<K[] | undefined> {
+  const body = await readJson(req, res);
+  if (!body) return undefined;
+  const kinds = (body.value as { kinds?: unknown } | null)?.kinds;
+  if (!Array.isArray(kinds) || !kinds.every(known)) {
+    sendJson(res, 400, operationOutcome('invalid', 'Body must be {"kinds": [...]} with known fault kinds.'));
+    return undefined;
   }
-  if (path === '/sandbox/faults') {
-    if (method === 'GET') sendJson(res, 200, faults());
-    else if (method === 'PUT') {
+  return kinds;
+}
+
+export function controlResource(sandbox: SandboxControls): ControlResource {
+  return {
+    stats(_req, res) {
+      const { startTimes: _omitted, fhirReadCounts: _perKey, ...stats } = sandbox.stats();
+      sendJson(res, 200, stats);
+    },
+    faults: (_req, res) => sendJson(res, 200, sandbox.faults()),
+    async setFaults(req, res) {
       const body = await readJson(req, res);
-      if (!body.ok) return true;
+      if (!body) return;
       try {
         sandbox.setFaults(body.value as FaultConfig);
       } catch (err) {
-        sendJson(res, 400, operationOutcome('invalid', (err as Error).message));
-        return true;
+        return sendJson(res, 400, operationOutcome('invalid', (err as Error).message));
       }
-      sendJson(res, 200, faults());
-    } else wrongMethod(res, 'GET, PUT');
-    return true;
-  }
-  if (path === '/sandbox/script' || path === '/sandbox/fhir-script') {
-    if (method !== 'POST') return wrongMethod(res, 'POST');
-    const body = await readJson(req, res);
-    if (!body.ok) return true;
-    const kinds = (body.value as { kinds?: unknown } | null)?.kinds;
-    const fhir = path === '/sandbox/fhir-script';
-    if (!Array.isArray(kinds) || !kinds.every(fhir ? isFhirFaultKind : isFaultKind)) {
-      sendJson(res, 400, operationOutcome('invalid', 'Body must be {"kinds": [...]} with known fault kinds.'));
-      return true;
-    }
-    if (fhir) sandbox.scriptFhir(...(kinds as FhirFaultKind[]));
-    else sandbox.script(...(kinds as FaultKind[]));
-    noContent(res);
-    return true;
-  }
-  if (path === '/sandbox/revoke-tokens' || path === '/sandbox/reset') {
-    if (method !== 'POST') return wrongMethod(res, 'POST');
-    if (path === '/sandbox/reset') sandbox.reset();
-    else sandbox.revokeTokens();
-    noContent(res);
-    return true;
-  }
-  return false;
+      sendJson(res, 200, sandbox.faults());
+    },
+    async script(req, res) {
+      const kinds = await readKinds<FaultKind>(req, res, isFaultKind);
+      if (!kinds) return;
+      sandbox.script(...kinds);
+      noContent(res);
+    },
+    async scriptFhir(req, res) {
+      const kinds = await readKinds<FhirFaultKind>(req, res, isFhirFaultKind);
+      if (!kinds) return;
+      sandbox.scriptFhir(...kinds);
+      noContent(res);
+    },
+    revokeTokens(_req, res) {
+      sandbox.revokeTokens();
+      noContent(res);
+    },
+    reset(_req, res) {
+      sandbox.reset();
+      noContent(res);
+    },
+  };
 }

@@ -1,5 +1,6 @@
 /**
- * Small node:http helpers shared by the sandbox endpoints: JSON answers and bounded body reads.
+ * Small node:http helpers shared by the sandbox endpoints: JSON and text answers, bounded body
+ * reads, and the check that refuses requests from outside loopback and other origins.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { operationOutcome } from './faults.js';
@@ -22,10 +23,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-/** Answers 405 and returns true (handled). */
-export function wrongMethod(res: ServerResponse, allow: string): true {
+/** Answer 405 naming the methods the path allows. */
+export function wrongMethod(res: ServerResponse, allow: string): void {
   sendJson(res, 405, operationOutcome('not-supported', `Method not allowed; use ${allow}.`), { Allow: allow });
-  return true;
 }
 
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {

@@ -1,5 +1,5 @@
 /**
- * The sandbox's web inbox and its letter routes:
+ * The sandbox's web inbox and its letter routes (routes.ts maps each method and path to them):
  *   GET    /                            the inbox page (page.ts): letters, viewer, fault form
  *   GET    /sandbox/letters             newest first, without content; ?q= search (every term, in
  *                                      keys, template, subject or letter text; case and accents
@@ -13,10 +13,12 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { operationOutcome } from './faults.js';
-import { sendJson, sendText, wrongMethod } from './http.js';
+import { sendJson, sendText } from './http.js';
 import { INBOX_PAGE } from './page.js';
+import type { Handler } from './router.js';
+import type { SandboxControls } from './state.js';
 import { matches, searchTerms, summarize, textMatch, type LetterSummary, type TextMatch } from './summary.js';
-import type { ReceivedLetter, Sandbox } from './types.js';
+import type { ReceivedLetter } from './types.js';
 
 export const PAGE_CSP =
   "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-src 'self'; img-src data:";
@@ -24,10 +26,6 @@ export const LETTER_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-
 
 const PRIVATE_HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' };
 const MAX_QUERY = 500;
-
-function isRead(method: string): boolean {
-  return method === 'GET' || method === 'HEAD';
-}
 
 function listLetters(req: IncomingMessage, res: ServerResponse, url: URL, letters: readonly ReceivedLetter[]): void {
   const q = (url.searchParams.get('q') ?? '').slice(0, MAX_QUERY);
@@ -58,41 +56,51 @@ function listLetters(req: IncomingMessage, res: ServerResponse, url: URL, letter
   sendJson(res, 200, found, { ETag: etag, 'Cache-Control': 'no-cache', 'X-Total-Count': String(total) });
 }
 
-/** Answer `/` and the /sandbox/letters routes; false when the path is not one of them. */
-export function handleInbox(req: IncomingMessage, res: ServerResponse, url: URL, sandbox: Sandbox): boolean {
-  const method = req.method ?? 'GET';
-  const path = url.pathname;
-  if (path === '/' || path === '/index.html') {
-    if (!isRead(method)) return wrongMethod(res, 'GET');
-    sendText(res, 200, 'text/html; charset=utf-8', INBOX_PAGE, {
-      ...PRIVATE_HEADERS,
-      'Content-Security-Policy': PAGE_CSP,
-      'X-Frame-Options': 'DENY',
-    });
-    return true;
-  }
-  if (path === '/sandbox/letters') {
-    if (isRead(method)) listLetters(req, res, url, sandbox.letters);
-    else if (method === 'DELETE') {
+export interface InboxResource {
+  /** GET /: the inbox page. */
+  page: Handler;
+  /** GET /sandbox/letters: the letters, newest first, without content. */
+  list: Handler;
+  /** DELETE /sandbox/letters: forget every letter. */
+  clear: Handler;
+  /** GET /sandbox/letters/{id}: one letter with its content. */
+  letter: Handler;
+  /** GET /sandbox/letters/{id}/html: the letter itself, under LETTER_CSP. */
+  letterHtml: Handler;
+}
+
+function notFound(res: ServerResponse): void {
+  sendJson(res, 404, operationOutcome('not-found', 'No letter with that id.'));
+}
+
+export function inboxResource(sandbox: SandboxControls): InboxResource {
+  const find = (id: string | undefined) => sandbox.letters.find((l) => l.id === id); // ids are hex: no decoding needed
+  return {
+    page(_req, res) {
+      sendText(res, 200, 'text/html; charset=utf-8', INBOX_PAGE, {
+        ...PRIVATE_HEADERS,
+        'Content-Security-Policy': PAGE_CSP,
+        'X-Frame-Options': 'DENY',
+      });
+    },
+    list: (req, res, { url }) => listLetters(req, res, url, sandbox.letters),
+    clear(_req, res) {
       sandbox.clearLetters();
       res.writeHead(204).end();
-    } else wrongMethod(res, 'GET, DELETE');
-    return true;
-  }
-  const one = /^\/sandbox\/letters\/([^/]+)(\/html)?$/.exec(path);
-  if (!one) return false;
-  if (!isRead(method)) return wrongMethod(res, 'GET');
-  const letter = sandbox.letters.find((l) => l.id === one[1]); // ids are hex: no decoding needed
-  if (!letter) {
-    sendJson(res, 404, operationOutcome('not-found', 'No letter with that id.'));
-  } else if (one[2]) {
-    sendText(res, 200, 'text/html; charset=utf-8', letter.content, {
-      ...PRIVATE_HEADERS,
-      'Content-Security-Policy': LETTER_CSP,
-      'Cross-Origin-Resource-Policy': 'same-origin',
-    });
-  } else {
-    sendJson(res, 200, { ...summarize(letter), content: letter.content }, { 'Cache-Control': 'no-store' });
-  }
-  return true;
+    },
+    letter(_req, res, { params }) {
+      const letter = find(params.id);
+      if (!letter) return notFound(res);
+      sendJson(res, 200, { ...summarize(letter), content: letter.content }, { 'Cache-Control': 'no-store' });
+    },
+    letterHtml(_req, res, { params }) {
+      const letter = find(params.id);
+      if (!letter) return notFound(res);
+      sendText(res, 200, 'text/html; charset=utf-8', letter.content, {
+        ...PRIVATE_HEADERS,
+        'Content-Security-Policy': LETTER_CSP,
+        'Cross-Origin-Resource-Policy': 'same-origin',
+      });
+    },
+  };
 }

@@ -4,7 +4,7 @@
  * so tests and users can exercise every path of canvas-letters without the outside network.
  */
 export { startSandbox, TOKEN_PATH, LETTER_PATH } from './server.js';
-export { DEFAULT_DIRECTORY, SandboxDirectoryError, loadDirectory } from './fhir.js';
+export { DEFAULT_DIRECTORY, SandboxDirectoryError, loadDirectory } from './directory.js';
 export { parseFaultRates, validateFaultConfig, mulberry32 } from './faults.js';
 export {
   FAULT_KINDS,
