@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CanvasClient, TokenSource } from '../src/canvas/index.js';
 import type { ClaimResult, FinishRequest } from '../src/ledger/ledger.js';
-import { Decision, runSender, type SenderOptions } from '../src/send/pass.js';
+import { Decision } from '../src/send/decide.js';
+import { runSender, type SenderOptions } from '../src/send/pass.js';
 import type { ReportRow } from '../src/types.js';
 import { validateBatch, type Plan } from '../src/plan/validate.js';
 import { ROOT } from './support/cli.js';
@@ -89,7 +90,7 @@ function fakeClock() {
 }
 
 function options(plan: Plan, more: Partial<SenderOptions> & Pick<SenderOptions, 'ledger' | 'add'>): SenderOptions {
-  return { plan, decisions: sendAll(plan), toSend: plan.rows, verdict: () => undefined, concurrency: 4, retryBaseDelayMs: 0, ...more };
+  return { plan, decisions: sendAll(plan), toSend: plan.rows, concurrency: 4, retryBaseDelayMs: 0, ...more };
 }
 
 /** After the first entry matching `failure`, no letter request starts. */
