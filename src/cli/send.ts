@@ -1,8 +1,8 @@
 /**
  * `canvas-letters send <csv>`: configuration, confirmation, progress and Ctrl-C handling
  * around the library's `send`. A first Ctrl-C stops starting letters and lets the requests
- * in flight finish and be recorded (exit 130); a second one exits at once, leaving those
- * letters pending in the ledger (reported `unknown` by the next run).
+ * in flight finish and be recorded (exit 130 when there were letters to send); a second one
+ * exits at once, leaving those letters pending in the ledger (reported `unknown` by the next run).
  */
 import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../errors.js';

@@ -15,16 +15,16 @@ export function defaultOutDir(csv: string, now = new Date()): string {
   return resolve('out', `${basename(csv, extname(csv))}-${stamp}`);
 }
 
-/**
- * Get the output folder ready: created 0700 when missing; an existing folder (never chmod'ed,
- * never a symlink) must be empty or hold only an earlier preview, whose files are removed.
- * A folder holding a send report, or anything else, is refused before anything is written.
- */
 /** Refuse an output folder that `prepareOutDir` would refuse, writing nothing (before a ledger is opened). */
 export function checkOutDir(out: string): void {
   if (checkPath(out, 'folder')) earlierPreview(out);
 }
 
+/**
+ * Get the output folder ready: created 0700 when missing; an existing folder (never chmod'ed,
+ * never a symlink) must be empty or hold only an earlier preview, whose files are removed.
+ * A folder holding a send report, or anything else, is refused before anything is written.
+ */
 export function prepareOutDir(out: string): void {
   if (!checkPath(out, 'folder')) {
     mkdirPrivate(out);

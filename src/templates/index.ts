@@ -75,8 +75,7 @@ export class TemplateSet {
     return set;
   }
 
-  /** Names of the templates in the folder (not partials), sorted. */
-  /** The template names, read from the folder once per set. */
+  /** Names of the templates in the folder (not partials), sorted; read from the folder once per set. */
   list(): string[] {
     this.names ??= hbsNames(this.dir).filter((name) => TEMPLATE_NAME.test(name));
     return [...this.names];
