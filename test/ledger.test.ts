@@ -6,7 +6,7 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -323,22 +323,23 @@ describe('storage', () => {
   });
 });
 
-/** Transpile src/ledger.ts and the local modules it imports into a temporary ES module folder. */
+/** Transpile src/ledger/ledger.ts and the local modules it imports (following relative paths) into a temporary ES module folder. */
 function transpiledLedgerUrl(): string {
   const out = tempDir('ledger-mod-');
   symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
   writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-  const todo = ['ledger.ts'];
+  const todo = ['ledger/ledger.ts'];
   const done = new Set<string>();
   for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
     if (done.has(name)) continue;
     done.add(name);
     const source = readFileSync(join(ROOT, 'src', name), 'utf8');
     const options = { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false };
+    mkdirSync(join(out, posix.dirname(name)), { recursive: true });
     writeFileSync(join(out, name.replace(/\.ts$/, '.js')), ts.transpileModule(source, { compilerOptions: options }).outputText);
-    for (const m of source.matchAll(/from '\.\/([\w-]+)\.js'/g)) todo.push(`${m[1]}.ts`);
+    for (const m of source.matchAll(/from '(\.\.?\/[\w./-]+)\.js'/g)) todo.push(posix.join(posix.dirname(name), `${m[1]}.ts`));
   }
-  return pathToFileURL(join(out, 'ledger.js')).href;
+  return pathToFileURL(join(out, 'ledger', 'ledger.js')).href;
 }
 
 describe('two processes', () => {
