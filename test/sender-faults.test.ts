@@ -3,13 +3,17 @@
  * report writer that throws ENOSPC, and a fake clock for the recording backoff. Order is proven
  * with an event log kept by the fakes (never timing windows).
  */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CanvasClient, TokenSource } from '../src/canvas/index.js';
 import type { ClaimResult, FinishRequest } from '../src/ledger/ledger.js';
-import { Decision, runSender, type SenderOptions } from '../src/send/pass.js';
+import { Decision } from '../src/send/decide.js';
+import { runSender, type SenderOptions } from '../src/send/pass.js';
 import type { ReportRow } from '../src/types.js';
 import { validateBatch, type Plan } from '../src/plan/validate.js';
+import { FileChangedError, planRows } from '../src/plan/replay.js';
 import { ROOT } from './support/cli.js';
 
 const ROWS = 20; // samples/jury-duty.csv
@@ -89,7 +93,7 @@ function fakeClock() {
 }
 
 function options(plan: Plan, more: Partial<SenderOptions> & Pick<SenderOptions, 'ledger' | 'add'>): SenderOptions {
-  return { plan, decisions: sendAll(plan), toSend: plan.rows, verdict: () => undefined, concurrency: 4, retryBaseDelayMs: 0, ...more };
+  return { plan, decisions: sendAll(plan), toSend: plan.rows, concurrency: 4, retryBaseDelayMs: 0, ...more };
 }
 
 /** After the first entry matching `failure`, no letter request starts. */
@@ -179,5 +183,87 @@ describe('send pass: a report that cannot be written', () => {
     expect([...records.values()].filter((r) => r === 'pending')).toEqual([]);
     // Every row still went to the report writer once (it is the writer that could not keep them).
     expect(adds).toBe(ROWS);
+  });
+});
+
+/** Row numbers 1..ROWS, the rows every pass must report once each. */
+const ALL_ROWS = Array.from({ length: ROWS }, (_, i) => i + 1);
+
+const sortedRows = (rows: ReportRow[]) => rows.map((r) => r.row).sort((a, b) => a - b);
+
+describe('send pass: something not expected while handling a row', () => {
+  it('reports that row not_attempted with the message, stops starting letters, and still reports every row once', async () => {
+    const plan = await jurorPlan();
+    // The fifth letter to render throws (loaded templates are frozen: the set hands out a copy).
+    const templates = plan.templates;
+    const get = templates.get.bind(templates);
+    let renders = 0;
+    templates.get = (name) => {
+      const t = get(name);
+      return {
+        ...t,
+        renderLetter: (data) => {
+          if (++renders === 5) throw new TypeError('renderer broke');
+          return t.renderLetter(data);
+        },
+      };
+    };
+    const log: string[] = [];
+    const canvas = fakeCanvas(log);
+    const { ledger } = fakeLedger(log, () => undefined);
+    const rows: ReportRow[] = [];
+    const outcome = await runSender(options(plan, { ledger, add: (r) => rows.push(r), sending: canvas.sending }));
+
+    expect(sortedRows(rows)).toEqual(ALL_ROWS);
+    expect(outcome.stopReason).toBe('renderer broke');
+    expect(outcome.interrupted).toBe(false);
+    expect(canvas.state.inFlight).toBe(0);
+    // The row that threw keeps its keys and says why; no row is blamed on a changed file.
+    expect(rows.find((r) => r.row === 5)).toMatchObject({ status: 'not_attempted', error: 'not attempted: renderer broke' });
+    expect(rows.find((r) => r.row === 5)!.patientKey).not.toBe('');
+    expect(rows.some((r) => /changed/.test(r.error ?? ''))).toBe(false);
+    // Letters queued before it went out; none started after it.
+    expect(rows.filter((r) => r.status === 'sent').map((r) => r.row)).toEqual(ALL_ROWS.slice(0, canvas.state.started));
+    expect(canvas.state.started).toBeLessThan(5);
+    for (const r of rows.filter((x) => x.row > 5)) expect(r).toMatchObject({ status: 'not_attempted', error: 'not attempted: renderer broke' });
+  });
+});
+
+describe('send pass: the file changed since validation', () => {
+  it('reports the rows it read, then every row it can no longer read not_attempted with FileChangedError\'s message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-changed-'));
+    try {
+      const csv = join(dir, 'jury-duty.csv');
+      copyFileSync(join(ROOT, 'samples', 'jury-duty.csv'), csv);
+      utimesSync(csv, 1e9, 1e9); // whole seconds, so the same time can be set again
+      const plan = await validateBatch({ csv, templatesDir: join(ROOT, 'templates'), template: 'jury-duty' });
+      // Row 8's patientName changes; same size and time, so only the letter key can tell.
+      const text = readFileSync(csv, 'utf8');
+      expect(text).toContain('Aaliyah Johnson');
+      writeFileSync(csv, text.replace('Aaliyah Johnson', 'Aaliyah Johnsen'));
+      utimesSync(csv, 1e9, 1e9);
+
+      const drain = async () => {
+        for await (const row of planRows(plan)) void row;
+      };
+      await expect(drain()).rejects.toBeInstanceOf(FileChangedError);
+
+      const log: string[] = [];
+      const canvas = fakeCanvas(log);
+      const { ledger } = fakeLedger(log, () => undefined);
+      const rows: ReportRow[] = [];
+      const outcome = await runSender(options(plan, { ledger, add: (r) => rows.push(r), sending: canvas.sending }));
+
+      expect(sortedRows(rows)).toEqual(ALL_ROWS);
+      expect(outcome.stopReason).toMatch(/row 8: the file changed while it was being processed/);
+      // The rows read before it were handled from the plan (a letter still queued at the stop is not sent).
+      for (const r of rows.filter((x) => x.row < 8)) {
+        expect(r.patientKey).not.toBe('');
+        expect(['sent', 'not_attempted']).toContain(r.status);
+      }
+      for (const r of rows.filter((x) => x.row >= 8)) expect(r).toMatchObject({ status: 'not_attempted', patientKey: '', error: `not attempted: ${outcome.stopReason}` });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,13 +1,14 @@
 /**
  * `canvas-letters send <csv>`: configuration, confirmation, progress and Ctrl-C handling
  * around the library's `send`. A first Ctrl-C stops starting letters and lets the requests
- * in flight finish and be recorded (exit 130); a second one exits at once, leaving those
- * letters pending in the ledger (reported `unknown` by the next run).
+ * in flight finish and be recorded (exit 130 when there were letters to send); a second one
+ * exits at once, leaving those letters pending in the ledger (reported `unknown` by the next run).
  */
 import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../errors.js';
 import { showName } from '../escape.js';
-import type { Preflight, WriteFailure } from '../send/index.js';
+import type { Plan } from '../plan/validate.js';
+import type { Preflight, Refusal, WriteFailure } from '../send/index.js';
 import { batchInput, ledgerInput, printPlanNotes, printSummary, say, type SendFlags } from './shared.js';
 
 export async function runSend(csv: string, flags: SendFlags): Promise<number> {
@@ -40,7 +41,7 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
 
   let view: Awaited<ReturnType<typeof createProgressView>> | undefined;
   try {
-    const { plan, summary, writeFailure } = await send({
+    const { plan, summary, refusal, writeFailure } = await send({
       ...input,
       ...sendTuning(flags),
       ...ledger,
@@ -56,9 +57,8 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
       onProgress: (p) => view?.update(p),
     });
     view?.stop();
-    if (summary.refused && plan.invalid > 0 && summary.counts.sent === 0 && !flags.skipInvalid) {
-      say(`${csv}: ${plan.invalid} invalid row${plan.invalid === 1 ? '' : 's'}; nothing was sent (fix them, or use --skip-invalid)`);
-    }
+    const note = refusalNote(refusal, csv, plan);
+    if (note !== undefined) say(note);
     await printSummary(summary, flags.json);
     if (writeFailure) printWriteFailure(writeFailure, summary.reportCsv, summary.reportJson);
     return summary.exitCode;
@@ -66,6 +66,18 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
     view?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+  }
+}
+
+/** The line said before the summary of a refused run, if any (the summary's stop reason says the rest). */
+function refusalNote(refusal: Refusal | undefined, csv: string, plan: Plan): string | undefined {
+  switch (refusal) {
+    case 'invalid-rows':
+      return `${csv}: ${plan.invalid} invalid row${plan.invalid === 1 ? '' : 's'}; nothing was sent (fix them, or use --skip-invalid)`;
+    case 'not-confirmed':
+    case 'credentials':
+    case undefined:
+      return undefined;
   }
 }
 

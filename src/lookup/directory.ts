@@ -132,8 +132,9 @@ export class Directory {
   }
 
   /**
-   * Stop the reads still running or queued (e.g. on Ctrl-C); `load` then resolves early and
-   * problemsFor names the keys left unread. The directory reads nothing more after this.
+   * Stop the reads still running or queued: a queued read ends without a request, a running one
+   * at its next check of the signal. Called when a read hits a fatal problem, which `load` then
+   * throws. problemsFor names the keys left unread; the directory reads nothing more after this.
    */
   cancel(): void {
     this.abort.abort(); // queued reads see the signal and end at once (clearQueue would leave them pending)

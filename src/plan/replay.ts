@@ -7,6 +7,13 @@ import type { LoadedTemplate } from '../templates/index.js';
 import { letterKey } from './letter-key.js';
 import type { Plan, PlannedRow } from './validate.js';
 
+/** The file changed between validation and the second pass (a ready row's letter key differs, or the row count). */
+export class FileChangedError extends CsvError {
+  constructor(file: string, row: number) {
+    super({ file, row }, 'the file changed while it was being processed', 'run again once the file is complete');
+  }
+}
+
 /** A row of the second pass: what validation decided, and for a ready row its letter's input. */
 export interface PassRow {
   planned: PlannedRow;
@@ -16,8 +23,9 @@ export interface PassRow {
 
 /**
  * Second pass: stream the file again and yield every row in order, with its keys and template,
- * and for a ready row its merge data. Throws if the file changed since validation (a ready row's
- * letter key differs, or the row count), so a letter is never made from data that was not validated.
+ * and for a ready row its merge data. Throws FileChangedError if the file changed since validation
+ * (a ready row's letter key differs, or the row count), so a letter is never made from data that
+ * was not validated; a read that fails throws CsvError.
  */
 export async function* planRows(plan: Plan): AsyncGenerator<PassRow> {
   let seen = 0;
@@ -48,6 +56,6 @@ export async function* planRows(plan: Plan): AsyncGenerator<PassRow> {
   if (seen !== plan.rows) throw changed(plan, seen + 1);
 }
 
-function changed(plan: Plan, row: number): CsvError {
-  return new CsvError({ file: plan.source.file, row }, 'the file changed while it was being processed', 'run again once the file is complete');
+function changed(plan: Plan, row: number): FileChangedError {
+  return new FileChangedError(plan.source.file, row);
 }

@@ -30,9 +30,17 @@ export interface ReportSummary {
   finishedAt: string;
   rows: number;
   counts: StatusCounts;
-  /** True when the whole file was refused (invalid rows without --skip-invalid). */
+  /**
+   * True when nothing was done because the run was refused: invalid rows without
+   * --skip-invalid (preview, send), or, in send, not confirmed or credentials refused. Exit 2.
+   */
   refused: boolean;
-  /** True when the run was interrupted (Ctrl-C) or stopped early by a fatal error. */
+  /**
+   * True when a send that had letters to send saw its signal (Ctrl-C): before the first token,
+   * or by the end of the pass (letters not started are `not_attempted`). Exit 130 unless
+   * refused. Never set by preview, nor by a stop on 403, a second 401 or the circuit breaker
+   * (`stopReason` says why those stopped).
+   */
   interrupted: boolean;
   /** Why the run stopped early, when it did (no patient data). */
   stopReason?: string;
@@ -59,7 +67,7 @@ export function reportCsvLine(row: ReportRow): string {
 
 /**
  * Exit code for a finished run, per the contract: 0 when every row is sent, previewed or
- * skipped; 2 when the file was refused; 130 when interrupted; 1 otherwise.
+ * skipped; 2 when the run was refused; 130 when interrupted; 1 otherwise.
  */
 export function exitCodeFor(counts: StatusCounts, opts: { refused?: boolean; interrupted?: boolean } = {}): ExitCode {
   if (opts.refused) return 2;

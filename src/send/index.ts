@@ -5,16 +5,18 @@
  */
 import { planRows } from '../plan/replay.js';
 import { checkOutDir, prepareOutDir } from '../report/out-dir.js';
-import { refusedRow, reportRow } from '../report/rows.js';
+import { refusedRow } from '../report/rows.js';
 import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, HttpClient, type CanvasConfig } from '../canvas/index.js';
 import { showName } from '../escape.js';
-import { Ledger, LedgerError, type LedgerRecord } from '../ledger/ledger.js';
+import { Ledger, LedgerError } from '../ledger/ledger.js';
 import { Directory, fhirBaseUrl } from '../lookup/index.js';
 import { ReportWriter, exitCodeFor, type ReportSummary } from '../report/writer.js';
 import type { RecordRetry } from './record.js';
-import { Decision, runSender, type SenderOptions, type SenderOutcome, type SendProgress, type UnrecordedRow } from './pass.js';
+import { Decision, decideRows } from './decide.js';
+import { runSender, type SenderOptions, type SenderOutcome, type SendProgress, type UnrecordedRow } from './pass.js';
 import { emptyCounts, type ReportRow } from '../types.js';
-import { validateBatch, type Plan, type PlannedRow, type ValidateOptions } from '../plan/validate.js';
+import { validateBatch, type Plan, type ValidateOptions } from '../plan/validate.js';
+
 
 export interface SendOptions extends ValidateOptions {
   out: string;
@@ -67,12 +69,19 @@ export interface Preflight {
   host: string;
 }
 
+/**
+ * Why a run sent nothing and exits 2 (report.json's `refused`): the file has invalid rows
+ * (without `skipInvalid`), the confirmation said no, or Canvas refused the credentials before
+ * any letter was created.
+ */
+export type Refusal = 'invalid-rows' | 'not-confirmed' | 'credentials';
+
 export interface SendResult {
   plan: Plan;
   preflight?: Preflight;
   summary: ReportSummary;
-  /** Canvas refused the credentials before any letter was created (nothing was sent). */
-  credentialsRefused?: boolean;
+  /** Set when the run was refused: nothing was sent (the summary's `refused` is true). */
+  refusal?: Refusal;
   /** The report or the ledger could not be written: the run stopped (exit 1, or 2 if nothing was sent). */
   writeFailure?: WriteFailure;
 }
@@ -86,27 +95,6 @@ export interface WriteFailure {
   unreported: number;
   /** report.json could not be written (the summary returned was not saved). */
   summaryUnwritten: boolean;
-}
-
-const UNKNOWN_BEFORE = 'earlier outcome unknown (ledger): check the patient chart in Canvas, then use --resend-unknown to send it again';
-
-/** What the ledger says of a ready row: already sent, unknown (not resent), or undefined to send it. */
-export function ledgerDecision(rec: LedgerRecord | undefined, resendUnknown: boolean): Decision.AlreadySent | Decision.Unknown | undefined {
-  if (!rec || rec.status === 'failed') return undefined;
-  if (rec.status === 'sent') return Decision.AlreadySent;
-  return resendUnknown ? undefined : Decision.Unknown;
-}
-
-/** The report row for a ready row the ledger already knows, or undefined when it is to be sent. */
-export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, resendUnknown: boolean): ReportRow | undefined {
-  const decision = ledgerDecision(rec, resendUnknown);
-  if (decision === Decision.AlreadySent) {
-    return reportRow(p, 'skipped', {
-      error: `already sent (ledger: ${rec!.sourceFile} row ${rec!.row}, ${rec!.updatedAt})`,
-      ...(rec!.letterId ? { letterId: rec!.letterId } : {}),
-    });
-  }
-  return decision === Decision.Unknown ? reportRow(p, 'unknown', { error: UNKNOWN_BEFORE }) : undefined;
 }
 
 /** The HTTP client of a run: one keep-alive agent and one token for lookups and letters. */
@@ -164,7 +152,7 @@ export async function send(opts: SendOptions): Promise<SendResult> {
 async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt: string, getWire: () => Wire): Promise<SendResult> {
   const refused = plan.invalid > 0 && !opts.skipInvalid;
   const resendUnknown = opts.resendUnknown === true;
-  const { decisions, counts } = decide(plan, ledger, resendUnknown, opts.limit);
+  const { decisions, counts } = decideRows(plan, ledger, resendUnknown, opts.limit);
   const toSend = refused ? 0 : counts[Decision.Send];
   // Something to send: configuration problems stop the run here, before any output.
   const wire = toSend > 0 ? getWire() : undefined;
@@ -172,7 +160,13 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
   prepareOutDir(opts.out);
   const report = new ReportSink(new ReportWriter(opts.out), opts.onRow);
   const add = (row: ReportRow) => report.add(row);
-  const close = (extra: CloseExtra = {}) => report.close({ command: 'send', csv: opts.csv, out: opts.out, startedAt, refused: false, interrupted: false, ...extra });
+  const run = { command: 'send', csv: opts.csv, out: opts.out, startedAt };
+  const close = async (preflight: Preflight | undefined, end: RunEnd = {}): Promise<SendResult> => ({
+    plan,
+    ...(preflight ? { preflight } : {}),
+    ...(end.refusal ? { refusal: end.refusal } : {}),
+    ...(await report.close(summaryBase(run, end), end.pass)),
+  });
 
   if (refused) {
     for await (const { planned } of planRows(plan)) {
@@ -182,7 +176,7 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
         // the report cannot be written: counted, and said by close()
       }
     }
-    return { plan, ...(await close({ refused: true, stopReason: `${plan.invalid} invalid rows; nothing was sent` })) };
+    return close(undefined, { refusal: 'invalid-rows', stopReason: `${plan.invalid} invalid rows; nothing was sent` });
   }
 
   const preflight: Preflight = {
@@ -196,44 +190,54 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
     host: wire?.config.baseUrl.host ?? '',
   };
   const concurrency = opts.concurrency ?? 4;
-  const pass = (more: Partial<SenderOptions>) =>
-    runSender({ ...opts, plan, decisions, toSend, ledger, add, concurrency, verdict: (p, rec) => ledgerVerdict(p, rec, resendUnknown), ...more });
+  const pass = (more: Partial<SenderOptions>) => runSender({ ...opts, plan, decisions, toSend, ledger, add, concurrency, resendUnknown, ...more });
 
-  if (!wire) {
-    const outcome = await pass({});
-    return { plan, preflight, ...(await close({ ...stopped(outcome) })) };
-  }
+  if (!wire) return close(preflight, stopped(await pass({})));
   if (opts.confirm && !(await opts.confirm(preflight))) {
     const outcome = await pass({ notSending: 'not confirmed' });
-    return { plan, preflight, ...(await close({ refused: true, stopReason: 'not confirmed; nothing was sent', pass: outcome })) };
+    return close(preflight, { refusal: 'not-confirmed', stopReason: 'not confirmed; nothing was sent', pass: outcome });
   }
 
   const first = await firstToken(wire.tokens, opts.signal, opts.retryBaseDelayMs);
   if (first === 'interrupted') {
     const outcome = await pass({ notSending: 'interrupted' });
-    return { plan, preflight, ...(await close({ interrupted: true, stopReason: 'interrupted before the first letter', pass: outcome })) };
+    return close(preflight, { interrupted: true, stopReason: 'interrupted before the first letter', pass: outcome });
   }
   if (first) {
     const outcome = await pass({ notSending: first });
-    return { plan, preflight, credentialsRefused: true, ...(await close({ refused: true, stopReason: first, pass: outcome })) };
+    return close(preflight, { refusal: 'credentials', stopReason: first, pass: outcome });
   }
   const outcome = await pass({ sending: wire });
   // Credentials refused on the very first letters: nothing was sent (exit 2).
   const credentialsRefused = outcome.authFailure === 'unauthorized' && report.counts.sent === 0 && report.counts.unknown === 0;
-  return {
-    plan,
-    preflight,
-    credentialsRefused,
-    ...(await close({ interrupted: outcome.interrupted, refused: credentialsRefused, ...stopped(outcome) })),
-  };
+  return close(preflight, { interrupted: outcome.interrupted, ...(credentialsRefused ? { refusal: 'credentials' as const } : {}), ...stopped(outcome) });
 }
 
-/** `pass`: the sender's outcome, for its write failure and what it could not record. */
-type CloseExtra = { refused?: boolean; interrupted?: boolean; stopReason?: string; pass?: SenderOutcome };
+/**
+ * How a run ended, for its summary: why it was refused (report.json's `refused`), whether its
+ * signal fired while letters were to be sent (`interrupted`), why it stopped, and the sender's
+ * outcome (`pass`: its write failure and what it could not record).
+ */
+interface RunEnd {
+  refusal?: Refusal;
+  interrupted?: boolean;
+  stopReason?: string;
+  pass?: SenderOutcome;
+}
 
-/** The stop reason and write failure of a pass, for the summary. */
-function stopped(outcome: SenderOutcome): CloseExtra {
+/** The stop reason and the outcome of a pass, for the summary. */
+function stopped(outcome: SenderOutcome): RunEnd {
   return { ...(outcome.stopReason ? { stopReason: outcome.stopReason } : {}), pass: outcome };
+}
+
+/** The summary's fields of a run that ended so. */
+function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt'>, end: RunEnd): SummaryBase {
+  return {
+    ...run,
+    refused: end.refusal !== undefined,
+    interrupted: end.interrupted === true,
+    ...(end.stopReason !== undefined ? { stopReason: end.stopReason } : {}),
+  };
 }
 
 /**
@@ -267,8 +271,9 @@ class ReportSink {
     }
   }
 
-  async close(extra: SummaryBase & CloseExtra): Promise<{ summary: ReportSummary; writeFailure?: WriteFailure }> {
-    const { pass: outcome, ...base } = extra;
+  /** Write report.json with `run` (the stop reason becomes the first write failure, when there was one). */
+  async close(run: SummaryBase, outcome?: SenderOutcome): Promise<{ summary: ReportSummary; writeFailure?: WriteFailure }> {
+    const base = { ...run };
     let message = this.failure ?? outcome?.writeFailure;
     if (message !== undefined) base.stopReason = message;
     let summary: ReportSummary;
@@ -303,27 +308,6 @@ class ReportSink {
 }
 
 type SummaryBase = Omit<ReportSummary, 'rows' | 'counts' | 'reportCsv' | 'reportJson' | 'exitCode' | 'finishedAt'>;
-
-/** Decide each ready row from the ledger (in chunks), before anything is sent: what the confirmation shows. */
-function decide(plan: Plan, ledger: Ledger, resendUnknown: boolean, limit: number | undefined) {
-  const decisions = new Uint8Array(plan.rows + 1);
-  const counts = { [Decision.Send]: 0, [Decision.AlreadySent]: 0, [Decision.Unknown]: 0, [Decision.OverLimit]: 0 };
-  const rows = [...plan.readyRows()];
-  for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
-    const chunk = rows.slice(i, i + LOOKUP_CHUNK);
-    const known = ledger.lookup(chunk.map((row) => plan.letterKeyOf(row)!));
-    for (const row of chunk) {
-      const d =
-        ledgerDecision(known.get(plan.letterKeyOf(row)!), resendUnknown) ??
-        (limit !== undefined && counts[Decision.Send] >= limit ? Decision.OverLimit : Decision.Send);
-      decisions[row] = d;
-      counts[d]++;
-    }
-  }
-  return { decisions, counts };
-}
-
-const LOOKUP_CHUNK = 5_000;
 
 function openLedger(file: string, origin: string | undefined): Ledger {
   try {

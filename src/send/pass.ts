@@ -10,10 +10,11 @@
  * bounded time) before it returns; it never rejects for a write failure.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
-import { planRows } from '../plan/replay.js';
+import { planRows, type PassRow } from '../plan/replay.js';
 import { reportRow, unreadRow } from '../report/rows.js';
 import { sendWithRetry, type CanvasClient, type SendResult, type TokenSource } from '../canvas/index.js';
 import type { FinishRequest, Ledger, LedgerRecord } from '../ledger/ledger.js';
+import { Decision, ledgerVerdict } from './decide.js';
 import { RateLimiter } from './rate-limit.js';
 import { Recorder, ledgerMessage, messageOf, type RecordRetry, type UnrecordedRow } from './record.js';
 import type { ReportRow, RowStatus } from '../types.js';
@@ -33,14 +34,6 @@ export interface SendProgress {
   skipped: number;
 }
 
-/** What to do with a ready row, decided from the ledger before the pass. */
-export enum Decision {
-  Send = 1,
-  AlreadySent = 2,
-  Unknown = 3,
-  OverLimit = 4,
-}
-
 export interface SenderOptions {
   plan: Plan;
   /** Per row number: the ledger's decision for ready rows (0 for the others). */
@@ -52,14 +45,14 @@ export interface SenderOptions {
   sending?: { client: CanvasClient; tokens: TokenSource };
   /** Why letters to send are not sent in this run (not confirmed, credentials refused). */
   notSending?: string;
-  /** The report row of a ready row the ledger settled (already sent, unknown). */
-  verdict: (p: PlannedRow, rec: LedgerRecord | undefined) => ReportRow | undefined;
   limit?: number;
   /** Report a row. Throwing means the report cannot be written: the run stops (the message is shown as is). */
   add: (row: ReportRow) => void;
   concurrency: number;
   rate?: number;
+  /** Rows whose earlier outcome is unknown are sent again (and not reported unknown). */
   resendUnknown?: boolean;
+  /** Aborting stops starting letters (Ctrl-C); requests in flight finish and are recorded. */
   signal?: AbortSignal;
   retryBaseDelayMs?: number;
   /** How ledger writes are retried after a write failure (tests inject a clock). */
@@ -68,6 +61,7 @@ export interface SenderOptions {
 }
 
 export interface SenderOutcome {
+  /** The signal had fired by the end of the pass: letters not started by then are not_attempted. */
   interrupted: boolean;
   /** The run stopped on a 403 (forbidden), or on a second 401 or refused credentials (unauthorized). */
   authFailure?: 'forbidden' | 'unauthorized';
@@ -121,28 +115,17 @@ class SendPass {
     const limit = pLimit(o.concurrency);
     let lastRow = 0;
     try {
-      for await (const { planned, letter } of planRows(o.plan)) {
-        lastRow = planned.row;
-        const decision = o.decisions[planned.row] as Decision | 0;
-        if (!letter) this.add(reportRow(planned, planned.status as RowStatus));
-        else if (decision === Decision.AlreadySent || decision === Decision.Unknown) this.settled(planned);
-        else if (decision === Decision.OverLimit) this.add(reportRow(planned, 'not_attempted', { error: `over --limit ${o.limit}` }));
-        else if (!o.sending) this.notAttempted(planned, o.notSending);
-        else if (this.stopped) this.notAttempted(planned);
-        else {
-          // Backpressure: never queue more than one extra letter per slot (flat memory).
-          while (this.running.size >= o.concurrency * 2) await new Promise<void>((resolve) => (this.wake = resolve));
-          if (this.stopped) {
-            this.notAttempted(planned);
-            continue;
-          }
-          // Rendered before a slot frees up, so a free slot goes straight to the ledger and the wire.
-          const content = letter.template.renderLetter(letter.data);
-          this.track(this.letter(limit, planned, letter.template.name, content));
+      for await (const passRow of planRows(o.plan)) {
+        lastRow = passRow.planned.row;
+        try {
+          await this.handle(passRow, limit);
+        } catch (err) {
+          this.unexpected(passRow, err);
         }
       }
     } catch (err) {
-      // The file changed under us: stop, and account for the rows that can no longer be read.
+      // The file cannot be read again (it changed since validation: FileChangedError, or a read
+      // failed): stop, and account for the rows that can no longer be read.
       this.stop(messageOf(err));
       for (let row = lastRow + 1; row <= o.plan.rows; row++) this.add(unreadRow(row, `not attempted: ${this.stopReason}`));
     } finally {
@@ -158,6 +141,44 @@ class SendPass {
       unrecorded: this.recorder.unrecorded,
       began: this.began,
     };
+  }
+
+  /** Report a row of the second pass, or queue its letter. Returns once it is reported or queued. */
+  private async handle({ planned, letter }: PassRow, limit: LimitFunction): Promise<void> {
+    const { o } = this;
+    const decision = o.decisions[planned.row] as Decision | 0;
+    if (!letter) this.add(reportRow(planned, planned.status as RowStatus));
+    else if (decision === Decision.AlreadySent || decision === Decision.Unknown) this.settled(planned);
+    else if (decision === Decision.OverLimit) this.add(reportRow(planned, 'not_attempted', { error: `over --limit ${o.limit}` }));
+    else if (!o.sending) this.notAttempted(planned, o.notSending);
+    else if (this.stopped) this.notAttempted(planned);
+    else await this.enqueue(planned, letter, limit);
+  }
+
+  /** Render a letter to send and queue it, once the queue has room. */
+  private async enqueue(planned: PlannedRow, letter: NonNullable<PassRow['letter']>, limit: LimitFunction): Promise<void> {
+    // Backpressure: never queue more than one extra letter per slot (flat memory).
+    while (this.running.size >= this.o.concurrency * 2) await new Promise<void>((resolve) => (this.wake = resolve));
+    if (this.stopped) {
+      this.notAttempted(planned);
+      return;
+    }
+    // Rendered before a slot frees up, so a free slot goes straight to the ledger and the wire.
+    const content = letter.template.renderLetter(letter.data);
+    this.track(this.letter(limit, planned, letter.template.name, content));
+  }
+
+  /**
+   * Handling a row threw (not expected, e.g. its letter failed to render after validation): the
+   * run stops with the error's message, the row is reported not_attempted with it, and the
+   * rows after it are still read and reported.
+   */
+  private unexpected({ planned, letter }: PassRow, err: unknown): void {
+    const message = messageOf(err);
+    this.stop(message);
+    const row = reportRow(planned, 'not_attempted', { error: `not attempted: ${message}` });
+    if (letter && this.o.decisions[planned.row] === Decision.Send) this.finish(row);
+    else this.add(row);
   }
 
   private track(work: Promise<void>): void {
@@ -186,7 +207,11 @@ class SendPass {
     const p = this.progress;
     p.done++;
     if (row.status === 'sent' || row.status === 'failed' || row.status === 'unknown' || row.status === 'skipped') p[row.status]++;
-    this.o.onProgress?.({ ...p });
+    try {
+      this.o.onProgress?.({ ...p });
+    } catch (err) {
+      this.stop(messageOf(err)); // not expected; the row is reported already
+    }
   }
 
   private notAttempted(p: PlannedRow, why = this.stopReason): void {
@@ -203,7 +228,7 @@ class SendPass {
       this.notAttempted(planned);
       return;
     }
-    this.add(this.o.verdict(planned, rec) ?? reportRow(planned, 'not_attempted', { error: 'not attempted: the ledger changed during the run; run again' }));
+    this.add(ledgerVerdict(planned, rec, this.o.resendUnknown === true) ?? reportRow(planned, 'not_attempted', { error: 'not attempted: the ledger changed during the run; run again' }));
   }
 
   /**

@@ -12,7 +12,7 @@ import { CanvasLettersError, UsageError, type ExitCode } from '../errors.js';
 import { showName } from '../escape.js';
 import { checkPath, describeKind, lstatOrUndefined, mkdirPrivate, moveNoReplace, writePrivateFile } from '../fsutil.js';
 import type { ReportSummary } from '../report/writer.js';
-import { send, type SendOptions } from '../send/index.js';
+import { send, type SendOptions, type SendResult } from '../send/index.js';
 import { abortableSleep } from '../canvas/retry.js';
 import { InboxScanner, isCsvName } from './inbox.js';
 import { InboxLock } from './lock.js';
@@ -95,11 +95,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
     try {
       const result = await send({ ...opts, csv: working, out: reportDir, signal: opts.signal });
       summary = result.summary;
-      if (summary.refused && result.plan.invalid > 0) errors = result.plan.problems;
-      if (result.credentialsRefused) {
-        moveNoReplace(working, join(inbox, name)); // put back: nothing was sent; fix the credentials and restart
-        throw new CredentialsRefusedError(`${showName(name)}: ${summary.stopReason ?? 'credentials refused'}`, 'the file was put back in the inbox; fix the credentials (or CANVAS_BASE_URL, or the trusted certificates, as the message says) and start the watcher again');
-      }
+      errors = refusalErrors(result, name, working, inbox);
     } catch (err) {
       if (!(err instanceof CanvasLettersError) || err instanceof CredentialsRefusedError) throw err;
       errors = [err.message]; // unreadable CSV or template, bad mapping: the file cannot be used
@@ -141,6 +137,25 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
 }
 
 export const STATUS_FILE = 'status.json';
+
+/**
+ * What a refused run means for its file: invalid rows give the problems for `<name>.errors.txt`;
+ * refused credentials put the file back in the inbox (nothing was sent) and stop the watcher
+ * (CredentialsRefusedError). Undefined otherwise.
+ */
+function refusalErrors(result: SendResult, name: string, working: string, inbox: string): string[] | undefined {
+  switch (result.refusal) {
+    case 'invalid-rows':
+      return result.plan.problems;
+    case 'credentials': {
+      moveNoReplace(working, join(inbox, name)); // put back: fix the credentials and restart
+      throw new CredentialsRefusedError(`${showName(name)}: ${result.summary.stopReason ?? 'credentials refused'}`, 'the file was put back in the inbox; fix the credentials (or CANVAS_BASE_URL, or the trusted certificates, as the message says) and start the watcher again');
+    }
+    case 'not-confirmed': // a watcher never asks
+    case undefined:
+      return undefined;
+  }
+}
 
 function isFolder(path: string): boolean {
   try {

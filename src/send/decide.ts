@@ -1,0 +1,69 @@
+/**
+ * What the ledger says of each ready row before anything is sent: send it, already sent
+ * (skipped), an earlier outcome unknown (not resent), or over `--limit`; and the report row of
+ * a row the ledger settled.
+ */
+import { reportRow } from '../report/rows.js';
+import type { Ledger, LedgerRecord } from '../ledger/ledger.js';
+import type { ReportRow } from '../types.js';
+import type { Plan, PlannedRow } from '../plan/validate.js';
+
+/** What to do with a ready row, decided from the ledger before the pass. */
+export enum Decision {
+  Send = 1,
+  AlreadySent = 2,
+  Unknown = 3,
+  OverLimit = 4,
+}
+
+/** The decisions of a run: one per row number (0 for rows that are not ready), and how many of each. */
+export interface Decisions {
+  decisions: Uint8Array;
+  counts: Record<Decision, number>;
+}
+
+const UNKNOWN_BEFORE = 'earlier outcome unknown (ledger): check the patient chart in Canvas, then use --resend-unknown to send it again';
+
+/** Ledger keys looked up at once. */
+const LOOKUP_CHUNK = 5_000;
+
+/** What the ledger says of a ready row: already sent, unknown (not resent), or undefined to send it. */
+export function ledgerDecision(rec: LedgerRecord | undefined, resendUnknown: boolean): Decision.AlreadySent | Decision.Unknown | undefined {
+  if (!rec || rec.status === 'failed') return undefined;
+  if (rec.status === 'sent') return Decision.AlreadySent;
+  return resendUnknown ? undefined : Decision.Unknown;
+}
+
+/** The report row for a ready row the ledger already knows, or undefined when it is to be sent. */
+export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, resendUnknown: boolean): ReportRow | undefined {
+  const decision = ledgerDecision(rec, resendUnknown);
+  if (decision === Decision.AlreadySent) {
+    return reportRow(p, 'skipped', {
+      error: `already sent (ledger: ${rec!.sourceFile} row ${rec!.row}, ${rec!.updatedAt})`,
+      ...(rec!.letterId ? { letterId: rec!.letterId } : {}),
+    });
+  }
+  return decision === Decision.Unknown ? reportRow(p, 'unknown', { error: UNKNOWN_BEFORE }) : undefined;
+}
+
+/**
+ * Decide each ready row from the ledger (looked up in chunks), before anything is sent: what
+ * the confirmation shows. Rows to send beyond `limit` are OverLimit.
+ */
+export function decideRows(plan: Plan, ledger: Pick<Ledger, 'lookup'>, resendUnknown: boolean, limit: number | undefined): Decisions {
+  const decisions = new Uint8Array(plan.rows + 1);
+  const counts = { [Decision.Send]: 0, [Decision.AlreadySent]: 0, [Decision.Unknown]: 0, [Decision.OverLimit]: 0 };
+  const rows = [...plan.readyRows()];
+  for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
+    const chunk = rows.slice(i, i + LOOKUP_CHUNK);
+    const known = ledger.lookup(chunk.map((row) => plan.letterKeyOf(row)!));
+    for (const row of chunk) {
+      const d =
+        ledgerDecision(known.get(plan.letterKeyOf(row)!), resendUnknown) ??
+        (limit !== undefined && counts[Decision.Send] >= limit ? Decision.OverLimit : Decision.Send);
+      decisions[row] = d;
+      counts[d]++;
+    }
+  }
+  return { decisions, counts };
+}
