@@ -9,7 +9,7 @@ import { refusedRow, reportRow } from '../report/rows.js';
 import { CanvasClient, TokenSource, HttpClient, retry, type CanvasConfig } from '../canvas/index.js';
 import { showName } from '../escape.js';
 import { Ledger, LedgerError, type LedgerRecord } from '../ledger/ledger.js';
-import { Directory, fhirBaseUrl } from '../lookup/index.js';
+import { openDirectory } from '../lookup/index.js';
 import { ReportWriter, exitCodeFor, type ReportSummary } from '../report/writer.js';
 import type { RecordRetry } from './record.js';
 import { Decision, runSender, type SenderOptions, type SenderOutcome, type SendProgress, type UnrecordedRow } from './pass.js';
@@ -136,8 +136,7 @@ export async function send(opts: SendOptions): Promise<SendResult> {
   try {
     let lookup = opts.lookup;
     if (opts.lookupFhir) {
-      const { config, http, tokens } = getWire();
-      lookup = new Directory({ http, tokens, fhirBase: fhirBaseUrl(config), concurrency, timeoutMs, retryBaseDelayMs: opts.retryBaseDelayMs });
+      lookup = openDirectory({ ...getWire(), concurrency, timeoutMs, retryBaseDelayMs: opts.retryBaseDelayMs, signal: opts.signal });
     }
     const plan = await validateBatch({ ...opts, lookup });
     opts.onValidated?.(plan);
@@ -182,7 +181,9 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
         // the report cannot be written: counted, and said by close()
       }
     }
-    return { plan, ...(await close({ refused: true, stopReason: `${plan.invalid} invalid rows; nothing was sent` })) };
+    // Ctrl-C during --lookup leaves keys unread (invalid rows): the run was interrupted, not refused.
+    const why = opts.lookupFhir && opts.signal?.aborted ? { interrupted: true, stopReason: 'interrupted during the lookup; nothing was sent' } : { refused: true, stopReason: `${plan.invalid} invalid rows; nothing was sent` };
+    return { plan, ...(await close(why)) };
   }
 
   const preflight: Preflight = {
