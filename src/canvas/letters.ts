@@ -28,7 +28,7 @@ export type AttemptOutcome =
   | { kind: 'rejected'; httpStatus?: number; message: string }
   /** The letter may have been created: never send it again automatically. */
   | { kind: 'unknown'; httpStatus?: number; reason: string }
-  /** The signal fired before anything was written: nothing was created. */
+  /** The request was aborted before anything was written: nothing was created. */
   | { kind: 'aborted'; reason: string };
 
 export const REDIRECT_HINT = 'check CANVAS_BASE_URL: it must be the instance address itself (https://<instance>.canvasmedical.com)';
