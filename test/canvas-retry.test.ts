@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CanvasClient, HttpClient, TokenSource, sendWithRetry, type CanvasConfig, type LetterRequest, type SendOptions, type SendResult } from '../src/canvas/index.js';
+import { CanvasClient, HttpClient, TokenSource, sendWithRetry, type CanvasConfig, type LetterRequest, type LetterRetryOptions, type LetterResult } from '../src/canvas/index.js';
 
 const SECRET = 'client-Secret-RETRY-1';
 const LETTER: LetterRequest = { patientKey: 'patient-7781', providerKey: 'prov-1', practiceLocationKey: 'loc-1', content: '<p>Very private content</p>' };
@@ -57,7 +57,7 @@ function setup(base: URL, credentials: CanvasConfig['credentials'] = { kind: 'cl
   return { client, tokens };
 }
 
-async function send(base: URL, opts: SendOptions = {}, credentials?: CanvasConfig['credentials']) {
+async function send(base: URL, opts: LetterRetryOptions = {}, credentials?: CanvasConfig['credentials']) {
   const { client, tokens } = setup(base, credentials);
   const sleeps: number[] = [];
   const result = await sendWithRetry(client, tokens, LETTER, {
@@ -69,7 +69,7 @@ async function send(base: URL, opts: SendOptions = {}, credentials?: CanvasConfi
   return { result, sleeps };
 }
 
-function expectClean(result: SendResult): void {
+function expectClean(result: LetterResult): void {
   const text = JSON.stringify(result);
   for (const s of [SECRET, 'token-1', 'token-2', LETTER.content, LETTER.patientKey]) expect(text).not.toContain(s);
 }

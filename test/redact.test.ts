@@ -178,10 +178,10 @@ describe('the Canvas client redacts every secret of the run', () => {
     });
     const { client, tokens } = clientFor(base);
     const first = await tokens.token();
-    const a = await client.createLetter(LETTER);
+    const a = await client.createLetter(LETTER, first);
     const renewed = await tokens.renew(first);
     expect(renewed).toBe(`${TOKEN}-2`);
-    const b = await client.createLetter(LETTER);
+    const b = await client.createLetter(LETTER, renewed);
     for (const outcome of [a, b]) {
       expect(outcome.kind).toBe('rejected');
       const message = outcome.kind === 'rejected' ? outcome.message : '';
@@ -201,8 +201,8 @@ describe('the Canvas client redacts every secret of the run', () => {
         res.end();
       });
     });
-    const { client } = clientFor(base);
-    const out = await client.createLetter(LETTER);
+    const { client, tokens } = clientFor(base);
+    const out = await client.createLetter(LETTER, await tokens.token());
     expect(out).toEqual({ kind: 'forbidden', httpStatus: 403, message: `Forbidden for ${REDACTED} and ${REDACTED}` });
   });
 });

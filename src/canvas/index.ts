@@ -18,4 +18,16 @@ export { AuthError, TokenSource, TokenUnavailableError } from './auth.js';
 export { CanvasClient, type AttemptOutcome, type LetterRequest } from './letters.js';
 export { parseRetryAfter, serverMessage, extractLetterId, RETRY_AFTER_CAP_MS } from './responses.js';
 export { HttpClient, HttpFailure, type HttpOptions, type HttpRequest, type HttpResponse } from './http.js';
-export { sendWithRetry, backoffDelay, abortableSleep, type SendResult, type SendOptions, type RetryInfo } from './retry.js';
+export {
+  sendWithRetry,
+  retry,
+  backoffDelay,
+  abortableSleep,
+  type LetterResult,
+  type LetterRetryOptions,
+  type RetryInfo,
+  type RetryPolicy,
+  type RetryTiming,
+  type Step,
+  type LastFailure,
+} from './retry.js';

@@ -5,7 +5,7 @@
  * messages only once every secret of the run has been redacted from them (then shortened).
  */
 import { STATUS_CODES } from 'node:http';
-import { TokenUnavailableError, type TokenSource } from './auth.js';
+import type { TokenSource } from './auth.js';
 import type { CanvasConfig } from './config.js';
 import type { HttpClient } from './http.js';
 import { Secrets } from './redact.js';
@@ -28,7 +28,7 @@ export type AttemptOutcome =
   | { kind: 'rejected'; httpStatus?: number; message: string }
   /** The letter may have been created: never send it again automatically. */
   | { kind: 'unknown'; httpStatus?: number; reason: string }
-  /** The signal fired before anything was written: nothing was created. */
+  /** The request was aborted before anything was written: nothing was created. */
   | { kind: 'aborted'; reason: string };
 
 export const REDIRECT_HINT = 'check CANVAS_BASE_URL: it must be the instance address itself (https://<instance>.canvasmedical.com)';
@@ -45,22 +45,10 @@ export class CanvasClient {
   }
 
   /**
-   * Exactly one HTTP attempt. `token` is the bearer token to use (default: tokens.token());
-   * pass it to know which token a 401 refused. Never throws for HTTP or network problems;
-   * throws AuthError when no token can be had because the credentials are refused.
-   * The signal aborts the attempt: before anything was written → `aborted`, after → `unknown`.
+   * Exactly one HTTP attempt with the bearer token `token` (the caller's, so it knows which
+   * token a 401 refused). Never throws for HTTP or network problems.
    */
-  async createLetter(letter: LetterRequest, opts: { signal?: AbortSignal; token?: string } = {}): Promise<AttemptOutcome> {
-    if (opts.signal?.aborted) return { kind: 'aborted', reason: 'aborted before sending' };
-    let token = opts.token;
-    if (token === undefined) {
-      try {
-        token = await this.tokens.token();
-      } catch (error) {
-        if (error instanceof TokenUnavailableError) return { kind: 'retryable', reason: error.message, retryAfterMs: error.retryAfterMs };
-        throw error;
-      }
-    }
+  async createLetter(letter: LetterRequest, token: string): Promise<AttemptOutcome> {
     const body = JSON.stringify({
       patientKey: letter.patientKey,
       providerKey: letter.providerKey,
@@ -75,7 +63,6 @@ export class CanvasClient {
       const res = await this.http.post(this.letterUrl, {
         body,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
-        signal: opts.signal,
       });
       status = res.status;
       text = res.body;

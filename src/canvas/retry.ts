@@ -1,13 +1,16 @@
 /**
- * The retry policy for one letter. Only outcomes that prove nothing was created are sent again
- * (connection refused, DNS, connect timeouts, 429, 503), with full-jitter exponential backoff or
- * the server's Retry-After; a 401 renews the token once. Anything that may have created the
- * letter (5xx other than 503, timeout or reset after sending) is `unknown` and never resent.
+ * Retrying under a policy. `retry` is the one loop: a token for each try (refused credentials
+ * are final; a token endpoint that is down is retried), one attempt with it, a 401 renews the
+ * token once, and a retryable outcome waits a full-jitter exponential backoff (or the server's
+ * Retry-After) before the next try. Each caller passes its own table of what an outcome means
+ * and what is returned when it ends: letters (`sendWithRetry`: only outcomes that prove nothing
+ * was created are sent again, anything that may have created the letter is `unknown`), FHIR
+ * reads (lookup/fhir.ts) and the first token of a run (send/index.ts).
  */
 import { AuthError, TokenUnavailableError, type TokenSource } from './auth.js';
 import type { CanvasClient, LetterRequest } from './letters.js';
 
-export interface SendResult {
+export interface LetterResult {
   /**
    * sent: created. failed: refused, or every attempt failed before anything was created.
    * unknown: may have been created (check the chart; never resend automatically).
@@ -30,7 +33,8 @@ export interface RetryInfo {
   reason: string;
 }
 
-export interface SendOptions {
+/** How often and how long to wait: shared by every policy. */
+export interface RetryTiming {
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -39,11 +43,45 @@ export interface SendOptions {
   random?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   onRetry?: (info: RetryInfo) => void;
+}
+
+export interface LetterRetryOptions extends RetryTiming {
   /** Awaited before each letter request (e.g. a rate limiter); rejecting (on abort) ends as `aborted`. */
   beforeAttempt?: (signal?: AbortSignal) => Promise<void>;
 }
 
-const UNKNOWN_HINT = 'the letter may have been created: check the patient chart in Canvas before sending it again';
+/** What one attempt came to, as the loop sees it. */
+export type Step<T> =
+  /** Final: the loop returns `value`. */
+  | { kind: 'done'; value: T }
+  /** Try again after a backoff (or `retryAfterMs`), unless this was the last attempt. */
+  | { kind: 'retry'; reason: string; httpStatus?: number; retryAfterMs?: number; network?: boolean }
+  /** HTTP 401: renew the token once and try again; a second one is final (`refusedAgain`). */
+  | { kind: 'unauthorized' }
+  /** The signal fired (or a wait before the request was abandoned): `aborted`. */
+  | { kind: 'aborted' };
+
+/** The last failure before the loop gave up or was stopped. */
+export interface LastFailure {
+  reason: string;
+  httpStatus?: number;
+  /** The last try got no HTTP answer (network) or no token (token). */
+  unreachable?: 'network' | 'token';
+}
+
+/** A caller's table: one attempt with a token, and what each way of ending returns (or throws). */
+export interface RetryPolicy<T> extends RetryTiming {
+  /** One attempt with `token`; `attempt` counts from 1 and includes failed token requests. */
+  attempt: (token: string, attempt: number) => Promise<Step<T>>;
+  /** The signal fired before a request started. */
+  aborted: (attempts: number, last: LastFailure) => T;
+  /** The token source refused the credentials (AuthError). */
+  refused: (error: AuthError, attempts: number, last: LastFailure) => T;
+  /** A second 401, after renewing the token. */
+  refusedAgain: (attempts: number) => T;
+  /** Every attempt failed in a retryable way. */
+  gaveUp: (attempts: number, last: LastFailure) => T;
+}
 
 /** Wait `ms`, ending early (without error) when the signal fires. */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -65,97 +103,124 @@ export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: n
 }
 
 /**
- * Send one letter under the retry policy. Never throws for HTTP, network or credential
- * problems: an AuthError from the token source becomes `fatal` with its message. The signal
- * is checked after every wait that can precede a request (token, renewal, `beforeAttempt`,
- * backoff), so no request starts once it fired.
+ * Run `policy.attempt` under the retry loop (defaults: 5 attempts, 500 ms base, 30 s cap).
+ * The signal is checked before every token request and after every wait that can precede a
+ * request (token, renewal, backoff), so no request starts once it fired. Errors other than
+ * AuthError and TokenUnavailableError from the token source are thrown.
  */
-export async function sendWithRetry(client: CanvasClient, tokens: TokenSource, letter: LetterRequest, opts: SendOptions = {}): Promise<SendResult> {
-  const maxAttempts = Math.max(1, opts.maxAttempts ?? 5);
-  const baseDelayMs = opts.baseDelayMs ?? 500;
-  const maxDelayMs = opts.maxDelayMs ?? 30_000;
-  const random = opts.random ?? Math.random;
-  const sleep = opts.sleep ?? abortableSleep;
-  const { signal } = opts;
-
+export async function retry<T>(tokens: TokenSource, policy: RetryPolicy<T>): Promise<T> {
+  const maxAttempts = Math.max(1, policy.maxAttempts ?? 5);
+  const { signal } = policy;
   let attempts = 0;
   let unauthorized = 0;
-  let last: { reason: string; httpStatus?: number } = { reason: 'not attempted' };
-  const aborted = (): SendResult => ({ status: 'aborted', attempts, httpStatus: last.httpStatus, error: attempts ? `interrupted before retrying (last: ${last.reason})` : 'interrupted before sending' });
-  const fatal = (error: AuthError): SendResult => ({ status: 'fatal', attempts, httpStatus: last.httpStatus, error: error.message });
+  let last: LastFailure = { reason: 'not attempted' };
+
+  /** No token: refused credentials end the loop (returned); a token endpoint that is down is retried (undefined). */
+  const tokenFailed = async (error: unknown, httpStatus?: number): Promise<{ end: T } | undefined> => {
+    if (error instanceof AuthError) return { end: policy.refused(error, attempts, last) };
+    if (!(error instanceof TokenUnavailableError)) throw error;
+    last = { reason: error.message, httpStatus, unreachable: 'token' };
+    return (await backoff(error.retryAfterMs)) ? undefined : { end: policy.aborted(attempts, last) };
+  };
 
   while (attempts < maxAttempts) {
-    if (signal?.aborted) return aborted();
+    if (signal?.aborted) return policy.aborted(attempts, last);
     attempts++;
     let token: string;
-    let retryAfterMs: number | undefined;
     try {
       token = await tokens.token();
     } catch (error) {
-      if (error instanceof AuthError) return fatal(error);
-      if (!(error instanceof TokenUnavailableError)) throw error;
-      last = { reason: error.message };
-      if (!(await backoff(error.retryAfterMs))) return aborted();
+      const ended = await tokenFailed(error);
+      if (ended) return ended.end;
       continue;
     }
     // The token may have taken a while (a renewal in flight): no request starts after the signal.
-    if (signal?.aborted) return aborted();
-
-    if (opts.beforeAttempt) {
-      try {
-        await opts.beforeAttempt(signal);
-      } catch {
-        return aborted();
-      }
-      if (signal?.aborted) return aborted();
-    }
-    const out = await client.createLetter(letter, { token });
-    switch (out.kind) {
-      case 'created':
-        return { status: 'sent', httpStatus: out.httpStatus, letterId: out.letterId, attempts };
-      case 'rejected':
-        return { status: 'failed', httpStatus: out.httpStatus, attempts, error: out.message };
-      case 'forbidden':
-        return { status: 'fatal', httpStatus: 403, attempts, error: `Canvas refused the request (HTTP 403): ${out.message}: check that the API credentials may create letters` };
-      case 'unknown':
-        return { status: 'unknown', httpStatus: out.httpStatus, attempts, error: `${out.reason}: ${UNKNOWN_HINT}` };
+    if (signal?.aborted) return policy.aborted(attempts, last);
+    const step = await policy.attempt(token, attempts);
+    switch (step.kind) {
+      case 'done':
+        return step.value;
       case 'aborted':
-        return aborted();
+        return policy.aborted(attempts, last);
       case 'unauthorized': {
         last = { reason: 'HTTP 401 Unauthorized', httpStatus: 401 };
-        if (++unauthorized >= 2) {
-          return { status: 'fatal', httpStatus: 401, attempts, error: 'Canvas refused the access token again after renewing it (HTTP 401): check the API credentials' };
-        }
-        if (signal?.aborted) return aborted(); // a renewal is a request too: none starts after the signal
+        if (++unauthorized >= 2) return policy.refusedAgain(attempts);
+        if (signal?.aborted) return policy.aborted(attempts, last); // a renewal is a request too: none starts after the signal
         try {
           await tokens.renew(token);
         } catch (error) {
-          if (error instanceof AuthError) return fatal(error);
-          if (!(error instanceof TokenUnavailableError)) throw error;
-          last = { reason: error.message, httpStatus: 401 };
-          if (!(await backoff(error.retryAfterMs))) return aborted();
+          const ended = await tokenFailed(error, 401);
+          if (ended) return ended.end;
         }
         continue;
       }
-      case 'retryable':
-        last = { reason: out.reason, httpStatus: out.httpStatus };
-        retryAfterMs = out.retryAfterMs;
-        if (!(await backoff(retryAfterMs))) return aborted();
+      case 'retry':
+        last = { reason: step.reason, httpStatus: step.httpStatus, unreachable: step.network ? 'network' : undefined };
+        if (!(await backoff(step.retryAfterMs))) return policy.aborted(attempts, last);
         continue;
     }
   }
-  return { status: 'failed', httpStatus: last.httpStatus, attempts, error: `${last.reason} (gave up after ${attempts} attempts; nothing was created)` };
+  return policy.gaveUp(attempts, last);
 
   /** Wait before the next attempt (none after the last). False when the signal fired. */
   async function backoff(retryAfterMs: number | undefined): Promise<boolean> {
     if (attempts >= maxAttempts) return true;
-    const delayMs = retryAfterMs ?? backoffDelay(attempts, baseDelayMs, maxDelayMs, random);
-    opts.onRetry?.({ attempt: attempts, delayMs, reason: last.reason });
+    const delayMs = retryAfterMs ?? backoffDelay(attempts, policy.baseDelayMs ?? 500, policy.maxDelayMs ?? 30_000, policy.random ?? Math.random);
+    policy.onRetry?.({ attempt: attempts, delayMs, reason: last.reason });
     try {
-      await sleep(delayMs, signal);
+      await (policy.sleep ?? abortableSleep)(delayMs, signal);
     } catch {
       // an injected sleep may reject on abort: same as resolving early
     }
     return !signal?.aborted;
   }
+}
+
+const UNKNOWN_HINT = 'the letter may have been created: check the patient chart in Canvas before sending it again';
+
+/**
+ * Send one letter under the letters' table: created → sent; refused → failed; 403 → fatal;
+ * anything that may have created it → unknown (never resent); 429, 503 and failures before
+ * anything was sent → retried. Never throws for HTTP, network or credential problems: an
+ * AuthError from the token source becomes `fatal` with its message. `beforeAttempt` runs after
+ * the token and before each request; no request starts once the signal fired.
+ */
+export async function sendWithRetry(client: CanvasClient, tokens: TokenSource, letter: LetterRequest, opts: LetterRetryOptions = {}): Promise<LetterResult> {
+  const { signal } = opts;
+  const attempt = async (token: string, attempts: number): Promise<Step<LetterResult>> => {
+    if (opts.beforeAttempt) {
+      try {
+        await opts.beforeAttempt(signal);
+      } catch {
+        return { kind: 'aborted' };
+      }
+      if (signal?.aborted) return { kind: 'aborted' };
+    }
+    const out = await client.createLetter(letter, token);
+    const done = (value: Omit<LetterResult, 'attempts'>): Step<LetterResult> => ({ kind: 'done', value: { ...value, attempts } });
+    switch (out.kind) {
+      case 'created':
+        return done({ status: 'sent', httpStatus: out.httpStatus, letterId: out.letterId });
+      case 'rejected':
+        return done({ status: 'failed', httpStatus: out.httpStatus, error: out.message });
+      case 'forbidden':
+        return done({ status: 'fatal', httpStatus: 403, error: `Canvas refused the request (HTTP 403): ${out.message}: check that the API credentials may create letters` });
+      case 'unknown':
+        return done({ status: 'unknown', httpStatus: out.httpStatus, error: `${out.reason}: ${UNKNOWN_HINT}` });
+      case 'aborted':
+        return { kind: 'aborted' };
+      case 'unauthorized':
+        return { kind: 'unauthorized' };
+      case 'retryable':
+        return { kind: 'retry', reason: out.reason, httpStatus: out.httpStatus, retryAfterMs: out.retryAfterMs };
+    }
+  };
+  return retry<LetterResult>(tokens, {
+    ...opts,
+    attempt,
+    aborted: (n, last) => ({ status: 'aborted', attempts: n, httpStatus: last.httpStatus, error: n ? `interrupted before retrying (last: ${last.reason})` : 'interrupted before sending' }),
+    refused: (error, n, last) => ({ status: 'fatal', attempts: n, httpStatus: last.httpStatus, error: error.message }),
+    refusedAgain: (n) => ({ status: 'fatal', httpStatus: 401, attempts: n, error: 'Canvas refused the access token again after renewing it (HTTP 401): check the API credentials' }),
+    gaveUp: (n, last) => ({ status: 'failed', httpStatus: last.httpStatus, attempts: n, error: `${last.reason} (gave up after ${n} attempts; nothing was created)` }),
+  });
 }

@@ -1,4 +1,5 @@
 /** `canvas-letters preview`: validate and render every row, write the previews and the report. */
+import { retryBaseFromEnv } from './send.js';
 import { batchInput, printPlanNotes, printSummary, say, type BatchFlags } from './shared.js';
 
 export type PreviewFlags = BatchFlags & { files: boolean; pdf?: boolean };
@@ -37,16 +38,17 @@ export async function runPreview(csv: string, flags: PreviewFlags): Promise<numb
   return summary.exitCode;
 }
 
-/** `preview --lookup`: a read-only FHIR directory with its own token (preview never sends). */
+/**
+ * `preview --lookup`: a read-only FHIR directory with its own token (preview never sends),
+ * wired as send's, with the retry base of CANVAS_LETTERS_RETRY_BASE_MS.
+ */
 async function openLookup(concurrency: number, timeoutMs: number) {
-  const [{ loadConfig, HttpClient, TokenSource }, { Directory, fhirBaseUrl }] = await Promise.all([
-    import('../canvas/index.js'),
-    import('../lookup/index.js'),
-  ]);
+  const [{ loadConfig, HttpClient, TokenSource }, { openDirectory }] = await Promise.all([import('../canvas/index.js'), import('../lookup/index.js')]);
   const config = loadConfig();
-  const fhirBase = fhirBaseUrl(config);
-  say(`--lookup: reading patients, providers and locations from ${fhirBase.host} (read-only; preview never sends)`);
+  const retryBaseDelayMs = retryBaseFromEnv();
   const http = new HttpClient({ concurrency, timeoutMs });
   const tokens = new TokenSource(http, config, { timeoutMs });
-  return { directory: new Directory({ http, tokens, fhirBase, concurrency, timeoutMs }), close: () => http.close() };
+  const directory = openDirectory({ config, http, tokens, concurrency, timeoutMs, retryBaseDelayMs });
+  say(`--lookup: reading patients, providers and locations from ${directory.fhirBase.host} (read-only; preview never sends)`);
+  return { directory, close: () => http.close() };
 }

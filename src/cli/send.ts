@@ -132,7 +132,7 @@ async function ask(p: Preflight): Promise<boolean> {
 }
 
 /** CANVAS_LETTERS_RETRY_BASE_MS: the backoff base in ms (default 500), for tests and tuning. */
-function retryBaseFromEnv(): number | undefined {
+export function retryBaseFromEnv(): number | undefined {
   const raw = process.env.CANVAS_LETTERS_RETRY_BASE_MS;
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);

@@ -45,6 +45,8 @@ export interface LookupStats {
 export interface DirectoryOptions extends ReaderOptions {
   /** Most reads at once. */
   concurrency: number;
+  /** When it fires, the directory is cancelled (see `cancel`): reads in flight, backoffs and queued reads stop. */
+  signal?: AbortSignal;
 }
 
 interface Entry {
@@ -66,6 +68,8 @@ export class Directory {
   private readonly entries = new Map<string, Entry>();
   private readonly abort = new AbortController();
   private fatal?: LookupError;
+  /** The FHIR API base the reads go to. */
+  readonly fhirBase: URL;
 
   private fatalSoFar(): LookupError | undefined {
     return this.fatal;
@@ -73,7 +77,10 @@ export class Directory {
 
   constructor(opts: DirectoryOptions) {
     this.reader = new FhirReader(opts);
+    this.fhirBase = opts.fhirBase;
     this.limit = pLimit(Math.max(1, Math.floor(opts.concurrency) || 1));
+    if (opts.signal?.aborted) this.cancel();
+    else opts.signal?.addEventListener('abort', () => this.cancel(), { once: true });
   }
 
   /**

@@ -7,12 +7,11 @@
  * nothing else of it is kept, and nothing is logged. Messages never hold a key, a token or
  * patient data.
  */
-import { AuthError, type TokenSource } from '../canvas/auth.js';
-import { TokenUnavailableError } from '../canvas/auth.js';
+import type { TokenSource } from '../canvas/auth.js';
 import { inspectFailure, parseRetryAfter, serverMessage } from '../canvas/responses.js';
 import { ENV_BASE_URL } from '../canvas/config.js';
 import type { HttpClient } from '../canvas/http.js';
-import { abortableSleep, backoffDelay } from '../canvas/retry.js';
+import { abortableSleep, retry, type Step } from '../canvas/retry.js';
 import { CanvasLettersError } from '../errors.js';
 import { ENV_FHIR_BASE_URL } from './base-url.js';
 import { locationFields, patientFields, practitionerFields } from './map.js';
@@ -83,77 +82,53 @@ export class FhirReader {
     };
   }
 
-  /** GET {fhirBase}{type}/{id} under the retry policy. Throws LookupError (fatal) or ReadCancelled. */
+  /** GET {fhirBase}{type}/{id} under the FHIR reads' table. Throws LookupError (fatal) or ReadCancelled. */
   async read(type: ResourceType, id: string, signal?: AbortSignal): Promise<ReadOutcome> {
     const o = this.o;
-    const maxAttempts = Math.max(1, o.maxAttempts);
     const url = new URL(`${o.fhirBase.href}${type}/${encodeURIComponent(id)}`);
-    let attempts = 0;
     let requests = 0;
-    let unauthorized = 0;
-    let last: { reason: string; unreachable?: 'network' | 'token' } = { reason: 'not attempted' };
-    const cancelled = () => new ReadCancelled('lookup cancelled');
-
-    const backoff = async (retryAfterMs?: number): Promise<void> => {
-      if (attempts >= maxAttempts) return;
-      const ms = retryAfterMs ?? backoffDelay(attempts, o.retryBaseDelayMs, o.retryMaxDelayMs, o.random);
-      try {
-        await o.sleep(ms, signal);
-      } catch {
-        // an injected sleep may reject on abort
-      }
-      if (signal?.aborted) throw cancelled();
-    };
-
-    /** No token could be had: refused credentials are fatal; a token endpoint that is down is retried. */
-    const tokenFailed = async (error: unknown): Promise<void> => {
-      if (error instanceof AuthError) throw new LookupError(error.message);
-      if (!(error instanceof TokenUnavailableError)) throw error;
-      last = { reason: error.message, unreachable: 'token' };
-      await backoff(error.retryAfterMs);
-    };
-
-    while (attempts < maxAttempts) {
-      if (signal?.aborted) throw cancelled();
-      attempts++;
-      let token: string;
-      try {
-        token = await o.tokens.token();
-      } catch (error) {
-        await tokenFailed(error);
-        continue;
-      }
+    const attempt = async (token: string): Promise<Step<ReadOutcome>> => {
       requests++;
       const t = await this.once(type, url, token, id, signal);
       switch (t.kind) {
         case 'ok':
-          return { result: this.accept(type, t.body), requests };
+          return { kind: 'done', value: { result: this.accept(type, t.body), requests } };
         case 'not_found':
-          return { result: { kind: 'not_found' }, requests };
+          return { kind: 'done', value: { result: { kind: 'not_found' }, requests } };
         case 'error':
-          return { result: { kind: 'error', message: t.message }, requests };
+          return { kind: 'done', value: { result: { kind: 'error', message: t.message }, requests } };
         case 'unauthorized':
-          if (++unauthorized >= 2) {
-            throw new LookupError(
-              'Canvas refused the access token again after renewing it (HTTP 401) while reading from the FHIR API',
-              'check the API credentials, and that the FHIR API address belongs to the same Canvas instance',
-            );
-          }
-          last = { reason: 'HTTP 401 Unauthorized' };
-          try {
-            await o.tokens.renew(token);
-          } catch (error) {
-            await tokenFailed(error);
-          }
-          continue;
+          return { kind: 'unauthorized' };
         case 'retry':
-          last = { reason: t.reason, unreachable: t.network ? 'network' : undefined };
-          await backoff(t.retryAfterMs);
-          continue;
+          return { kind: 'retry', reason: t.reason, retryAfterMs: t.retryAfterMs, network: t.network };
       }
-    }
-    const message = `${last.reason} (gave up after ${attempts} attempts)`;
-    return { result: { kind: 'error', message }, unreachable: last.unreachable, requests };
+    };
+    return retry<ReadOutcome>(o.tokens, {
+      maxAttempts: o.maxAttempts,
+      baseDelayMs: o.retryBaseDelayMs,
+      maxDelayMs: o.retryMaxDelayMs,
+      sleep: o.sleep,
+      random: o.random,
+      signal,
+      attempt,
+      aborted: () => {
+        throw new ReadCancelled('lookup cancelled');
+      },
+      refused: (error) => {
+        throw new LookupError(error.message);
+      },
+      refusedAgain: () => {
+        throw new LookupError(
+          'Canvas refused the access token again after renewing it (HTTP 401) while reading from the FHIR API',
+          'check the API credentials, and that the FHIR API address belongs to the same Canvas instance',
+        );
+      },
+      gaveUp: (attempts, last) => ({
+        result: { kind: 'error', message: `${last.reason} (gave up after ${attempts} attempts)` },
+        unreachable: last.unreachable,
+        requests,
+      }),
+    });
   }
 
   /** One HTTP try, classified. */

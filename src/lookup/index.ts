@@ -16,3 +16,4 @@ export {
 } from './map.js';
 export { FhirReader, LookupError, type ReadResult, type ReadOutcome, type ReaderOptions, type ResourceType } from './fhir.js';
 export { Directory, KEY_RESOURCES, type DirectoryOptions, type LookupProblem, type LookupStats } from './directory.js';
+export { openDirectory, type LookupWiring } from './open.js';

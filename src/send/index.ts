@@ -6,10 +6,10 @@
 import { planRows } from '../plan/replay.js';
 import { checkOutDir, prepareOutDir } from '../report/out-dir.js';
 import { refusedRow } from '../report/rows.js';
-import { AuthError, CanvasClient, TokenSource, TokenUnavailableError, abortableSleep, backoffDelay, HttpClient, type CanvasConfig } from '../canvas/index.js';
+import { CanvasClient, TokenSource, HttpClient, retry, type CanvasConfig } from '../canvas/index.js';
 import { showName } from '../escape.js';
 import { Ledger, LedgerError } from '../ledger/ledger.js';
-import { Directory, fhirBaseUrl } from '../lookup/index.js';
+import { openDirectory } from '../lookup/index.js';
 import { ReportWriter, exitCodeFor, type ReportSummary } from '../report/writer.js';
 import type { RecordRetry } from './record.js';
 import { Decision, decideRows } from './decide.js';
@@ -124,8 +124,7 @@ export async function send(opts: SendOptions): Promise<SendResult> {
   try {
     let lookup = opts.lookup;
     if (opts.lookupFhir) {
-      const { config, http, tokens } = getWire();
-      lookup = new Directory({ http, tokens, fhirBase: fhirBaseUrl(config), concurrency, timeoutMs, retryBaseDelayMs: opts.retryBaseDelayMs });
+      lookup = openDirectory({ ...getWire(), concurrency, timeoutMs, retryBaseDelayMs: opts.retryBaseDelayMs, signal: opts.signal });
     }
     const plan = await validateBatch({ ...opts, lookup });
     opts.onValidated?.(plan);
@@ -176,6 +175,8 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
         // the report cannot be written: counted, and said by close()
       }
     }
+    // Ctrl-C during --lookup leaves keys unread (invalid rows): the run was interrupted, not refused.
+    if (opts.lookupFhir && opts.signal?.aborted) return close(undefined, { interrupted: true, stopReason: 'interrupted during the lookup; nothing was sent' });
     return close(undefined, { refusal: 'invalid-rows', stopReason: `${plan.invalid} invalid rows; nothing was sent` });
   }
 
@@ -319,23 +320,19 @@ function openLedger(file: string, origin: string | undefined): Ledger {
 }
 
 /**
- * Get the run's first token before any letter: credentials refused (or a TLS problem, or a
- * wrong address), or a token endpoint that stays unreachable over 5 tries, means nothing is sent
- * (exit 2). Returns why, 'interrupted' when the signal fired (no token request starts after it),
- * or undefined.
+ * Get the run's first token before any letter, under the first token's table: credentials
+ * refused (or a TLS problem, or a wrong address), or a token endpoint that stays unreachable
+ * over 5 tries (backoff from `baseDelayMs`), means nothing is sent (exit 2). Returns why,
+ * 'interrupted' when the signal fired (no token request starts after it), or undefined.
  */
-async function firstToken(tokens: TokenSource, signal: AbortSignal | undefined, baseDelayMs = 500): Promise<string | undefined> {
-  for (let attempt = 1; ; attempt++) {
-    if (signal?.aborted) return 'interrupted';
-    try {
-      await tokens.token();
-      return signal?.aborted ? 'interrupted' : undefined;
-    } catch (err) {
-      if (err instanceof AuthError) return `no access token: ${err.message}`;
-      if (!(err instanceof TokenUnavailableError)) throw err;
-      if (signal?.aborted) return 'interrupted';
-      if (attempt >= 5) return `no access token: ${err.message}`;
-      await abortableSleep(err.retryAfterMs ?? backoffDelay(attempt, baseDelayMs, 30_000, Math.random), signal);
-    }
-  }
+async function firstToken(tokens: TokenSource, signal: AbortSignal | undefined, baseDelayMs?: number): Promise<string | undefined> {
+  return retry<string | undefined>(tokens, {
+    signal,
+    baseDelayMs,
+    attempt: async () => ({ kind: 'done', value: undefined }),
+    aborted: () => 'interrupted',
+    refused: (error) => `no access token: ${error.message}`,
+    refusedAgain: () => 'no access token: refused twice', // never: the attempt makes no request
+    gaveUp: (_, last) => (signal?.aborted ? 'interrupted' : `no access token: ${last.reason}`),
+  });
 }

@@ -12,7 +12,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { planRows, type PassRow } from '../plan/replay.js';
 import { reportRow, unreadRow } from '../report/rows.js';
-import { sendWithRetry, type CanvasClient, type SendResult, type TokenSource } from '../canvas/index.js';
+import { sendWithRetry, type CanvasClient, type LetterResult as SendResult, type TokenSource } from '../canvas/index.js';
 import type { FinishRequest, Ledger, LedgerRecord } from '../ledger/ledger.js';
 import { Decision, ledgerVerdict } from './decide.js';
 import { RateLimiter } from './rate-limit.js';
