@@ -1,10 +1,11 @@
 /**
  * The sandbox inbox page (GET /): one self-contained HTML document, inline CSS and one inline
- * script (page-script.ts), no data in it. The script fills it from the JSON API, showing every
- * value with textContent, so nothing from a letter is ever parsed as HTML in the page; letters
- * themselves are shown in an iframe with sandbox="" (no scripts, opaque origin).
+ * script (src/sandbox/browser/, inlined at build time), no data in it. The script fills it from
+ * the JSON API, showing every value with textContent, so nothing from a letter is ever parsed as
+ * HTML in the page; letters themselves are shown in an iframe with sandbox="" (no scripts, opaque
+ * origin).
  */
-import { INBOX_SCRIPT } from './page-script.js';
+import { INBOX_SCRIPT } from './browser.generated.js';
 
 /** Fault kinds the form offers, with a short description (static text). */
 const RATE_KINDS: [string, string][] = [

@@ -1,10 +1,11 @@
 /**
- * The script of `<out>/index.html` (inlined into the page, allowed by its hash in the CSP).
- * It reads the rows from the page's JSON block and builds the gallery with DOM APIs only:
- * every value goes in through textContent or an attribute, never as HTML. Cards are built
- * as they scroll into view and letters load lazily, so batches of thousands of rows stay quick.
+ * The script of `<out>/index.html`, inlined into the page at build time (scripts/inline-browser.js;
+ * the CSP allows it by its hash). It reads the rows from the page's JSON block and builds the
+ * gallery with DOM APIs only: every value goes in through textContent or an attribute, never as
+ * HTML. Cards are built as they scroll into view and letters load lazily, so batches of thousands
+ * of rows stay quick. Everything below this comment is inlined as it is.
  */
-export const PAGE_SCRIPT = String.raw`(() => {
+(() => {
 'use strict';
 const ROWS = JSON.parse(document.getElementById('rows-data').textContent);
 const PAGE = 120, LETTER_W = 816, LETTER_H = 1056;
@@ -204,4 +205,3 @@ function fit() {
 
 setup();
 })();
-`;

@@ -1,13 +1,11 @@
 /**
- * The inbox page's one inline script (plain browser JavaScript, kept as text). It polls the JSON
- * API, renders the list, the selected letter and the fault form. Every value from the sandbox
- * is shown with textContent, never parsed as HTML. Written without backticks so it can live in
- * a template string; the viewer's part is in page-viewer.ts, the fault form's in page-faults.ts.
+ * The core of the sandbox inbox page's one inline script, inlined at build time
+ * (scripts/inline-browser.js joins inbox.js, inbox-viewer.js, inbox-faults.js and inbox-start.js in
+ * that order in one function scope). It polls the JSON API and renders the list. Every value from
+ * the sandbox is shown with textContent, never parsed as HTML. Everything below this comment is
+ * inlined as it is.
  */
-import { FAULTS_SCRIPT } from './page-faults.js';
-import { VIEWER_SCRIPT } from './page-viewer.js';
 
-const CORE_SCRIPT = String.raw`
 'use strict';
 var LIMIT = 1000, POLL_MS = 2000;
 function $(id) { return document.getElementById(id); }
@@ -186,10 +184,3 @@ async function poll() {
     setLive(false);
   }
 }
-`;
-
-/** The whole script, in one function scope. */
-export const INBOX_SCRIPT = `(function () {${CORE_SCRIPT}${VIEWER_SCRIPT}${FAULTS_SCRIPT}
-tick();
-if (location.hash.length > 1) select(location.hash.slice(1));
-})();`;

@@ -1,9 +1,9 @@
 /**
- * The fault part of the inbox page's script (plain browser JavaScript, kept as text and joined
- * to page-script.ts in one function scope): the header badge describing the current faults and
- * the form that changes them with PUT /sandbox/faults. No backticks, so it fits a template string.
+ * The fault part of the inbox page's script (joined to inbox.js in one function scope): the header
+ * badge describing the current faults and the form that changes them with PUT /sandbox/faults.
+ * Everything below this comment is inlined as it is.
  */
-export const FAULTS_SCRIPT = String.raw`
+
 var KINDS = ['429', '503', '500', '502', '504', '422', '403', '401', 'reset', 'hang'];
 var form = $('faults-form'), panel = $('faults-panel'), toggleBtn = $('faults-toggle'), msg = $('faults-msg');
 
@@ -97,4 +97,3 @@ $('faults-none').addEventListener('click', function () {
   field('latency').value = '0';
   applyFaults(formConfig());
 });
-`;

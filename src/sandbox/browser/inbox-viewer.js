@@ -1,9 +1,9 @@
 /**
- * The viewer part of the inbox page's script (plain browser JavaScript, kept as text and joined
- * to page-script.ts in one function scope): the selected letter's details, its rendered and
- * source views, keyboard moves through the list, and "Delete all". Values go in as textContent.
+ * The viewer part of the inbox page's script (joined to inbox.js in one function scope): the
+ * selected letter's details, its rendered and source views, keyboard moves through the list, and
+ * "Delete all". Values go in as textContent. Everything below this comment is inlined as it is.
  */
-export const VIEWER_SCRIPT = String.raw`
+
 async function select(id) {
   state.selected = id || null;
   listEl.querySelectorAll('a.row').forEach(function (a) {
@@ -72,4 +72,3 @@ $('clear').addEventListener('click', async function () {
   tick();
 });
 
-`;
