@@ -5,7 +5,7 @@
  */
 
 var KINDS = ['429', '503', '500', '502', '504', '422', '403', '401', 'reset', 'hang'];
-var form = $('faults-form'), panel = $('faults-panel'), toggleBtn = $('faults-toggle'), msg = $('faults-msg');
+var form = /** @type {HTMLFormElement} */ ($('faults-form')), panel = $('faults-panel'), toggleBtn = $('faults-toggle'), msg = $('faults-msg');
 
 function pct(rate) { return Math.round(rate * 1000) / 10 + '%'; }
 function describeFaults(f) {
@@ -21,7 +21,8 @@ function showFaults(f) {
   toggleBtn.title = parts.length ? 'Faults: ' + parts.join(', ') : 'No faults injected';
 }
 
-function field(name) { return form.elements.namedItem(name); }
+/** @param {string} name */
+function field(name) { return /** @type {HTMLInputElement | HTMLSelectElement} */ (form.elements.namedItem(name)); }
 function fillForm(f) {
   field('latency').value = String(f.latencyMs || 0);
   field('lifetime').value = String(f.tokenLifetimeSeconds || 3600);
@@ -88,7 +89,7 @@ function openPanel(open) {
 toggleBtn.addEventListener('click', function () { openPanel(panel.hidden); });
 document.addEventListener('keydown', function (e) { if (e.key === 'Escape' && !panel.hidden) openPanel(false); });
 document.addEventListener('click', function (e) {
-  if (!panel.hidden && !panel.contains(e.target) && !toggleBtn.contains(e.target)) openPanel(false);
+  if (!panel.hidden && !panel.contains(/** @type {Node} */ (e.target)) && !toggleBtn.contains(/** @type {Node} */ (e.target))) openPanel(false);
 });
 form.addEventListener('input', function () { say(totalText()); });
 form.addEventListener('submit', function (e) { e.preventDefault(); applyFaults(formConfig()); });

@@ -9,7 +9,7 @@
 'use strict';
 var LIMIT = 1000, POLL_MS = 2000;
 function $(id) { return document.getElementById(id); }
-var listEl = $('list'), filterEl = $('filter'), emptyEl = $('empty');
+var listEl = $('list'), filterEl = /** @type {HTMLInputElement} */ ($('filter')), emptyEl = $('empty');
 var state = { letters: [], total: 0, q: '', found: null, selected: null, view: 'rendered', known: null, reveal: false };
 var slots = {};
 
@@ -26,7 +26,7 @@ function timeText(iso) {
   var d = new Date(iso), now = new Date();
   var t = pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
   if (d.toDateString() === now.toDateString()) return t;
-  var opts = { month: 'short', day: 'numeric' };
+  var opts = /** @type {Intl.DateTimeFormatOptions} */ ({ month: 'short', day: 'numeric' });
   if (d.getFullYear() !== now.getFullYear()) opts.year = 'numeric';
   return d.toLocaleDateString(undefined, opts) + ' ' + t.slice(0, 5);
 }
