@@ -59,7 +59,7 @@ async function loadFaults() {
     var f = await res.json();
     fillForm(f);
     say(totalText());
-  } catch (err) {
+  } catch {
     say('Could not read the current faults.', 'error');
   }
 }
@@ -76,7 +76,7 @@ async function applyFaults(config) {
     fillForm(body);
     showFaults(body);
     say('Applied at ' + new Date().toLocaleTimeString() + ' · ' + totalText(), 'ok');
-  } catch (err) {
+  } catch {
     say('Not applied: the sandbox is not answering.', 'error');
   }
 }

@@ -180,7 +180,7 @@ async function poll() {
     showStats(await (await fetch('/sandbox/stats', { cache: 'no-store' })).json());
     showFaults(await (await fetch('/sandbox/faults', { cache: 'no-store' })).json());
     setLive(true);
-  } catch (err) {
+  } catch {
     setLive(false);
   }
 }
