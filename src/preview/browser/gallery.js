@@ -7,11 +7,12 @@
  */
 (() => {
 'use strict';
-const ROWS = JSON.parse(document.getElementById('rows-data').textContent);
+const ROWS = JSON.parse(/** @type {HTMLElement} */ (document.getElementById('rows-data')).textContent);
 const PAGE = 120, LETTER_W = 816, LETTER_H = 1056;
 const LABEL = { previewed: 'previewed', sent: 'sent', skipped: 'skipped', invalid: 'invalid', failed: 'failed', unknown: 'unknown', not_attempted: 'not attempted' };
 const ORDER = Object.keys(LABEL);
-const $ = (id) => document.getElementById(id);
+/** @type {(id: string) => HTMLElement} */
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const grid = $('grid'), more = $('more'), shown = $('shown'), q = /** @type {HTMLInputElement} */ ($('q')), tpl = /** @type {HTMLSelectElement} */ ($('tpl')), chips = $('chips');
 const viewer = /** @type {HTMLDialogElement} */ ($('viewer')), vframe = /** @type {HTMLIFrameElement} */ ($('vframe')), sheet = $('sheet');
 const state = { status: '', text: '', template: '' };

@@ -54,7 +54,7 @@ function move(step) {
   if (rows.length === 0) return;
   var i = rows.findIndex(function (a) { return a.dataset.id === state.selected; });
   var next = rows[Math.max(0, Math.min(rows.length - 1, i < 0 ? 0 : i + step))];
-  location.hash = next.dataset.id;
+  location.hash = /** @type {string} */ (next.dataset.id);
   next.scrollIntoView({ block: 'nearest' });
 }
 document.addEventListener('keydown', function (e) {

@@ -8,8 +8,10 @@
 
 'use strict';
 var LIMIT = 1000, POLL_MS = 2000;
-function $(id) { return document.getElementById(id); }
+/** @param {string} id */
+function $(id) { return /** @type {HTMLElement} */ (document.getElementById(id)); }
 var listEl = $('list'), filterEl = /** @type {HTMLInputElement} */ ($('filter')), emptyEl = $('empty');
+/** @type {{ letters: any[], total: number, q: string, found: any[] | null, selected: string | null, view: string, known: Set<string> | null, reveal: boolean }} */
 var state = { letters: [], total: 0, q: '', found: null, selected: null, view: 'rendered', known: null, reveal: false };
 var slots = {};
 
