@@ -31,11 +31,12 @@ const MODULES = [
   },
   {
     path: 'src/sandbox/browser.generated.ts',
-    about: "The inbox page's script (src/sandbox/browser/), its parts in one function scope",
+    about: "The inbox page's script (src/sandbox/browser/, its parts in one function scope) and stylesheet",
     constants: () => ({
       INBOX_SCRIPT: `(function () {${['inbox', 'inbox-viewer', 'inbox-faults', 'inbox-start']
         .map((name) => body(`src/sandbox/browser/${name}.js`))
         .join('')}})();`,
+      INBOX_STYLE: body('src/sandbox/browser/inbox.css'),
     }),
   },
 ];

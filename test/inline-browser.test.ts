@@ -43,7 +43,8 @@ describe('browser code inlined at build time', () => {
     expect(INDEX_CSP).toContain(`style-src ${hash(style)}`);
   });
 
-  it('joins the inbox parts in one function scope', () => {
+  it('puts inbox.css into the inbox page as written, and joins the script parts in one function scope', () => {
+    expect(inline(INBOX_PAGE, 'style')).toBe(body('src/sandbox/browser/inbox.css'));
     const parts = ['inbox', 'inbox-viewer', 'inbox-faults', 'inbox-start'].map((p) => body(`src/sandbox/browser/${p}.js`));
     expect(inline(INBOX_PAGE, 'script')).toBe(`(function () {${parts.join('')}})();`);
   });
