@@ -2,11 +2,16 @@
 // TypeScript (src/, test/, vitest.config.ts) gets typescript-eslint's type-checked rules, with the
 // types of tsconfig.test.json (src/ and test/) and tsconfig.browser.json (test/browser/, with the
 // DOM). The plain-JS files (scripts/, the .mjs helpers under test/support/, this file) have no types
-// to check: they get ESLint's recommended rules for Node ES modules.
+// to check: they get ESLint's recommended rules for Node ES modules. The pages' browser code
+// (src/*/browser/*.js, inlined into the pages by scripts/inline-browser.js) gets them as browser
+// scripts; tsconfig.browser-src.json type-checks it.
 import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+/** The pages' browser code: plain scripts that run in the page. */
+const BROWSER = 'src/*/browser/*.js';
 
 export default defineConfig(
   globalIgnores(['dist/', 'out/', 'coverage/', 'test-artifacts/', '.canvas-letters/']),
@@ -61,7 +66,21 @@ export default defineConfig(
   {
     name: 'canvas-letters/javascript',
     files: ['**/*.js', '**/*.mjs'],
+    ignores: [BROWSER],
     extends: [js.configs.recommended],
     languageOptions: { ecmaVersion: 2024, sourceType: 'module', globals: globals.node },
+  },
+  {
+    name: 'canvas-letters/browser',
+    files: [BROWSER],
+    extends: [js.configs.recommended],
+    languageOptions: { ecmaVersion: 2024, sourceType: 'script', globals: globals.browser },
+  },
+  {
+    name: 'canvas-letters/inbox-parts',
+    files: ['src/sandbox/browser/*.js'],
+    // The inbox script's parts share one function scope in the page: a top-level name one part
+    // declares is used by another. tsc (tsconfig.browser-src.json) checks that every name exists.
+    rules: { 'no-undef': 'off', 'no-unused-vars': ['error', { vars: 'local' }] },
   },
 );

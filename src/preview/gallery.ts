@@ -7,11 +7,11 @@
  *
  * Rows travel as a JSON block that the script turns into cards with DOM APIs (textContent
  * only); the few values written as HTML here are escaped. The CSP allows only this page's own
- * style and script (by hash), data: images, and frames of local letter files.
+ * style and script (by hash), data: images, and frames of local letter files. The script and the
+ * stylesheet are src/preview/browser/gallery.js and gallery.css, inlined at build time.
  */
 import { createHash } from 'node:crypto';
-import { PAGE_SCRIPT } from './gallery-script.js';
-import { PAGE_STYLE } from './gallery-style.js';
+import { PAGE_SCRIPT, PAGE_STYLE } from './browser.generated.js';
 import type { ReportSummary } from '../report/writer.js';
 import type { ReportRow } from '../types.js';
 

@@ -1,10 +1,11 @@
 /**
  * The sandbox inbox page (GET /): one self-contained HTML document, inline CSS and one inline
- * script (page-script.ts), no data in it. The script fills it from the JSON API, showing every
- * value with textContent, so nothing from a letter is ever parsed as HTML in the page; letters
- * themselves are shown in an iframe with sandbox="" (no scripts, opaque origin).
+ * script (src/sandbox/browser/, inlined at build time), no data in it. The script fills it from
+ * the JSON API, showing every value with textContent, so nothing from a letter is ever parsed as
+ * HTML in the page; letters themselves are shown in an iframe with sandbox="" (no scripts, opaque
+ * origin).
  */
-import { INBOX_SCRIPT } from './page-script.js';
+import { INBOX_SCRIPT, INBOX_STYLE } from './browser.generated.js';
 
 /** Fault kinds the form offers, with a short description (static text). */
 const RATE_KINDS: [string, string][] = [
@@ -19,115 +20,6 @@ const RATE_KINDS: [string, string][] = [
   ['reset', 'Connection reset'],
   ['hang', 'Never answers'],
 ];
-
-const STYLE = `
-:root { --ink: #1d2330; --muted: #5b6475; --line: #e3e7ee; --bg: #f4f6f9; --accent: #2b5d8a; --soft: #e9f1f9;
-  --navy: #10263d; --navy2: #1a3651; --danger: #b3261e; --ok: #1b7a3a; color-scheme: light; }
-* { box-sizing: border-box; }
-html, body { height: 100%; margin: 0; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--ink);
-  background: var(--bg); display: flex; flex-direction: column; overflow: hidden; }
-code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; }
-button, input, select { font: inherit; color: inherit; }
-[hidden] { display: none !important; }
-header.top { flex: none; display: flex; align-items: center; gap: 18px; padding: 10px 20px; background: var(--navy); color: #fff; }
-.brand { display: flex; align-items: center; gap: 10px; font-weight: 600; font-size: 15px; white-space: nowrap; }
-.brand svg { width: 24px; height: 24px; }
-.brand small { font-weight: 400; color: #9fb3c8; font-size: 13px; }
-.search { flex: 1; max-width: 560px; position: relative; }
-.search svg { position: absolute; left: 10px; top: 9px; width: 16px; height: 16px; color: #9fb3c8; pointer-events: none; }
-.search input { width: 100%; height: 34px; border-radius: 7px; border: 1px solid #2f4d6b; background: var(--navy2); color: #fff; padding: 0 12px 0 34px; }
-.search input::placeholder { color: #93a8bf; }
-.search input:focus { outline: none; border-color: #7fb0de; background: #fff; color: var(--ink); }
-.search kbd { position: absolute; right: 9px; top: 8px; font: 11px/16px ui-monospace, Menlo, Consolas, monospace; color: #9fb3c8;
-  border: 1px solid #3b5a78; border-radius: 4px; padding: 0 5px; pointer-events: none; }
-.search input:focus ~ kbd, .search input:not(:placeholder-shown) ~ kbd { display: none; }
-.status { margin-left: auto; display: flex; align-items: center; gap: 16px; color: #c3d1e0; font-size: 12.5px; white-space: nowrap; }
-.live::before { content: ""; display: inline-block; width: 8px; height: 8px; border-radius: 50%; margin-right: 7px; vertical-align: 1px;
-  background: #3ecf8e; box-shadow: 0 0 0 3px rgba(62, 207, 142, .22); }
-.live.off::before { background: #e5484d; box-shadow: 0 0 0 3px rgba(229, 72, 77, .25); }
-.btn { height: 32px; padding: 0 12px; border-radius: 7px; border: 1px solid #35536f; background: transparent; color: #fff; cursor: pointer;
-  display: inline-flex; align-items: baseline; gap: 8px; white-space: nowrap; line-height: 30px; }
-.btn:hover { background: var(--navy2); }
-.btn .badge { color: #b5c6d8; font-size: 12px; max-width: 220px; overflow: hidden; text-overflow: ellipsis; }
-.btn .badge.on { color: #ffd27a; }
-main { flex: 1; display: flex; min-height: 0; position: relative; }
-.list-pane { width: 410px; flex: none; display: flex; flex-direction: column; min-height: 0; background: #fff; border-right: 1px solid var(--line); }
-.list-head { flex: none; display: flex; justify-content: space-between; align-items: center; padding: 9px 16px; border-bottom: 1px solid var(--line);
-  color: var(--muted); font-size: 12.5px; background: #fbfcfd; }
-.link { border: 0; background: none; color: var(--danger); cursor: pointer; padding: 0; font-size: 12.5px; }
-.link:hover { text-decoration: underline; }
-#list { list-style: none; margin: 0; padding: 0; overflow: auto; flex: 1; }
-a.row { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 3px 12px; padding: 10px 16px 10px 13px; color: inherit; text-decoration: none;
-  border-left: 3px solid transparent; border-bottom: 1px solid var(--line); }
-a.row:hover { background: #f7f9fc; }
-a.row:focus-visible { outline: 2px solid #7fb0de; outline-offset: -2px; }
-a.row.selected { background: var(--soft); border-left-color: var(--accent); }
-a.row.fresh { animation: fresh 2.5s ease-out; }
-@keyframes fresh { from { background: #fff4cc; } to { background: transparent; } }
-.subject { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.subject.none { font-weight: 400; font-style: italic; color: var(--muted); }
-.time, .size { color: var(--muted); font-size: 12px; text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-.keys { display: flex; gap: 14px; min-width: 0; }
-.key { min-width: 0; flex: 1 1 0; font-size: 12px; color: #3a4556; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.key b { font: 600 10px system-ui, sans-serif; letter-spacing: .05em; text-transform: uppercase; color: #8a93a3; margin-right: 6px; }
-.snippet { grid-column: 1 / -1; margin-top: 3px; font-size: 12.5px; color: #3a4556; line-height: 1.4;
-  display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
-.snippet mark { background: #fff0b3; color: inherit; border-radius: 2px; padding: 0 1px; }
-.tag { justify-self: end; align-self: center; font-size: 11.5px; line-height: 18px; padding: 0 8px; border-radius: 9px; background: #eef4fa;
-  color: var(--accent); border: 1px solid #d3e1ee; white-space: nowrap; max-width: 140px; overflow: hidden; text-overflow: ellipsis; }
-.empty { padding: 40px 24px; color: var(--muted); text-align: center; }
-.empty strong { display: block; color: var(--ink); font-size: 15px; margin-bottom: 6px; }
-.empty pre { text-align: left; background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; font-size: 12px;
-  color: var(--ink); white-space: pre-wrap; overflow-wrap: anywhere; margin: 14px 0 0; }
-.viewer { flex: 1; min-width: 0; display: flex; flex-direction: column; min-height: 0; }
-.placeholder { margin: auto; color: var(--muted); text-align: center; }
-.placeholder svg { width: 48px; height: 48px; color: #b8c2cf; display: block; margin: 0 auto 10px; }
-#detail { display: flex; flex-direction: column; min-height: 0; flex: 1; }
-.detail-head { flex: none; background: #fff; border-bottom: 1px solid var(--line); padding: 16px 24px 0; }
-.detail-head h2 { margin: 0; font-size: 18px; font-weight: 600; }
-.letter-key { margin: 2px 0 14px; color: #8a93a3; font-size: 12px; }
-.letter-key code { color: var(--muted); user-select: all; }
-dl.meta { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 10px 28px; margin: 0 0 12px; }
-dl.meta div { min-width: 0; }
-dt { font-size: 10.5px; letter-spacing: .06em; text-transform: uppercase; color: #8a93a3; font-weight: 600; }
-dd { margin: 1px 0 0; font-size: 13px; overflow-wrap: anywhere; }
-dd code { font-size: 12.5px; user-select: all; }
-.tabs { display: flex; align-items: center; gap: 4px; }
-.tab { border: 0; background: none; padding: 8px 12px; border-bottom: 2px solid transparent; color: var(--muted); font-weight: 500; cursor: pointer; }
-.tab:hover { color: var(--ink); }
-.tab[aria-selected="true"] { color: var(--accent); border-bottom-color: var(--accent); }
-.tabs .hint { margin-left: auto; color: #8a93a3; font-size: 12px; }
-.tabs a { color: var(--accent); font-size: 12.5px; margin-left: 14px; }
-.stage { flex: 1; overflow: auto; background: #e3e8ee; padding: 28px; }
-.paper { display: block; margin: 0 auto; width: 8.5in; height: 11in; border: 0; background: #fff;
-  box-shadow: 0 1px 2px rgba(16, 24, 40, .08), 0 12px 32px rgba(16, 24, 40, .16); }
-pre.paper { height: auto; min-height: 11in; padding: .6in; margin: 0 auto; font-size: 12px; line-height: 1.55; color: #24292f;
-  white-space: pre-wrap; overflow-wrap: anywhere; }
-#faults-panel { position: absolute; top: 10px; right: 16px; width: 640px; max-height: calc(100% - 20px); overflow: auto; z-index: 5; background: #fff;
-  border: 1px solid var(--line); border-radius: 10px; box-shadow: 0 16px 40px rgba(16, 24, 40, .2); padding: 18px 20px; }
-#faults-panel h3 { margin: 0 0 4px; font-size: 15px; }
-#faults-panel p.note { margin: 0 0 14px; color: var(--muted); font-size: 12.5px; }
-.grid4 { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; margin-bottom: 16px; }
-.field { display: flex; flex-direction: column; gap: 4px; font-size: 12px; color: var(--muted); font-weight: 500; }
-.field input, .field select, .rate input { height: 30px; border: 1px solid #cfd6e0; border-radius: 6px; padding: 0 8px; background: #fff; color: var(--ink); width: 100%; }
-.field input:focus, .rate input:focus, .field select:focus { outline: 2px solid #b9d3ee; border-color: #7fb0de; }
-fieldset { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px 12px; margin: 0 0 14px; }
-legend { font-size: 12px; color: var(--muted); font-weight: 600; padding: 0 6px; }
-.rates { display: grid; grid-template-columns: 1fr 1fr; gap: 6px 24px; }
-.rate { display: grid; grid-template-columns: 44px 1fr 76px; align-items: center; gap: 8px; font-size: 13px; }
-.rate code { font-weight: 600; color: var(--accent); }
-.rate span { color: var(--muted); font-size: 12.5px; }
-.actions { display: flex; align-items: center; gap: 10px; }
-.actions .msg { margin-right: auto; font-size: 12.5px; color: var(--muted); }
-.actions .msg.ok { color: var(--ok); }
-.actions .msg.error { color: var(--danger); }
-.primary, .secondary { height: 32px; padding: 0 14px; border-radius: 7px; cursor: pointer; font-weight: 500; }
-.primary { background: var(--accent); border: 1px solid var(--accent); color: #fff; }
-.primary:hover { background: #234d73; }
-.secondary { background: #fff; border: 1px solid #cfd6e0; }
-.secondary:hover { background: #f6f8fa; }
-`;
 
 const ICON_MAIL =
   '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.6" aria-hidden="true"><rect x="3" y="5" width="18" height="14" rx="2"/><path d="m3.5 6.5 8.5 6.5 8.5-6.5"/></svg>';
@@ -147,7 +39,7 @@ export const INBOX_PAGE = `<!doctype html>
 <meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,">
 <title>Canvas sandbox inbox</title>
-<style>${STYLE}</style>
+<style>${INBOX_STYLE}</style>
 </head>
 <body>
 <header class="top">

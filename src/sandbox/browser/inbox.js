@@ -1,17 +1,17 @@
 /**
- * The inbox page's one inline script (plain browser JavaScript, kept as text). It polls the JSON
- * API, renders the list, the selected letter and the fault form. Every value from the sandbox
- * is shown with textContent, never parsed as HTML. Written without backticks so it can live in
- * a template string; the viewer's part is in page-viewer.ts, the fault form's in page-faults.ts.
+ * The core of the sandbox inbox page's one inline script, inlined at build time
+ * (scripts/inline-browser.js joins inbox.js, inbox-viewer.js, inbox-faults.js and inbox-start.js in
+ * that order in one function scope). It polls the JSON API and renders the list. Every value from
+ * the sandbox is shown with textContent, never parsed as HTML. Everything below this comment is
+ * inlined as it is.
  */
-import { FAULTS_SCRIPT } from './page-faults.js';
-import { VIEWER_SCRIPT } from './page-viewer.js';
 
-const CORE_SCRIPT = String.raw`
 'use strict';
 var LIMIT = 1000, POLL_MS = 2000;
-function $(id) { return document.getElementById(id); }
-var listEl = $('list'), filterEl = $('filter'), emptyEl = $('empty');
+/** @param {string} id */
+function $(id) { return /** @type {HTMLElement} */ (document.getElementById(id)); }
+var listEl = $('list'), filterEl = /** @type {HTMLInputElement} */ ($('filter')), emptyEl = $('empty');
+/** @type {{ letters: any[], total: number, q: string, found: any[] | null, selected: string | null, view: string, known: Set<string> | null, reveal: boolean }} */
 var state = { letters: [], total: 0, q: '', found: null, selected: null, view: 'rendered', known: null, reveal: false };
 var slots = {};
 
@@ -28,7 +28,7 @@ function timeText(iso) {
   var d = new Date(iso), now = new Date();
   var t = pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
   if (d.toDateString() === now.toDateString()) return t;
-  var opts = { month: 'short', day: 'numeric' };
+  var opts = /** @type {Intl.DateTimeFormatOptions} */ ({ month: 'short', day: 'numeric' });
   if (d.getFullYear() !== now.getFullYear()) opts.year = 'numeric';
   return d.toLocaleDateString(undefined, opts) + ' ' + t.slice(0, 5);
 }
@@ -182,14 +182,7 @@ async function poll() {
     showStats(await (await fetch('/sandbox/stats', { cache: 'no-store' })).json());
     showFaults(await (await fetch('/sandbox/faults', { cache: 'no-store' })).json());
     setLive(true);
-  } catch (err) {
+  } catch {
     setLive(false);
   }
 }
-`;
-
-/** The whole script, in one function scope. */
-export const INBOX_SCRIPT = `(function () {${CORE_SCRIPT}${VIEWER_SCRIPT}${FAULTS_SCRIPT}
-tick();
-if (location.hash.length > 1) select(location.hash.slice(1));
-})();`;

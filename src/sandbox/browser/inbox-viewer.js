@@ -1,12 +1,12 @@
 /**
- * The viewer part of the inbox page's script (plain browser JavaScript, kept as text and joined
- * to page-script.ts in one function scope): the selected letter's details, its rendered and
- * source views, keyboard moves through the list, and "Delete all". Values go in as textContent.
+ * The viewer part of the inbox page's script (joined to inbox.js in one function scope): the
+ * selected letter's details, its rendered and source views, keyboard moves through the list, and
+ * "Delete all". Values go in as textContent. Everything below this comment is inlined as it is.
  */
-export const VIEWER_SCRIPT = String.raw`
+
 async function select(id) {
   state.selected = id || null;
-  listEl.querySelectorAll('a.row').forEach(function (a) {
+  /** @type {NodeListOf<HTMLAnchorElement>} */ (listEl.querySelectorAll('a.row')).forEach(function (a) {
     var on = a.dataset.id === state.selected;
     a.classList.toggle('selected', on);
     if (on) a.setAttribute('aria-current', 'true'); else a.removeAttribute('aria-current');
@@ -31,8 +31,8 @@ async function select(id) {
   $('d-size').textContent = sizeText(l.size) + ' (' + l.size.toLocaleString() + ' bytes)';
   $('d-id').textContent = l.id;
   var raw = '/sandbox/letters/' + encodeURIComponent(id) + '/html';
-  $('frame').src = raw;
-  $('raw').href = raw;
+  /** @type {HTMLIFrameElement} */ ($('frame')).src = raw;
+  /** @type {HTMLAnchorElement} */ ($('raw')).href = raw;
   $('source').textContent = l.content;
   $('placeholder').hidden = true;
   $('detail').hidden = false;
@@ -50,11 +50,11 @@ $('tab-source').addEventListener('click', function () { setView('source'); });
 window.addEventListener('hashchange', function () { select(location.hash.slice(1)); });
 
 function move(step) {
-  var rows = Array.from(listEl.querySelectorAll('a.row'));
+  var rows = Array.from(/** @type {NodeListOf<HTMLAnchorElement>} */ (listEl.querySelectorAll('a.row')));
   if (rows.length === 0) return;
   var i = rows.findIndex(function (a) { return a.dataset.id === state.selected; });
   var next = rows[Math.max(0, Math.min(rows.length - 1, i < 0 ? 0 : i + step))];
-  location.hash = next.dataset.id;
+  location.hash = /** @type {string} */ (next.dataset.id);
   next.scrollIntoView({ block: 'nearest' });
 }
 document.addEventListener('keydown', function (e) {
@@ -72,4 +72,3 @@ $('clear').addEventListener('click', async function () {
   tick();
 });
 
-`;

@@ -1,18 +1,20 @@
 /**
- * The script of `<out>/index.html` (inlined into the page, allowed by its hash in the CSP).
- * It reads the rows from the page's JSON block and builds the gallery with DOM APIs only:
- * every value goes in through textContent or an attribute, never as HTML. Cards are built
- * as they scroll into view and letters load lazily, so batches of thousands of rows stay quick.
+ * The script of `<out>/index.html`, inlined into the page at build time (scripts/inline-browser.js;
+ * the CSP allows it by its hash). It reads the rows from the page's JSON block and builds the
+ * gallery with DOM APIs only: every value goes in through textContent or an attribute, never as
+ * HTML. Cards are built as they scroll into view and letters load lazily, so batches of thousands
+ * of rows stay quick. Everything below this comment is inlined as it is.
  */
-export const PAGE_SCRIPT = String.raw`(() => {
+(() => {
 'use strict';
-const ROWS = JSON.parse(document.getElementById('rows-data').textContent);
+const ROWS = JSON.parse(/** @type {HTMLElement} */ (document.getElementById('rows-data')).textContent);
 const PAGE = 120, LETTER_W = 816, LETTER_H = 1056;
 const LABEL = { previewed: 'previewed', sent: 'sent', skipped: 'skipped', invalid: 'invalid', failed: 'failed', unknown: 'unknown', not_attempted: 'not attempted' };
 const ORDER = Object.keys(LABEL);
-const $ = (id) => document.getElementById(id);
-const grid = $('grid'), more = $('more'), shown = $('shown'), q = $('q'), tpl = $('tpl'), chips = $('chips');
-const viewer = $('viewer'), vframe = $('vframe'), sheet = $('sheet');
+/** @type {(id: string) => HTMLElement} */
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const grid = $('grid'), more = $('more'), shown = $('shown'), q = /** @type {HTMLInputElement} */ ($('q')), tpl = /** @type {HTMLSelectElement} */ ($('tpl')), chips = $('chips');
+const viewer = /** @type {HTMLDialogElement} */ ($('viewer')), vframe = /** @type {HTMLIFrameElement} */ ($('vframe')), sheet = $('sheet');
 const state = { status: '', text: '', template: '' };
 const cards = new Map(), thumbs = new WeakMap();
 const nearby = new IntersectionObserver(onNearby, { rootMargin: '1200px 0px' });
@@ -64,7 +66,7 @@ function matches(r) {
 }
 
 function apply() {
-  for (const b of chips.children) b.setAttribute('aria-pressed', String(b.dataset.status === state.status));
+  for (const b of /** @type {HTMLCollectionOf<HTMLElement>} */ (chips.children)) b.setAttribute('aria-pressed', String(b.dataset.status === state.status));
   list = ROWS.filter(matches);
   drawn = 0;
   grid.replaceChildren();
@@ -181,15 +183,15 @@ function show(r) {
   b.className = 'badge s-' + r.status;
   b.textContent = label(r.status);
   $('vkey').textContent = [r.template, r.keys[0] && 'patient ' + r.keys[0]].filter(Boolean).join(' \u00b7 ');
-  $('vnew').href = r.preview;
+  /** @type {HTMLAnchorElement} */ ($('vnew')).href = r.preview;
   $('vpdf').hidden = !r.pdf;
-  if (r.pdf) { $('vpdf').href = r.pdf; $('vpdf').textContent = 'PDF' + (r.pdfPages ? ' \u00b7 ' + pages(r.pdfPages) : ''); }
+  if (r.pdf) { /** @type {HTMLAnchorElement} */ ($('vpdf')).href = r.pdf; $('vpdf').textContent = 'PDF' + (r.pdfPages ? ' \u00b7 ' + pages(r.pdfPages) : ''); }
   vframe.title = 'Letter for row ' + r.row;
   vframe.src = r.preview;
   if (!viewer.open) viewer.showModal();
   const l = withLetters(), i = l.findIndex((x) => x.row === r.row);
-  $('vprev').disabled = i <= 0;
-  $('vnext').disabled = i < 0 || i >= l.length - 1;
+  /** @type {HTMLButtonElement} */ ($('vprev')).disabled = i <= 0;
+  /** @type {HTMLButtonElement} */ ($('vnext')).disabled = i < 0 || i >= l.length - 1;
   fit();
 }
 
@@ -204,4 +206,3 @@ function fit() {
 
 setup();
 })();
-`;

@@ -1,11 +1,11 @@
 /**
- * The fault part of the inbox page's script (plain browser JavaScript, kept as text and joined
- * to page-script.ts in one function scope): the header badge describing the current faults and
- * the form that changes them with PUT /sandbox/faults. No backticks, so it fits a template string.
+ * The fault part of the inbox page's script (joined to inbox.js in one function scope): the header
+ * badge describing the current faults and the form that changes them with PUT /sandbox/faults.
+ * Everything below this comment is inlined as it is.
  */
-export const FAULTS_SCRIPT = String.raw`
+
 var KINDS = ['429', '503', '500', '502', '504', '422', '403', '401', 'reset', 'hang'];
-var form = $('faults-form'), panel = $('faults-panel'), toggleBtn = $('faults-toggle'), msg = $('faults-msg');
+var form = /** @type {HTMLFormElement} */ ($('faults-form')), panel = $('faults-panel'), toggleBtn = $('faults-toggle'), msg = $('faults-msg');
 
 function pct(rate) { return Math.round(rate * 1000) / 10 + '%'; }
 function describeFaults(f) {
@@ -21,7 +21,8 @@ function showFaults(f) {
   toggleBtn.title = parts.length ? 'Faults: ' + parts.join(', ') : 'No faults injected';
 }
 
-function field(name) { return form.elements.namedItem(name); }
+/** @param {string} name */
+function field(name) { return /** @type {HTMLInputElement | HTMLSelectElement} */ (form.elements.namedItem(name)); }
 function fillForm(f) {
   field('latency').value = String(f.latencyMs || 0);
   field('lifetime').value = String(f.tokenLifetimeSeconds || 3600);
@@ -58,7 +59,7 @@ async function loadFaults() {
     var f = await res.json();
     fillForm(f);
     say(totalText());
-  } catch (err) {
+  } catch {
     say('Could not read the current faults.', 'error');
   }
 }
@@ -75,7 +76,7 @@ async function applyFaults(config) {
     fillForm(body);
     showFaults(body);
     say('Applied at ' + new Date().toLocaleTimeString() + ' · ' + totalText(), 'ok');
-  } catch (err) {
+  } catch {
     say('Not applied: the sandbox is not answering.', 'error');
   }
 }
@@ -88,7 +89,7 @@ function openPanel(open) {
 toggleBtn.addEventListener('click', function () { openPanel(panel.hidden); });
 document.addEventListener('keydown', function (e) { if (e.key === 'Escape' && !panel.hidden) openPanel(false); });
 document.addEventListener('click', function (e) {
-  if (!panel.hidden && !panel.contains(e.target) && !toggleBtn.contains(e.target)) openPanel(false);
+  if (!panel.hidden && !panel.contains(/** @type {Node} */ (e.target)) && !toggleBtn.contains(/** @type {Node} */ (e.target))) openPanel(false);
 });
 form.addEventListener('input', function () { say(totalText()); });
 form.addEventListener('submit', function (e) { e.preventDefault(); applyFaults(formConfig()); });
@@ -97,4 +98,3 @@ $('faults-none').addEventListener('click', function () {
   field('latency').value = '0';
   applyFaults(formConfig());
 });
-`;
