@@ -12,7 +12,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { planRows, type PassRow } from '../plan/replay.js';
 import { reportRow, unreadRow } from '../report/rows.js';
-import { sendWithRetry, type CanvasClient, type LetterResult as SendResult, type TokenSource } from '../canvas/index.js';
+import { sendWithRetry, type CanvasClient, type LetterResult, type TokenSource } from '../canvas/index.js';
 import type { FinishRequest, Ledger, LedgerRecord } from '../ledger/ledger.js';
 import { Decision, ledgerVerdict } from './decide.js';
 import { RateLimiter } from './rate-limit.js';
@@ -246,7 +246,7 @@ class SendPass {
   }
 
   /** Claim the letter durably in the ledger, then send it. Undefined when nothing was sent. */
-  private async claimAndSend(planned: PlannedRow, template: string, content: string): Promise<SendResult | undefined> {
+  private async claimAndSend(planned: PlannedRow, template: string, content: string): Promise<LetterResult | undefined> {
     const { o } = this;
     const letterKey = planned.letterKey!;
     let claim: Awaited<ReturnType<SenderOptions['ledger']['claim']>>;
@@ -270,7 +270,7 @@ class SendPass {
     await this.recorder.firstTriesSettled();
     if (this.stopped) return { status: 'aborted', attempts: 0 };
     this.progress.inFlight++;
-    let result: SendResult;
+    let result: LetterResult;
     try {
       result = await sendWithRetry(o.sending!.client, o.sending!.tokens, { ...planned.keys, content }, {
         signal: this.stopper.signal,
@@ -288,7 +288,7 @@ class SendPass {
   }
 
   /** Decide whether to stop before the slot frees up, so no further letter starts after a stop. */
-  private judge(result: SendResult): void {
+  private judge(result: LetterResult): void {
     if (result.status !== 'aborted') this.began = true;
     if (result.status === 'sent') this.badInARow = 0;
     else if (result.status === 'fatal') {
@@ -300,7 +300,7 @@ class SendPass {
   }
 
   /** Record the outcome durably (retrying a failing ledger for a while) and report the row. */
-  private async settle(planned: PlannedRow, result: SendResult): Promise<void> {
+  private async settle(planned: PlannedRow, result: LetterResult): Promise<void> {
     const letterKey = planned.letterKey!;
     const http = { ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}), attempts: result.attempts };
     const record = (req: FinishRequest, outcome: string) =>
