@@ -50,12 +50,9 @@ export interface CsvRow {
 }
 
 /** One row of the report: exactly the contract's columns, plus warnings for report.json. */
-export interface ReportRow {
+export interface ReportRow extends Keys {
   row: number;
   status: RowStatus;
-  patientKey: string;
-  providerKey: string;
-  practiceLocationKey: string;
   template: string;
   httpStatus?: number;
   letterId?: string;

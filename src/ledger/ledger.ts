@@ -29,12 +29,9 @@ export type LedgerStatus = 'pending' | 'sent' | 'failed' | 'unknown';
 /** How long an outcome may wait for company before it is committed (claims never wait). */
 const LAZY_MS = 20;
 
-export interface LedgerRecord {
+export interface LedgerRecord extends Keys {
   letterKey: string;
   status: LedgerStatus;
-  patientKey: string;
-  providerKey: string;
-  practiceLocationKey: string;
   template: string;
   httpStatus?: number;
   letterId?: string;
