@@ -189,6 +189,16 @@ describe('send pass: a report that cannot be written', () => {
 /** Row numbers 1..ROWS, the rows every pass must report once each. */
 const ALL_ROWS = Array.from({ length: ROWS }, (_, i) => i + 1);
 
+/** One pass over the plan against the fake Canvas and a fake ledger that records everything. */
+async function passOnFakes(plan: Plan) {
+  const log: string[] = [];
+  const canvas = fakeCanvas(log);
+  const { ledger } = fakeLedger(log, () => undefined);
+  const rows: ReportRow[] = [];
+  const outcome = await runSender(options(plan, { ledger, add: (r) => rows.push(r), sending: canvas.sending }));
+  return { canvas, rows, outcome };
+}
+
 const sortedRows = (rows: ReportRow[]) => rows.map((r) => r.row).sort((a, b) => a - b);
 
 describe('send pass: something not expected while handling a row', () => {
@@ -208,11 +218,7 @@ describe('send pass: something not expected while handling a row', () => {
         },
       };
     };
-    const log: string[] = [];
-    const canvas = fakeCanvas(log);
-    const { ledger } = fakeLedger(log, () => undefined);
-    const rows: ReportRow[] = [];
-    const outcome = await runSender(options(plan, { ledger, add: (r) => rows.push(r), sending: canvas.sending }));
+    const { canvas, rows, outcome } = await passOnFakes(plan);
 
     expect(sortedRows(rows)).toEqual(ALL_ROWS);
     expect(outcome.stopReason).toBe('renderer broke');
@@ -248,11 +254,7 @@ describe('send pass: the file changed since validation', () => {
       };
       await expect(drain()).rejects.toBeInstanceOf(FileChangedError);
 
-      const log: string[] = [];
-      const canvas = fakeCanvas(log);
-      const { ledger } = fakeLedger(log, () => undefined);
-      const rows: ReportRow[] = [];
-      const outcome = await runSender(options(plan, { ledger, add: (r) => rows.push(r), sending: canvas.sending }));
+      const { rows, outcome } = await passOnFakes(plan);
 
       expect(sortedRows(rows)).toEqual(ALL_ROWS);
       expect(outcome.stopReason).toMatch(/row 8: the file changed while it was being processed/);

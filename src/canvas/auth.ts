@@ -14,11 +14,6 @@ import { secretsFromEnvironment, type Secrets } from './redact.js';
 import { inspectFailure, parseRetryAfter } from './responses.js';
 import type { HttpClient } from './http.js';
 
-/**
- * Canvas will not authenticate us: the credentials or the static token were refused, or the
- * token endpoint is not where CANVAS_BASE_URL says. The run cannot go on (exitCode 2 when
- * nothing was sent yet; the caller decides).
- */
 /** The token endpoint could not be reached or answered 429/5xx: nothing was sent, try again later. */
 export class TokenUnavailableError extends CanvasLettersError {
   constructor(
@@ -29,6 +24,11 @@ export class TokenUnavailableError extends CanvasLettersError {
   }
 }
 
+/**
+ * Canvas will not authenticate us: the credentials or the static token were refused, or the
+ * token endpoint is not where CANVAS_BASE_URL says. The run cannot go on (exitCode 2 when
+ * nothing was sent yet; the caller decides).
+ */
 export class AuthError extends CanvasLettersError {}
 
 interface Cached {
