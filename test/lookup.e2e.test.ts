@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useSandbox } from './support/sandbox.js';
-import { ROOT, runCliAsync, tempDir } from './support/cli.js';
+import { ROOT, runCliAsync, startCli, tempDir, waitFor } from './support/cli.js';
 
 interface Named { name?: Array<{ given?: string[]; family?: string }> }
 const directory = JSON.parse(readFileSync(join(ROOT, 'samples', 'sandbox-directory.json'), 'utf8')) as Record<string, Record<string, Named>>;
@@ -77,5 +77,20 @@ describe('--lookup', () => {
     const r = await send(join(ROOT, 'samples', 'keys-only.csv'), ['--timeout', '1']);
     expect(r.code).toBe(0);
     expect(report().every((row) => row.status === 'sent')).toBe(true);
+  });
+});
+
+describe('--lookup interrupted', () => {
+  it('Ctrl-C while send reads the directory stops the reads, sends nothing and exits 130, not 2', async () => {
+    box.sandbox.setFaults({ latencyMs: 30_000 }); // every read hangs until the run is interrupted
+    const args = ['send', ...common(join(ROOT, 'samples', 'keys-only.csv')), '--yes', '--ledger', join(dir, 'l.db')];
+    const run = startCli(args, { cwd: dir, env: env() });
+    await waitFor(() => box.sandbox.stats().fhirReads > 0);
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/interrupted during the lookup; nothing was sent/);
+    expect(r.stderr).not.toMatch(/invalid rows/);
+    expect(box.sandbox.letters).toEqual([]);
   });
 });
