@@ -34,6 +34,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       .command('preview')
       .description('validate and render every row; write the previews and the report; never touches the network')
       .argument('<csv>', 'the CSV file, one letter per row'),
+    'preview',
   )
     .addOption(new Option('--no-files', 'write the report, not the letter files'))
     .option('--pdf', 'also print each letter to letters/row-NNNNN.pdf (US Letter) with headless Chromium, to check how it prints')
@@ -44,6 +45,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       .command('send')
       .description('validate every row first; then create each letter in Canvas once, with bounded concurrency; write the report')
       .argument('<csv>', 'the CSV file, one letter per row'),
+    'send',
   ).action(batchAction(runSend));
 
   addWatchOptions(

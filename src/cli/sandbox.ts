@@ -7,7 +7,7 @@
  * (default: the bundled samples/sandbox-directory.json; --no-directory: none).
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { say } from './shared.js';
+import { listOption, say, startEmpty } from './shared.js';
 
 export interface SandboxFlags {
   port: number;
@@ -30,10 +30,10 @@ function nonNegativeInt(value: string): number {
 }
 
 export function addSandboxOptions(cmd: Command): Command {
-  return cmd
+  return startEmpty(cmd, 'fail')
     .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', nonNegativeInt, 8787)
     .option('--latency <ms>', 'delay before answering each Letter request', nonNegativeInt, 0)
-    .option('--fail <kind=rate>', 'answer a share of Letter requests with a fault: 429, 503, 500, 502, 504, 422, 403, 401, reset or hang (repeatable, e.g. --fail 429=0.1)', (v: string, prev: string[]) => [...prev, v], [])
+    .addOption(listOption('--fail <kind=rate>', 'answer a share of Letter requests with a fault: 429, 503, 500, 502, 504, 422, 403, 401, reset or hang (repeatable, e.g. --fail 429=0.1)'))
     .option('--retry-after <value>', 'Retry-After for 429 and 503 (seconds or an HTTP date)', '1')
     .option('--token-lifetime <seconds>', 'expires_in of issued tokens', nonNegativeInt, 3600)
     .option('--client-id <id>', 'client id the token endpoint accepts', 'sandbox-client')
@@ -42,7 +42,8 @@ export function addSandboxOptions(cmd: Command): Command {
     .addOption(new Option('--response-body <kind>', 'body of a created letter').choices(['json', 'empty', 'text']).default('json'))
     .option('--store <dir>', 'keep letters across restarts in this folder (one 0600 JSON file per letter; folder 0700, created if missing)')
     .option('--directory <file>', 'JSON file of the FHIR Patient, Practitioner and Location resources to serve, by id (default: the bundled samples/sandbox-directory.json)')
-    .option('--no-directory', 'serve no FHIR resources (every read is 404)');
+    .option('--no-directory', 'serve no FHIR resources (every read is 404)')
+    .option('--known-keys', 'answer a letter whose patient, provider or location key the directory does not know with a 4xx OperationOutcome naming the key, as Canvas would');
 }
 
 export async function runSandbox(flags: SandboxFlags): Promise<number> {

@@ -3,7 +3,7 @@
  * turning flags into library input, and printing notes and the summary to stderr.
  */
 import { resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ReportSummary } from '../report/writer.js';
 import type { Plan, ValidateOptions } from '../plan/validate.js';
 
@@ -53,28 +53,51 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+export type BatchCommand = 'preview' | 'send' | 'watch';
+
+/** An option's line in one command's help, or none where it has no effect (it is still accepted). */
+const shownIn = (option: Option, shown: boolean) => option.hideHelp(!shown);
+
+/** A repeatable option: each use adds one value to the list (see startEmpty). */
+export function listOption(flags: string, description: string): Option {
+  return new Option(flags, description).argParser(collect);
+}
+
+/**
+ * Start list options at [] on the command rather than as the options' default, which commander
+ * would print in the help as "(default: [])". Give it before the options are added.
+ */
+export function startEmpty(cmd: Command, ...names: string[]): Command {
+  for (const name of names) cmd.setOptionValueWithSource(name, [], 'default');
+  return cmd;
+}
+
 /**
  * The contract's options, on every batch command (preview, send, watch), so a command line
- * can move between them. Options that do not apply are accepted and have no effect (README):
- * preview sends nothing (it uses --concurrency and --timeout only for --lookup reads), and
- * watch never asks (--yes) and writes each report beside its file (--out).
+ * can move between them. Options that have no effect in a command are accepted there and hidden
+ * from its help (README): preview sends nothing (--rate, --ledger, --resend-unknown, --yes; it
+ * uses --concurrency and --timeout only for --lookup reads), and watch never asks (--yes) and
+ * writes each report beside its file (--out).
  */
-export function addBatchOptions(cmd: Command): Command {
-  return cmd
+export function addBatchOptions(cmd: Command, command: BatchCommand): Command {
+  const preview = command === 'preview';
+  return startEmpty(cmd, 'map')
     .option('-t, --template <name>', 'template <templates-dir>/<name>.hbs; a "template" column overrides it per row')
-    .option('--templates-dir <dir>', 'where templates, partials and stylesheets live', './templates')
-    .option('-o, --out <dir>', 'where the report (and previews) are written (default: ./out/<csv-name>-<YYYYMMDD-HHMMSS>)')
+    .option('--templates-dir <dir>', 'where templates, partials, stylesheets and images live', './templates')
+    .addOption(shownIn(new Option('-o, --out <dir>', `where the report${preview ? ', the letters and index.html are' : ' is'} written (default: ./out/<csv-name>-<YYYYMMDD-HHMMSS>)`), command !== 'watch'))
     .option('--provider <key>', 'providerKey for rows whose CSV has none')
     .option('--location <key>', 'practiceLocationKey for rows whose CSV has none')
-    .option('--map <field=column>', 'read a field from a differently named column (repeatable)', collect, [])
-    .option('-c, --concurrency <n>', 'most requests in flight at once', positiveInt, 4)
-    .option('--rate <n>', 'most requests started per second', positiveNumber)
-    .option('--limit <n>', 'handle at most n rows (after skipping already-sent ones)', positiveInt)
-    .option('--timeout <seconds>', 'give up waiting for one answer (the row is then unknown)', positiveNumber, 30)
-    .option('--ledger <file>', LEDGER_HELP)
-    .option('--skip-invalid', 'go on with the valid rows when some are invalid (default: refuse the whole file)')
-    .option('--resend-unknown', 'send again rows whose earlier outcome is unknown')
-    .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
+    .addOption(listOption('--map <field=column>', 'read a field from a differently named column, e.g. --map patientKey="Patient ID" (repeatable)'))
+    .option('--date-input <order>', 'how the CSV writes dates that are not YYYY-MM-DD: MM/DD/YYYY (default) or DD/MM/YYYY')
+    .option('-c, --concurrency <n>', preview ? 'with --lookup: most FHIR reads at once' : 'most requests in flight at once', positiveInt, 4)
+    .addOption(shownIn(new Option('--rate <n>', 'most requests started per second (retries included)').argParser(positiveNumber), !preview))
+    .option('--limit <n>', preview ? 'preview at most n letters; later valid rows are not_attempted' : `send at most n letters${command === 'watch' ? ' of each file' : ''} (after skipping already-sent ones); the rest are not_attempted`, positiveInt)
+    .option('--timeout <seconds>', preview ? 'with --lookup: give up waiting for one FHIR read' : 'give up waiting for one answer (the row is then unknown); also bounds each --lookup read', positiveNumber, 30)
+    .addOption(shownIn(new Option('--ledger <file>', LEDGER_HELP), !preview))
+    .option('--job <name>', "take the options of a named job from canvas-letters.config.json (flags win over the job, the job over the file's defaults)")
+    .option('--skip-invalid', `${preview ? 'render' : 'send'} the valid rows even when some are invalid (default: refuse the whole file)`)
+    .addOption(shownIn(new Option('--resend-unknown', 'send again rows whose earlier outcome is unknown (check the charts first)'), !preview))
+    .addOption(shownIn(new Option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)'), command === 'send'))
     .option('--lookup', "read patient, provider and location details from the Canvas FHIR API by the rows' keys (a CSV column of the same name wins)")
     .option('--json', 'print the run summary as JSON on stdout');
 }

@@ -17,7 +17,7 @@ export interface WatchFlags extends SendFlags {
 }
 
 export function addWatchOptions(cmd: Command): Command {
-  return addBatchOptions(cmd)
+  return addBatchOptions(cmd, 'watch')
     .option('--interval <seconds>', 'poll the inbox every this many seconds', positiveNumber, 10)
     .option('--settle <seconds>', 'take a file once unchanged this long (a file renamed into place is taken at once)', positiveNumber, 5)
     .option('--once', 'process what is ready and exit (for cron)');
