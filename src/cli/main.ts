@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { CanvasLettersError } from '../errors.js';
+import { addHelpTexts } from './help.js';
 import { addSandboxOptions, runSandbox, type SandboxFlags } from './sandbox.js';
 import { runSend } from './send.js';
 import { addWatchOptions, runWatch } from './watch.js';
@@ -66,6 +67,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'print the list as JSON on stdout')
     .action(async (flags: { templatesDir: string; json?: boolean }) => setExit(await runTemplates(flags)));
 
+  addHelpTexts(program);
   program.exitOverride();
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
