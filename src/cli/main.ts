@@ -13,6 +13,7 @@ import { addWatchOptions, runWatch } from './watch.js';
 import { runPreview } from './preview.js';
 import { addBatchOptions, preferSmallHeap, say } from './shared.js';
 import { runTemplates } from './templates.js';
+import { INIT_EXAMPLES, runInit } from './init.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -63,6 +64,13 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--templates-dir <dir>', 'where templates, partials and stylesheets live', './templates')
     .option('--json', 'print the list as JSON on stdout')
     .action(async (flags: { templatesDir: string; json?: boolean }) => setExit(await runTemplates(flags)));
+
+  program
+    .command('init')
+    .description('write a working starting project (template, partial, stylesheet, image, sample CSV, .env.example, config file); never overwrites')
+    .argument('[dir]', 'the folder to set up (created if missing)', '.')
+    .addHelpText('after', INIT_EXAMPLES)
+    .action(async (dir: string) => setExit(await runInit(dir)));
 
   program.exitOverride();
   for (const cmd of program.commands) cmd.exitOverride();
