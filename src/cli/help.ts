@@ -11,7 +11,7 @@ const EXAMPLES: Record<string, string[]> = {
     'canvas-letters preview patients.csv -t jury-duty --map patientKey="Patient ID"',
     'canvas-letters send patients.csv --job jury',
   ],
-  init: ['canvas-letters init', 'canvas-letters init letters'],
+  init: ['canvas-letters init', 'canvas-letters init jury-letters    # makes the folder, then sets it up there'],
   preview: [
     'canvas-letters preview patients.csv --job jury',
     'canvas-letters preview patients.csv -t jury-duty --map patientKey="Patient ID" --provider <key> --location <key>',

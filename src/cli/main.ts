@@ -14,6 +14,7 @@ import { addWatchOptions, runWatch } from './watch.js';
 import { runPreview } from './preview.js';
 import { addBatchOptions, preferSmallHeap, say } from './shared.js';
 import { runTemplates } from './templates.js';
+import { runInit } from './init.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -66,6 +67,12 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--templates-dir <dir>', 'where templates, partials and stylesheets live', './templates')
     .option('--json', 'print the list as JSON on stdout')
     .action(async (flags: { templatesDir: string; json?: boolean }) => setExit(await runTemplates(flags)));
+
+  program
+    .command('init')
+    .description('write a working starting project (template, partial, stylesheet, image, sample CSV, .env.example, config file); never overwrites')
+    .argument('[dir]', 'the folder to set up (created if missing)', '.')
+    .action(async (dir: string) => setExit(await runInit(dir)));
 
   addHelpTexts(program);
   program.exitOverride();

@@ -13,6 +13,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { TemplateError, UsageError } from '../errors.js';
+import { showName } from '../escape.js';
 import { analyzeContexts } from './contexts.js';
 import { analyzeTemplate, parseTemplate, type FieldUse, type FileAnalysis } from './fields.js';
 import { HelperError, ImageStore, KNOWN_HELPERS, registerHelpers } from './helpers.js';
@@ -65,7 +66,7 @@ export class TemplateSet {
     try {
       isDir = statSync(dir).isDirectory();
     } catch {
-      throw new UsageError(`templates folder not found: ${dir}`);
+      throw new UsageError(`templates folder not found: ${showName(dir)}; run canvas-letters init to start a project here, or give --templates-dir`);
     }
     if (!isDir) throw new UsageError(`not a folder: ${dir}`, 'give the folder that holds the .hbs templates');
     const set = new TemplateSet(dir);
