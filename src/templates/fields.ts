@@ -281,10 +281,11 @@ function checkHelperCall(node: Call, name: OwnHelper, fail: (n: Node, problem: s
   for (const pair of node.hash?.pairs ?? []) {
     if (!(spec.hash as readonly string[]).includes(pair.key)) fail(pair, `${name} has no option "${pair.key}"`);
     if (pair.value.type !== 'StringLiteral') continue;
-    const value = (pair.value as hbs.AST.StringLiteral).value;
-    if (pair.key === 'locale' && !isValidLocale(value)) fail(pair, `${name}: locale "${value}" is not a valid language tag`);
+    const literal = pair.value as hbs.AST.StringLiteral;
+    const value = literal.value;
+    if (pair.key === 'locale' && !isValidLocale(value)) fail(pair, `${name}: locale "${literal.value}" is not a valid language tag`);
     if (pair.key === 'input' && !isDateOrder(value)) {
-      fail(pair, `${name}: input "${value}" is not a date order`, `write input="${DATE_ORDERS.join('" or input="')}" (YYYY-MM-DD is always read)`);
+      fail(pair, `${name}: input "${literal.value}" is not a date order`, `write input="${DATE_ORDERS.join('" or input="')}" (YYYY-MM-DD is always read)`);
     }
   }
   const format = name === 'today' ? node.params[0] : name === 'formatDate' ? node.params[1] : undefined;
