@@ -1,4 +1,6 @@
 /** `canvas-letters preview`: validate and render every row, write the previews and the report. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { retryBaseFromEnv } from './send.js';
 import { batchInput, printPlanNotes, printSummary, say, type BatchFlags } from './shared.js';
 
@@ -34,7 +36,8 @@ export async function runPreview(csv: string, flags: PreviewFlags): Promise<numb
     const long = pdfs.long ? `; ${pdfs.long} run${pdfs.long === 1 ? 's' : ''} over one page` : '';
     say(`pdf: ${pdfs.printed} of ${summary.counts.previewed} letters printed to US Letter PDFs${long}`);
   }
-  await printSummary(summary, flags.json);
+  const gallery = join(summary.out, 'index.html');
+  await printSummary(summary, flags.json, flags.files && existsSync(gallery) ? { gallery } : {});
   return summary.exitCode;
 }
 

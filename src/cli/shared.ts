@@ -14,6 +14,7 @@ export interface BatchFlags {
   provider?: string;
   location?: string;
   map: string[];
+  dateInput?: string;
   concurrency: number;
   rate?: number;
   limit?: number;
@@ -130,25 +131,30 @@ export async function ledgerInput(flags: BatchFlags): Promise<{ ledgerFile: stri
 
 /** Templates and mapping from the shared flags. */
 export async function mappingInput(flags: BatchFlags): Promise<Omit<ValidateOptions, 'csv'>> {
-  const { parseMapOptions } = await import('../input/mapping.js');
+  const { parseMapOptions, parseDateInput } = await import('../input/mapping.js');
   return {
     templatesDir: resolve(flags.templatesDir),
     template: flags.template,
     map: parseMapOptions(flags.map),
     provider: flags.provider,
     location: flags.location,
+    ...(flags.dateInput !== undefined && { dateInput: parseDateInput(flags.dateInput) }),
   };
 }
 
-/** Warnings and every problem found by validation, one line each (rows and columns, no values). */
+/**
+ * Warnings and every problem found by validation, one line each (rows and columns, no values):
+ * the same problem on many rows is one line with a count and the first rows (plan.problems).
+ */
 export function printPlanNotes(plan: Plan): void {
   for (const w of plan.warnings) say(`warning: ${w}`);
   for (const p of plan.problems) say(p);
 }
 
-export async function printSummary(summary: ReportSummary, json: boolean | undefined): Promise<void> {
+/** The run's summary on stderr (with `gallery`, the index.html written for review), and as JSON on stdout with --json. */
+export async function printSummary(summary: ReportSummary, json: boolean | undefined, files: { gallery?: string } = {}): Promise<void> {
   const { formatSummary } = await import('../report/writer.js');
-  say(formatSummary(summary));
+  say(formatSummary(summary, files));
   if (json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
 }
 

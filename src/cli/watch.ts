@@ -50,8 +50,9 @@ export async function runWatch(inbox: string, flags: WatchFlags): Promise<number
     else {
       for (const line of e.errors ?? []) say(`${name}: ${showName(line)}`);
       if (e.summary) say(`${name}: ${formatCounts(e.summary)}${e.summary.stopReason ? ` (stopped: ${showName(e.summary.stopReason)})` : ''}`);
-      const movedTo = showName(e.movedTo);
-      say(`${name} → ${movedTo} (report: ${movedTo}.report/report.csv)`);
+      // Only paths that exist now: a file refused before validation has no report, only its errors file.
+      const where = [e.report && `report: ${showName(e.report)}`, e.errorsFile && `errors: ${showName(e.errorsFile)}`].filter(Boolean);
+      say(`${name} → ${showName(e.movedTo)}${where.length ? ` (${where.join('; ')})` : ''}`);
     }
   };
   try {

@@ -4,6 +4,7 @@
  */
 import { UsageError } from '../errors.js';
 import { showName } from '../escape.js';
+import { DATE_ORDERS, isDateOrder, type DateOrder } from '../templates/dates.js';
 import { KEY_FIELDS, emptyRecord, type CsvRow, type Keys } from '../types.js';
 
 /** The column that picks a row's template, overriding `--template`. */
@@ -39,6 +40,13 @@ export function parseMapOptions(values: readonly string[] = []): Record<string, 
     map[field] = column;
   }
   return map;
+}
+
+/** `--date-input <order>` (or the config file's `dateInput`): how the CSV writes slash dates. */
+export function parseDateInput(value: string): DateOrder {
+  const order = value.trim().toUpperCase();
+  if (isDateOrder(order)) return order;
+  throw new UsageError(`--date-input ${showName(value)}: not a date order`, `give --date-input ${DATE_ORDERS.join(' or --date-input ')} (YYYY-MM-DD is always read)`);
 }
 
 /** Reads letter fields out of CSV rows of one file. */

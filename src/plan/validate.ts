@@ -10,8 +10,13 @@ import { showName } from '../escape.js';
 import { openCsv, type CsvSource } from '../input/csv.js';
 import { isWellFormedKey, letterKey } from './letter-key.js';
 import { RowMapper, TEMPLATE_COLUMN, type MappingOptions } from '../input/mapping.js';
-import { HELPER_NAMES, TEMPLATE_NAME, TemplateSet, type LoadedTemplate } from '../templates/index.js';
-import { KEY_FIELDS, formatProblem, ownValue, type CsvRow, type KeyField, type Keys, type Problem } from '../types.js';
+import { HELPER_NAMES, TEMPLATE_NAME, TemplateSet, type DateOrder, type LoadedTemplate } from '../templates/index.js';
+import { UnknownHelperError } from '../templates/fields.js';
+import { HelperRenderError } from '../templates/render.js';
+import { KEY_FIELDS, ownValue, type CsvRow, type KeyField, type Keys } from '../types.js';
+import { ProblemCollector, describeProblem, looksLikeName, type ProblemGroup, type RowProblem } from './problems.js';
+
+export type { ProblemGroup, RowProblem } from './problems.js';
 
 export type PlanStatus = 'ready' | 'invalid' | 'skipped';
 const STATUS_CODES: readonly PlanStatus[] = ['ready', 'invalid', 'skipped'];
@@ -32,8 +37,15 @@ export interface PlannedRow {
 
 /** What validation decided, row by row, in a few bytes per row. */
 export class Plan {
-  /** Every problem, formatted (`row 7, column patientName: empty`); batch-wide ones once. */
+  /**
+   * Every problem, one line each, for people: batch-wide ones once, then the rows' problems grouped
+   * (`row 7, column patientName: empty` for one row; `column template: empty in all 300 rows: …`
+   * for many), then a note per key column whose values look like names. Each row's own problem
+   * is its note (noteOf) and its report `error`.
+   */
   readonly problems: string[];
+  /** The rows' problems as data, grouped: column, message, hint, count and the first rows. */
+  readonly problemGroups: ProblemGroup[] = [];
   /** Non-fatal notes: header whitespace, remote images in templates, optional columns absent. */
   readonly warnings: string[];
   ready = 0;
@@ -119,29 +131,48 @@ export interface ValidateOptions extends MappingOptions {
   templatesDir: string;
   /** Look fields up by the rows' keys; a CSV column of the same name wins. */
   lookup?: LookupSource;
+  /**
+   * How the file writes slash dates for formatDate (`--date-input`): `MM/DD/YYYY` (the default)
+   * or `DD/MM/YYYY`; YYYY-MM-DD is always read. A template's `input=` wins over it. Letter keys
+   * hash the merge values, not the rendered dates, so this setting never changes them.
+   */
+  dateInput?: DateOrder;
 }
 
 /** Validate every row of a CSV file. Throws only for a file or template that cannot be used at all. */
 export async function validateBatch(opts: ValidateOptions): Promise<Plan> {
   const source = await openCsv(opts.csv);
   checkHeaders(source);
-  const templates = TemplateSet.load(opts.templatesDir);
-  if (opts.template !== undefined) templates.get(opts.template); // unknown/broken --template: usage error now
-  const mapper = new RowMapper(source.headers, { ...opts, extraFields: opts.lookup?.fields }, source.file);
-  checkKeyFields(source.file, mapper);
-  const plan = new Plan(source, templates, mapper, opts.lookup);
-  if (opts.lookup) await opts.lookup.load(await distinctKeys(source, mapper));
-  const checker = new RowChecker(source.file, plan);
-  for await (const csvRow of source.rows()) {
-    const { status, letterKey: key, error } = checker.check(csvRow);
-    plan.add(status, key, error);
+  const templates = TemplateSet.load(opts.templatesDir, { dateInput: opts.dateInput });
+  try {
+    if (opts.template !== undefined) templates.get(opts.template); // unknown/broken --template: usage error now
+    const mapper = new RowMapper(source.headers, { ...opts, extraFields: opts.lookup?.fields }, source.file);
+    checkKeyFields(source.file, mapper);
+    const plan = new Plan(source, templates, mapper, opts.lookup);
+    if (opts.lookup) await opts.lookup.load(await distinctKeys(source, mapper));
+    const checker = new RowChecker(source.file, plan);
+    for await (const csvRow of source.rows()) {
+      const { status, letterKey: key, error } = checker.check(csvRow);
+      plan.add(status, key, error);
+    }
+    if (plan.rows === 0) {
+      throw new CsvError({ file: source.file }, 'has a header but no data rows', 'add one row per letter');
+    }
+    plan.problems.push(...checker.batchProblems, ...checker.rowProblems.lines(plan.rows));
+    plan.problemGroups.push(...checker.rowProblems.list());
+    plan.warnings.push(...source.warnings, ...checker.warnings);
+    return plan;
+  } catch (err) {
+    throw withCsvColumn(err, source.headers);
   }
-  if (plan.rows === 0) {
-    throw new CsvError({ file: source.file }, 'has a header but no data rows', 'add one row per letter');
-  }
-  plan.problems.push(...checker.batchProblems, ...checker.rowProblems);
-  plan.warnings.push(...source.warnings, ...checker.warnings);
-  return plan;
+}
+
+/** `{{First Name}}` read as helper "First": with the CSV's header known, name its column "First Name". */
+function withCsvColumn(err: unknown, headers: readonly string[]): unknown {
+  if (!(err instanceof UnknownHelperError) || !err.words) return err;
+  const joined = err.words.join(' ');
+  const column = headers.find((h) => h === joined) ?? headers.find((h) => h.toLowerCase() === joined.toLowerCase());
+  return column === undefined ? err : err.withColumn(column);
 }
 
 /** Every distinct key triple of the file (one streaming pass), for the lookup to read. */
@@ -171,7 +202,7 @@ function checkHeaders(source: CsvSource): void {
 
 class RowChecker {
   readonly batchProblems: string[] = [];
-  readonly rowProblems: string[] = [];
+  readonly rowProblems = new ProblemCollector();
   readonly warnings: string[] = [];
   private readonly seen = new Map<string, number>();
   /** Per template: its fields' missing columns, computed once. */
@@ -192,14 +223,7 @@ class RowChecker {
     const { row } = csvRow;
     const keys = this.mapper.keys(csvRow);
     const name = this.mapper.templateName(csvRow) ?? '';
-    const problems: Problem[] = [];
-    for (const field of KEY_FIELDS) {
-      const column = this.mapper.columnOf(field) ?? field;
-      if (keys[field].trim() === '') problems.push({ row, column, message: 'empty' });
-      else if (!isWellFormedKey(keys[field])) {
-        problems.push({ row, column, message: 'malformed key (letters, digits and - only, at most 64 characters)' });
-      }
-    }
+    const problems = this.keyProblems(row, keys);
     if (problems.length === 0 && this.plan.lookup) {
       for (const p of this.plan.lookup.problemsFor(keys)) problems.push({ row, column: this.mapper.columnOf(p.field) ?? p.field, message: p.message });
     }
@@ -223,13 +247,13 @@ class RowChecker {
           template.render(data);
           key = letterKey(template.name, keys, template.fields.all, data);
         } catch (err) {
-          problems.push({ row, message: `template ${template.name}: ${(err as Error).message}` });
+          problems.push(this.renderProblem(row, template, err));
         }
       }
     }
     if (problems.length > 0 || missing.length > 0) {
-      this.rowProblems.push(...problems.map(formatProblem));
-      const reasons = problems.map(describe);
+      for (const p of problems) this.rowProblems.add(p);
+      const reasons = problems.map(describeProblem);
       if (missing.length > 0) reasons.push(showName(`template ${name} needs columns the CSV lacks: ${missing.join(', ')}`));
       return { row, status: 'invalid', keys, template: name, error: reasons.join('; ') };
     }
@@ -242,14 +266,44 @@ class RowChecker {
     return { row, status: 'ready', keys, template: name, letterKey: key };
   }
 
-  private template(row: number, name: string, problems: Problem[]): LoadedTemplate | undefined {
-    const column = this.mapper.columnOf(TEMPLATE_COLUMN) ?? TEMPLATE_COLUMN;
+  /** Empty or malformed keys; a malformed one that reads like a name is counted for the note (never kept). */
+  private keyProblems(row: number, keys: Keys): RowProblem[] {
+    const problems: RowProblem[] = [];
+    for (const field of KEY_FIELDS) {
+      const column = this.mapper.columnOf(field) ?? field;
+      if (keys[field].trim() === '') problems.push({ row, column, message: 'empty' });
+      else if (!isWellFormedKey(keys[field])) {
+        problems.push({ row, column, message: 'malformed key', hint: 'letters, digits and - only, at most 64 characters' });
+        if (looksLikeName(keys[field])) this.rowProblems.nameInKey(field, column);
+      }
+    }
+    return problems;
+  }
+
+  /** A row that does not render: a helper's refusal names the column of the field it was given, when it was a plain field. */
+  private renderProblem(row: number, template: LoadedTemplate, err: unknown): RowProblem {
+    if (err instanceof HelperRenderError) {
+      const { problem, hint, message } = err.helper;
+      if (err.field !== undefined) {
+        return { row, column: this.mapper.columnOf(err.field) ?? err.field, message: problem ?? message, ...(hint !== undefined && { hint }) };
+      }
+      const helper = message.slice(0, message.indexOf(':'));
+      const text = problem !== undefined ? `${helper}: ${problem}` : message;
+      return { row, message: `template ${template.name}: ${text}`, ...(hint !== undefined && { hint }) };
+    }
+    return { row, message: `template ${template.name}: ${(err as Error).message}` };
+  }
+
+  private template(row: number, name: string, problems: RowProblem[]): LoadedTemplate | undefined {
+    const column = this.mapper.columnOf(TEMPLATE_COLUMN);
     if (name === '') {
-      problems.push({ row, column, message: 'empty (fill the column or give --template)' });
+      // No template column at all and no --template: every row says so, and one line says it for all.
+      const hint = column === undefined ? 'give -t <name> or add a template column' : 'fill the column or give --template';
+      problems.push({ row, column: column ?? TEMPLATE_COLUMN, message: 'empty', hint });
       return undefined;
     }
     if (!TEMPLATE_NAME.test(name) || !this.templates.has(name)) {
-      problems.push({ row, column, message: `no template named "${showName(name)}" (templates: ${this.templates.list().join(', ') || 'none'})` });
+      problems.push({ row, column: column ?? TEMPLATE_COLUMN, message: `no template named "${showName(name)}" (templates: ${this.templates.list().join(', ') || 'none'})` });
       return undefined;
     }
     return this.templates.get(name); // a broken template throws: the whole file stops (exit 2)
@@ -290,8 +344,4 @@ function checkKeyFields(file: string, mapper: RowMapper): void {
     `no column gives ${missing.join(', ')} (the Canvas key${missing.length === 1 ? '' : 's'} of every letter); nothing was rendered or sent`,
     ways.join('; '),
   );
-}
-
-function describe(p: Problem): string {
-  return showName(p.column !== undefined ? `column ${p.column}: ${p.message}` : p.message);
 }

@@ -184,10 +184,11 @@ export function formatCounts(s: ReportSummary): string {
   return `${s.rows} row${s.rows === 1 ? '' : 's'}${parts.length ? `: ${parts.join(', ')}` : ''}`;
 }
 
-/** The short summary for stderr: counts by status and where the report is. */
-export function formatSummary(s: ReportSummary): string {
+/** The short summary for stderr: counts by status, where the report is and, when one was written, the gallery (index.html). */
+export function formatSummary(s: ReportSummary, files: { gallery?: string } = {}): string {
   const lines = [`${s.command}: ${formatCounts(s)}`];
   if (s.stopReason) lines.push(`stopped: ${s.stopReason}`);
   lines.push(`report: ${s.reportCsv}`);
+  if (files.gallery !== undefined) lines.push(`gallery: ${files.gallery} (open it in a browser to review the letters)`);
   return lines.join('\n');
 }

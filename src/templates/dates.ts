@@ -14,11 +14,48 @@ export const DEFAULT_LOCALE = 'en-US';
 
 export const NOT_A_DATE = 'formatDate: value is not a date (expected YYYY-MM-DD or MM/DD/YYYY)';
 
+/** How a CSV writes a date that is not YYYY-MM-DD (always accepted): month first (the default) or day first. */
+export const DATE_ORDERS = ['MM/DD/YYYY', 'DD/MM/YYYY'] as const;
+export type DateOrder = (typeof DATE_ORDERS)[number];
+export const DEFAULT_DATE_ORDER: DateOrder = 'MM/DD/YYYY';
+
+export function isDateOrder(value: unknown): value is DateOrder {
+  return typeof value === 'string' && (DATE_ORDERS as readonly string[]).includes(value);
+}
+
+/** Where the date order in force came from: nothing set, the file-wide setting, or the template's `input=`. */
+export type DateOrderSource = 'default' | 'setting' | 'template';
+
 /** Thrown by helpers. The message is safe to show: it names the helper, never a value. */
 export class HelperError extends Error {
   override name = 'HelperError';
   /** `line:column` of the helper call in the template, filled in when the helper fails. */
   at?: string;
+
+  constructor(
+    message: string,
+    /** The problem without the helper's name, for a row message that names the column (`not a date`). */
+    readonly problem?: string,
+    /** What to do about it (`expected YYYY-MM-DD or MM/DD/YYYY; for day-first dates set …`). */
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a person can do about a date that is not valid in the order in force (names the setting). */
+export function notADateHint(order: DateOrder, source: DateOrderSource): string {
+  const expected = `expected YYYY-MM-DD or ${order}`;
+  if (source === 'template') return `${expected}, as the template's input="${order}" says`;
+  if (source === 'setting') {
+    const other = order === 'DD/MM/YYYY' ? 'month-first dates set it to MM/DD/YYYY' : 'day-first dates set it to DD/MM/YYYY';
+    return `${expected}, as --date-input or "dateInput" in canvas-letters.config.json says; for ${other}`;
+  }
+  return `${expected}; for day-first dates set "dateInput": "DD/MM/YYYY" in canvas-letters.config.json, --date-input DD/MM/YYYY, or formatDate … input="DD/MM/YYYY"`;
+}
+
+function notADate(order: DateOrder, source: DateOrderSource): HelperError {
+  return new HelperError(`formatDate: value is not a date (expected YYYY-MM-DD or ${order})`, 'not a date', notADateHint(order, source));
 }
 
 export interface CalendarDate {
@@ -60,16 +97,19 @@ export function isValidLocale(locale: unknown): locale is string {
 }
 
 /**
- * Parse `YYYY-MM-DD` or `MM/DD/YYYY` (month and day may have one digit). Surrounding spaces
- * are ignored. Returns undefined for anything else, including impossible dates (02/30/2026).
+ * Parse `YYYY-MM-DD`, or a slash date in `order` (`MM/DD/YYYY` by default, or `DD/MM/YYYY`;
+ * month and day may have one digit). Surrounding spaces are ignored. Returns undefined for
+ * anything else, including impossible dates (02/30/2026, or 14/03/1958 month first).
  */
-export function parseCalendarDate(value: string): CalendarDate | undefined {
+export function parseCalendarDate(value: string, order: DateOrder = DEFAULT_DATE_ORDER): CalendarDate | undefined {
   const text = value.trim();
   let m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   let parts: [string, string, string] | undefined;
   // The patterns capture all three groups whenever they match.
   if (m) parts = [m[1]!, m[2]!, m[3]!];
-  else if ((m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(text))) parts = [m[3]!, m[1]!, m[2]!];
+  else if ((m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(text))) {
+    parts = order === 'DD/MM/YYYY' ? [m[3]!, m[2]!, m[1]!] : [m[3]!, m[1]!, m[2]!];
+  }
   if (!parts) return undefined;
   const [year, month, day] = parts.map(Number) as [number, number, number];
   if (year < 1 || month < 1 || month > 12 || day < 1) return undefined;
@@ -109,16 +149,30 @@ export function formatCalendarDate(
   return formatter.format(toUtcDate(date));
 }
 
+/** The date order of one formatDate call: the template's `input=` wins over the file-wide setting. */
+export interface DateInput {
+  /** The call's `input=` hash value, if any (checked here: it may come from a field). */
+  input?: unknown;
+  /** The file-wide setting (ValidateOptions.dateInput), if any. */
+  setting?: DateOrder;
+}
+
 /**
- * `{{formatDate value [format] [locale="es-US"]}}`. An empty value gives "" (an optional date
- * left blank); anything that is not a real date throws HelperError(NOT_A_DATE).
+ * `{{formatDate value [format] [locale="es-US"] [input="DD/MM/YYYY"]}}`. An empty value gives ""
+ * (an optional date left blank); anything that is not a real date in the order in force throws
+ * HelperError (NOT_A_DATE in the default order), whose hint names the setting to change.
  */
-export function formatDateValue(value: unknown, format?: unknown, locale?: unknown): string {
+export function formatDateValue(value: unknown, format?: unknown, locale?: unknown, dates: DateInput = {}): string {
   // eslint-disable-next-line @typescript-eslint/no-base-to-string -- merge values are strings; anything else prints as JavaScript prints it
   const text = value === undefined || value === null ? '' : String(value);
+  if (dates.input !== undefined && !isDateOrder(dates.input)) {
+    throw new HelperError(`formatDate: input is not a date order (use ${DATE_ORDERS.join(' or ')})`);
+  }
   if (text.trim() === '') return '';
-  const date = parseCalendarDate(text);
-  if (!date) throw new HelperError(NOT_A_DATE);
+  const [order, source]: [DateOrder, DateOrderSource] =
+    dates.input !== undefined ? [dates.input, 'template'] : dates.setting ? [dates.setting, 'setting'] : [DEFAULT_DATE_ORDER, 'default'];
+  const date = parseCalendarDate(text, order);
+  if (!date) throw notADate(order, source);
   return formatCalendarDate(date, format, locale);
 }
 

@@ -9,8 +9,9 @@
  * optional. Partials are not followed here: the caller merges the analyses of the partials.
  */
 import type Handlebars from 'handlebars';
-import { TemplateError } from '../errors.js';
-import { isDateFormat, isValidLocale } from './dates.js';
+import { TemplateError, type TemplateErrorContext } from '../errors.js';
+import { showName } from '../escape.js';
+import { DATE_ORDERS, isDateFormat, isDateOrder, isValidLocale } from './dates.js';
 import { BUILTIN_HELPERS, HELPER_SPECS, isOwnHelper, type OwnHelper } from './helpers.js';
 
 type Node = hbs.AST.Node;
@@ -36,8 +37,12 @@ export interface FileAnalysis {
   fields: Map<string, FieldUse>;
   /** `{{> name}}` calls, in order. */
   partials: { name: string; line: number }[];
-  /** Helper calls whose first argument is a field: `line:column` of the call → field name. */
-  callSites: Map<string, string>;
+  /**
+   * Every helper call: `line:column` of the call → the field given as its first argument, or null
+   * when that argument is not a plain field (a literal, a subexpression, nothing). Calls of other
+   * files at the same place are told apart when the analyses are merged (null: ambiguous).
+   */
+  callSites: Map<string, string | null>;
   /** String literals given to `image`, to check when the template is loaded. */
   images: { path: string; line: number }[];
 }
@@ -53,6 +58,47 @@ export function parseTemplate(hb: typeof Handlebars, source: string, file: strin
     const problem = text.replace(/ - \d+:\d+$/, '');
     throw new TemplateError({ file, line: e?.lineNumber }, `syntax error: ${problem}`);
   }
+}
+
+/**
+ * `{{First Name}}`: Handlebars reads a mustache of several words as a call of the first word,
+ * with the rest as parameters. When that helper is unknown, the words were most likely a column
+ * name with spaces: `words` holds them, and the hint says how to write the column instead.
+ * validateBatch names the CSV's column when it has one of that name (withColumn).
+ */
+export class UnknownHelperError extends TemplateError {
+  constructor(
+    readonly at: TemplateErrorContext,
+    readonly helper: string,
+    /** The mustache's words, when every part was a plain name (`First`, `Name`). */
+    readonly words: readonly string[] | undefined,
+    column?: string,
+  ) {
+    super(at, `unknown helper "${helper}"`, unknownHelperHint(helper, words, column));
+  }
+
+  /** The same error, naming the CSV's column `column` (the words joined). */
+  withColumn(column: string): UnknownHelperError {
+    return new UnknownHelperError(this.at, this.helper, this.words, column);
+  }
+}
+
+function unknownHelperHint(helper: string, words: readonly string[] | undefined, column: string | undefined): string {
+  const known = `known helpers: ${Object.keys(HELPER_SPECS).join(', ')}`;
+  if (!words) return known;
+  const joined = words.join(' ');
+  const field = fieldNameFor(words);
+  const fix = `write {{[${joined}]}}, or --map ${field}="${joined}" and {{${field}}}`;
+  const lead = `{{${joined}}} reads as helper "${helper}" with ${words.length === 2 ? 'a parameter' : 'parameters'}`;
+  const why = column === undefined ? `for a column named "${joined}" ${fix}` : `the CSV has a column "${column}": ${fix}`;
+  return showName(`${lead}; ${why} (${known})`);
+}
+
+/** A camelCase field name for a column's words: `First Name` → `firstName`. */
+function fieldNameFor(words: readonly string[]): string {
+  const parts = words.map((w) => w.replace(/[^\p{L}\p{N}_]/gu, '')).filter((w) => w !== '');
+  const name = parts.map((w, i) => (i === 0 ? w.charAt(0).toLowerCase() + w.slice(1) : w.charAt(0).toUpperCase() + w.slice(1))).join('');
+  return name === '' ? '<field>' : name;
 }
 
 const HTML_HINT = 'values from the CSV are always escaped; HTML belongs in the template, not in the CSV';
@@ -147,8 +193,7 @@ class Analyzer {
     const bare = node.params.length === 0 && hashPairs.length === 0;
     if (name === undefined || (!isOwnHelper(name) && !(BUILTIN_HELPERS as readonly string[]).includes(name))) {
       if (bare && node.type === 'MustacheStatement') return this.expression(node.path, true, guards);
-      const known = `known helpers: ${Object.keys(HELPER_SPECS).join(', ')}`;
-      return this.fail(node, `unknown helper "${(node.path as Path).original}"`, known);
+      throw new UnknownHelperError({ file: this.file, line: node.loc?.start.line }, (node.path as Path).original, plainWords(node));
     }
     if (!isOwnHelper(name)) {
       const extra = name === 'log' ? ' (it would write patient data to the console)' : '';
@@ -163,9 +208,8 @@ class Analyzer {
   /** Where a helper's first argument is a field (its call site), and the literal paths given to `image`. */
   private recordCall(node: Call, name: OwnHelper): void {
     const first = node.params[0];
-    if (first?.type === 'PathExpression') {
-      this.out.callSites.set(`${node.loc.start.line}:${node.loc.start.column}`, (first as Path).parts.join('.'));
-    }
+    const field = first?.type === 'PathExpression' ? (first as Path).parts.join('.') : null;
+    this.out.callSites.set(`${node.loc.start.line}:${node.loc.start.column}`, field);
     if (name === 'image' && first?.type === 'StringLiteral') {
       this.out.images.push({ path: (first as hbs.AST.StringLiteral).value, line: first.loc.start.line });
     }
@@ -218,6 +262,14 @@ class Analyzer {
   }
 }
 
+/** The words of `{{First Name}}` when the call is only plain names (no hash, no literals, no dots). */
+function plainWords(node: Call): string[] | undefined {
+  if (node.type !== 'MustacheStatement' || (node.hash?.pairs.length ?? 0) > 0) return undefined;
+  const all = [node.path, ...node.params];
+  const plain = all.every((p) => p.type === 'PathExpression' && (p as Path).parts.length === 1 && (p as Path).original === (p as Path).parts[0]);
+  return plain ? all.map((p) => (p as Path).original) : undefined;
+}
+
 /** Check a call of one of our helpers: argument count, hash names, literal formats and locales. */
 function checkHelperCall(node: Call, name: OwnHelper, fail: (n: Node, problem: string, hint?: string) => never): void {
   const spec = HELPER_SPECS[name];
@@ -228,8 +280,12 @@ function checkHelperCall(node: Call, name: OwnHelper, fail: (n: Node, problem: s
   }
   for (const pair of node.hash?.pairs ?? []) {
     if (!(spec.hash as readonly string[]).includes(pair.key)) fail(pair, `${name} has no option "${pair.key}"`);
-    if (pair.value.type === 'StringLiteral' && !isValidLocale((pair.value as hbs.AST.StringLiteral).value)) {
-      fail(pair, `${name}: locale "${(pair.value as hbs.AST.StringLiteral).value}" is not a valid language tag`);
+    if (pair.value.type !== 'StringLiteral') continue;
+    const literal = pair.value as hbs.AST.StringLiteral;
+    const value = literal.value;
+    if (pair.key === 'locale' && !isValidLocale(value)) fail(pair, `${name}: locale "${literal.value}" is not a valid language tag`);
+    if (pair.key === 'input' && !isDateOrder(value)) {
+      fail(pair, `${name}: input "${literal.value}" is not a date order`, `write input="${DATE_ORDERS.join('" or input="')}" (YYYY-MM-DD is always read)`);
     }
   }
   const format = name === 'today' ? node.params[0] : name === 'formatDate' ? node.params[1] : undefined;

@@ -9,7 +9,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname, isAbsolute } from 'node:path';
 import Handlebars from 'handlebars';
-import { formatDateValue, HelperError, todayValue } from './dates.js';
+import { formatDateValue, HelperError, todayValue, type DateOrder } from './dates.js';
 import { resolveInside } from './inside.js';
 
 export { HelperError };
@@ -36,7 +36,7 @@ export interface HelperSpec {
 
 export const HELPER_SPECS = {
   today: { min: 0, max: 1, hash: ['locale'] },
-  formatDate: { min: 1, max: 2, hash: ['locale'] },
+  formatDate: { min: 1, max: 2, hash: ['locale', 'input'] },
   upper: { min: 1, max: 1, hash: [] },
   lower: { min: 1, max: 1, hash: [] },
   titleCase: { min: 1, max: 1, hash: [] },
@@ -154,8 +154,11 @@ function located(helper: (...args: Args) => unknown): (...args: Args) => unknown
   };
 }
 
-/** Register our helpers in an isolated Handlebars environment (see Handlebars.create()). */
-export function registerHelpers(hb: typeof Handlebars, images: ImageStore): void {
+/**
+ * Register our helpers in an isolated Handlebars environment (see Handlebars.create()).
+ * `dateInput` is the file-wide order of slash dates; a formatDate call's `input=` wins over it.
+ */
+export function registerHelpers(hb: typeof Handlebars, images: ImageStore, dateInput?: DateOrder): void {
   const helpers: Record<OwnHelper, (...args: Args) => unknown> = {
     today: (...args: Args) => {
       const { params, hash } = split(args);
@@ -163,7 +166,7 @@ export function registerHelpers(hb: typeof Handlebars, images: ImageStore): void
     },
     formatDate: (...args: Args) => {
       const { params, hash } = split(args);
-      return formatDateValue(params[0], params[1], hash.locale);
+      return formatDateValue(params[0], params[1], hash.locale, { input: hash.input, setting: dateInput });
     },
     upper: (...args: Args) => toText(split(args).params[0]).toUpperCase(),
     lower: (...args: Args) => toText(split(args).params[0]).toLowerCase(),

@@ -15,6 +15,7 @@ import Handlebars from 'handlebars';
 import { TemplateError, UsageError } from '../errors.js';
 import { showName } from '../escape.js';
 import { analyzeContexts } from './contexts.js';
+import { DATE_ORDERS, isDateOrder, type DateOrder } from './dates.js';
 import { analyzeTemplate, parseTemplate, type FieldUse, type FileAnalysis } from './fields.js';
 import { HelperError, ImageStore, KNOWN_HELPERS, registerHelpers } from './helpers.js';
 import { inlineOnce } from './inline-once/index.js';
@@ -30,6 +31,7 @@ import {
 } from './sources.js';
 
 export { HELPER_NAMES } from './helpers.js';
+export { DATE_ORDERS, isDateOrder, type DateOrder } from './dates.js';
 export type { Inlining } from './inline-once/index.js';
 export type { ValueProblem } from './safety.js';
 export type { LoadedTemplate, TemplateFields } from './render.js';
@@ -38,6 +40,11 @@ export type { LoadedTemplate, TemplateFields } from './render.js';
 export const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 const COMPILE_OPTIONS = { strict: true, knownHelpers: KNOWN_HELPERS };
+
+export interface TemplateSetOptions {
+  /** How formatDate reads slash dates (YYYY-MM-DD is always read); a call's `input=` wins. */
+  dateInput?: DateOrder;
+}
 
 interface Partial {
   src: SourceFile;
@@ -54,14 +61,22 @@ export class TemplateSet {
   private names?: string[];
   private sharedCss?: SourceFile;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, dateInput?: DateOrder) {
     this.dir = dir;
     this.images = new ImageStore(dir);
-    registerHelpers(this.hb, this.images);
+    registerHelpers(this.hb, this.images, dateInput);
   }
 
-  /** Load a templates folder: partials and styles.css are read and checked now. */
-  static load(dir: string): TemplateSet {
+  /**
+   * Load a templates folder: partials and styles.css are read and checked now. `dateInput` is how
+   * formatDate reads slash dates in every template of the set (default MM/DD/YYYY); a call's own
+   * `input=` wins over it.
+   */
+  static load(dir: string, options: TemplateSetOptions = {}): TemplateSet {
+    const { dateInput } = options;
+    if (dateInput !== undefined && !isDateOrder(dateInput)) {
+      throw new UsageError(`date input order "${showName(String(dateInput))}" is not one of ${DATE_ORDERS.join(', ')}`, 'give --date-input MM/DD/YYYY or DD/MM/YYYY');
+    }
     let isDir: boolean;
     try {
       isDir = statSync(dir).isDirectory();
@@ -69,7 +84,7 @@ export class TemplateSet {
       throw new UsageError(`templates folder not found: ${showName(dir)}; run canvas-letters init to start a project here, or give --templates-dir`);
     }
     if (!isDir) throw new UsageError(`not a folder: ${dir}`, 'give the folder that holds the .hbs templates');
-    const set = new TemplateSet(dir);
+    const set = new TemplateSet(dir, dateInput);
     set.loadPartials();
     set.sharedCss = readOptional(join(dir, 'styles.css'), dir);
     if (set.sharedCss) checkCss(set.sharedCss);

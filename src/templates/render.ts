@@ -120,10 +120,25 @@ function buildContext(fields: Map<string, FieldUse>, data: Record<string, string
   return root;
 }
 
+/**
+ * A helper refused a row's value. `field` is the merge field the call was given, when its value
+ * was a plain field (found through the call site in the template analysis), so validation can name
+ * the column; `helper` holds the problem and its hint (HelperError.problem, .hint).
+ */
+export class HelperRenderError extends RenderError {
+  constructor(
+    template: string,
+    readonly helper: HelperError,
+    readonly field?: string,
+  ) {
+    super(template, field ? `field ${field}: ${helper.message}` : helper.message);
+  }
+}
+
 function renderFailure(t: CompiledTemplate, err: unknown): RenderError {
   if (err instanceof HelperError) {
     const field = err.at === undefined ? undefined : t.callSites.get(err.at);
-    return new RenderError(t.name, field ? `field ${field}: ${err.message}` : err.message);
+    return new HelperRenderError(t.name, err, field ?? undefined);
   }
   // Strict mode: `"name" not defined in ...`; the quoted part is a name from the template.
   const text = err instanceof Error ? err.message : '';

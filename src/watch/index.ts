@@ -11,7 +11,7 @@ import { basename, extname, join } from 'node:path';
 import { CanvasLettersError, UsageError, type ExitCode } from '../errors.js';
 import { showName } from '../escape.js';
 import { checkPath, describeKind, lstatOrUndefined, mkdirPrivate, moveNoReplace, writePrivateFile } from '../fsutil.js';
-import type { ReportSummary } from '../report/writer.js';
+import { REPORT_CSV, type ReportSummary } from '../report/writer.js';
 import { send, type SendOptions, type SendResult } from '../send/index.js';
 import { abortableSleep } from '../canvas/retry.js';
 import { InboxScanner, isCsvName } from './inbox.js';
@@ -35,9 +35,21 @@ export interface WatchOptions extends Omit<SendOptions, 'csv' | 'out' | 'confirm
 
 export type WatchEvent =
   | { type: 'taken'; name: string; resumed: boolean }
-  | { type: 'finished'; name: string; destination: Destination; movedTo: string; summary?: ReportSummary; errors?: string[] }
+  | {
+      type: 'finished';
+      name: string;
+      destination: Destination;
+      /** Where the file is now. Paths in `errors` and `summary` name it there, not in processing/. */
+      movedTo: string;
+      /** Its report.csv, when one was written (a file refused before validation has none). */
+      report?: string;
+      /** Its `<name>.errors.txt`, when the file was refused. */
+      errorsFile?: string;
+      summary?: ReportSummary;
+      errors?: string[];
+    }
   | { type: 'interrupted'; name: string }
-  /** A `*.csv` entry that is a symlink or not a regular file: never taken, left where it is. */
+  /** A `*.csv` entry that is a symlink or not a regular file: never taken, left where it is (the inbox or processing/). */
   | { type: 'refused'; name: string; where: 'inbox' | 'processing'; why: string };
 
 export interface FileOutcome {
@@ -107,11 +119,12 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       return false; // stays in processing/: resumed at the next start
     }
     const destination: Destination = summary?.exitCode === 0 ? 'done' : 'failed';
-    const movedTo = moveOut(working, dirs[destination], errors);
+    const moved = moveOut(working, dirs[destination], errors);
+    const { movedTo } = moved;
     const exitCode: ExitCode = summary?.exitCode === 0 ? 0 : summary?.exitCode === 2 || errors ? 2 : 1;
     files.push({ name, destination, movedTo, exitCode });
     status.file(name, destination, summary);
-    opts.onEvent?.({ type: 'finished', name, destination, movedTo, ...(summary ? { summary } : {}), ...(errors ? { errors } : {}) });
+    opts.onEvent?.({ type: 'finished', name, destination, ...moved, ...(summary ? { summary: relocateSummary(summary, working, movedTo) } : {}) });
     return true;
   };
 
@@ -181,8 +194,26 @@ function keepEarlierReport(reportDir: string): void {
 
 const exists = (path: string) => lstatOrUndefined(path) !== undefined;
 
-/** Move a finished file, its report folders and its errors out of processing/, never overwriting. */
-function moveOut(working: string, destDir: string, errors: string[] | undefined): string {
+/** The paths of a summary written in processing/, where the file and its report folder are now. */
+function relocateSummary(s: ReportSummary, working: string, movedTo: string): ReportSummary {
+  const at = (path: string) => (path === working || path.startsWith(`${working}.`) ? movedTo + path.slice(working.length) : path);
+  return { ...s, csv: at(s.csv), out: at(s.out), reportCsv: at(s.reportCsv), reportJson: at(s.reportJson) };
+}
+
+interface Moved {
+  movedTo: string;
+  report?: string;
+  errorsFile?: string;
+  /** The errors, naming the file where it is now. */
+  errors?: string[];
+}
+
+/**
+ * Move a finished file, its report folders and its errors out of processing/, never overwriting.
+ * Error lines that name the file in processing/ (`…/processing/a.csv: row 3 …`, `…/processing/a.csv.report`)
+ * name it where it went; the report and errors file are given only when they exist.
+ */
+function moveOut(working: string, destDir: string, found: string[] | undefined): Moved {
   checkPath(destDir, 'folder'); // still a real folder (not swapped for a symlink meanwhile)
   const name = basename(working);
   const processing = join(working, '..');
@@ -198,11 +229,15 @@ function moveOut(working: string, destDir: string, errors: string[] | undefined)
     target = `${stem}-${stamp}${ext}`;
     for (let i = 2; taken(target); i++) target = `${stem}-${stamp}-${i}${ext}`;
   }
+  const movedTo = join(destDir, target);
+  const errors = found?.map((line) => line.replaceAll(showName(working), showName(movedTo)));
   for (const r of reports) moveNoReplace(join(processing, r), join(destDir, target + r.slice(name.length)));
-  if (exists(`${working}.report`)) moveNoReplace(`${working}.report`, join(destDir, `${target}.report`));
-  if (errors) writePrivateFile(join(destDir, `${target}.errors.txt`), errors.join('\n') + '\n');
-  moveNoReplace(working, join(destDir, target));
-  return join(destDir, target);
+  if (exists(`${working}.report`)) moveNoReplace(`${working}.report`, `${movedTo}.report`);
+  const errorsFile = `${movedTo}.errors.txt`;
+  if (errors) writePrivateFile(errorsFile, errors.join('\n') + '\n');
+  moveNoReplace(working, movedTo);
+  const report = join(`${movedTo}.report`, REPORT_CSV);
+  return { movedTo, ...(exists(report) && { report }), ...(errors && { errorsFile, errors }) };
 }
 
 function escapeRegExp(s: string): string {
