@@ -19,6 +19,7 @@ export interface BatchFlags {
   limit?: number;
   timeout: number;
   ledger?: string;
+  job?: string;
   skipInvalid?: boolean;
   resendUnknown?: boolean;
   yes?: boolean;
@@ -72,6 +73,7 @@ export function addBatchOptions(cmd: Command): Command {
     .option('--limit <n>', 'handle at most n rows (after skipping already-sent ones)', positiveInt)
     .option('--timeout <seconds>', 'give up waiting for one answer (the row is then unknown)', positiveNumber, 30)
     .option('--ledger <file>', LEDGER_HELP)
+    .option('--job <name>', "take the options of a named job from canvas-letters.config.json (flags win over the job, the job over the file's defaults)")
     .option('--skip-invalid', 'go on with the valid rows when some are invalid (default: refuse the whole file)')
     .option('--resend-unknown', 'send again rows whose earlier outcome is unknown')
     .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
@@ -86,13 +88,14 @@ export async function batchInput(csv: string, flags: BatchFlags): Promise<Valida
 }
 
 /**
- * The ledger of a sending run (send, watch): --ledger, else the default (ledger-location.ts), with
- * the instance's origin to check it against. Warns when the old default is in use; the library
- * says when it made a new ledger file, and this announces it.
+ * The ledger of a sending run (send, watch): --ledger, else $CANVAS_LETTERS_LEDGER, else the config
+ * file's `ledger` (`configured`), else the default (ledger/location.ts), with the instance's origin
+ * to check it against. Warns when the old default is in use; the library says when it made a new
+ * ledger file, and this announces it.
  */
-export async function ledgerInput(flags: BatchFlags): Promise<{ ledgerFile: string; origin?: string; onLedger: (l: { file: string; created: boolean }) => void }> {
+export async function ledgerInput(flags: BatchFlags, configured?: string): Promise<{ ledgerFile: string; origin?: string; onLedger: (l: { file: string; created: boolean }) => void }> {
   const [{ locateLedger }, { showName }] = await Promise.all([import('../ledger/location.js'), import('../escape.js')]);
-  const where = locateLedger({ flag: flags.ledger }); // the config file's `ledger` goes in `configured` when it comes
+  const where = locateLedger({ flag: flags.ledger, configured });
   if (where.warning) say(`warning: ${where.warning}`);
   let announced = false;
   return {
