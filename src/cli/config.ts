@@ -19,14 +19,19 @@ export interface AppliedConfig {
   ledger?: string;
 }
 
-/**
- * Apply the config file to `cmd`'s parsed options; `only` limits which settings are taken (the
- * `templates` command takes `templatesDir` alone). Undefined when there is no config file.
- */
-export async function applyProjectConfig(cmd: Command, only?: readonly OptionName[]): Promise<AppliedConfig | undefined> {
+export interface ApplyOptions {
+  /** Take only these settings (the `templates` command takes `templatesDir` alone). */
+  only?: readonly OptionName[];
+  /** Where the config file is looked for from (default: the working folder). */
+  cwd?: string;
+}
+
+/** Apply the config file to `cmd`'s parsed options. Undefined when there is no config file. */
+export async function applyProjectConfig(cmd: Command, opts: ApplyOptions = {}): Promise<AppliedConfig | undefined> {
+  const { only } = opts;
   const { loadProjectConfig } = await import('../config/resolve.js');
   const job = cmd.getOptionValue('job') as string | undefined;
-  const config = loadProjectConfig({ job });
+  const config = loadProjectConfig({ job, ...(opts.cwd !== undefined && { cwd: opts.cwd }) });
   if (config === undefined) return undefined;
   refuseApproval(cmd.name(), config);
   const { map, ledger, requireApproval: _approval, ...settings } = config.options;

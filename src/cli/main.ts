@@ -68,7 +68,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--templates-dir <dir>', 'where templates, partials and stylesheets live', './templates')
     .option('--json', 'print the list as JSON on stdout')
     .action(async (_flags: { templatesDir: string; json?: boolean }, cmd: Command) => {
-      await applyProjectConfig(cmd, ['templatesDir']); // a --templates-dir flag wins
+      await applyProjectConfig(cmd, { only: ['templatesDir'] }); // a --templates-dir flag wins
       setExit(await runTemplates(cmd.opts<{ templatesDir: string; json?: boolean }>()));
     });
 
