@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { CanvasLettersError } from '../errors.js';
 import { addHelpTexts } from './help.js';
+import { applyProjectConfig, type AppliedConfig } from './config.js';
 import { addSandboxOptions, runSandbox, type SandboxFlags } from './sandbox.js';
 import { runSend } from './send.js';
 import { addWatchOptions, runWatch } from './watch.js';
@@ -23,12 +24,16 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('Create letters in Canvas Medical in bulk from a CSV and Handlebars HTML templates.')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)');
-  /** A batch command's action: ask for a small heap first, then run and keep its exit code. */
+  /**
+   * A batch command's action: ask for a small heap first, fill the options not given from the
+   * config file (and --job), then run and keep its exit code.
+   */
   const batchAction =
-    <F>(run: (target: string, flags: F) => Promise<number>) =>
-    async (target: string, flags: F) => {
+    <F extends object>(run: (target: string, flags: F, config?: AppliedConfig) => Promise<number>) =>
+    async (target: string, _flags: F, cmd: Command) => {
       await preferSmallHeap();
-      setExit(await run(target, flags));
+      const config = await applyProjectConfig(cmd);
+      setExit(await run(target, cmd.opts<F>(), config));
     };
 
   addBatchOptions(
@@ -66,7 +71,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('list the templates and the merge fields each one uses')
     .option('--templates-dir <dir>', 'where templates, partials and stylesheets live', './templates')
     .option('--json', 'print the list as JSON on stdout')
-    .action(async (flags: { templatesDir: string; json?: boolean }) => setExit(await runTemplates(flags)));
+    .action(async (_flags: { templatesDir: string; json?: boolean }, cmd: Command) => {
+      await applyProjectConfig(cmd, { only: ['templatesDir'] }); // a --templates-dir flag wins
+      setExit(await runTemplates(cmd.opts<{ templatesDir: string; json?: boolean }>()));
+    });
 
   program
     .command('init')

@@ -1,12 +1,13 @@
 /** `canvas-letters preview`: validate and render every row, write the previews and the report. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AppliedConfig } from './config.js';
 import { retryBaseFromEnv } from './send.js';
 import { batchInput, printPlanNotes, printSummary, say, type BatchFlags } from './shared.js';
 
 export type PreviewFlags = BatchFlags & { files: boolean; pdf?: boolean };
 
-export async function runPreview(csv: string, flags: PreviewFlags): Promise<number> {
+export async function runPreview(csv: string, flags: PreviewFlags, config?: AppliedConfig): Promise<number> {
   if (flags.pdf) {
     // Before anything is read or printed: a missing browser is the first and only message.
     const { ChromiumMissingError, findChromium } = await import('../preview/chromium.js');
@@ -22,6 +23,7 @@ export async function runPreview(csv: string, flags: PreviewFlags): Promise<numb
     skipInvalid: flags.skipInvalid,
     limit: flags.limit,
     pdf: flags.pdf,
+    ...(config && { configUsed: config.used }),
     onValidated: printPlanNotes,
     onRow: (row) => {
       if (row.pdf) pdfs.printed++;

@@ -9,9 +9,10 @@ import { UsageError } from '../errors.js';
 import { showName } from '../escape.js';
 import type { Plan } from '../plan/validate.js';
 import type { Preflight, Refusal, WriteFailure } from '../send/index.js';
+import type { AppliedConfig } from './config.js';
 import { batchInput, ledgerInput, printPlanNotes, printSummary, say, type SendFlags } from './shared.js';
 
-export async function runSend(csv: string, flags: SendFlags): Promise<number> {
+export async function runSend(csv: string, flags: SendFlags, config?: AppliedConfig): Promise<number> {
   const interactive = process.stdin.isTTY === true;
   if (!flags.yes && !interactive) {
     throw new UsageError('send needs --yes when standard input is not a terminal', 'nothing was sent; add --yes to confirm non-interactively');
@@ -22,7 +23,7 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
     import('./progress.js'),
   ]);
   const input = await batchInput(csv, flags);
-  const ledger = await ledgerInput(flags);
+  const ledger = await ledgerInput(flags, config?.ledger);
 
   const interrupt = new AbortController();
   let interrupts = 0;
@@ -46,6 +47,7 @@ export async function runSend(csv: string, flags: SendFlags): Promise<number> {
       ...sendTuning(flags),
       ...ledger,
       config: () => loadConfig(), // only once there is something to send
+      ...(config && { configUsed: config.used }),
       signal: interrupt.signal,
       onValidated: printPlanNotes,
       confirm: async (p) => {

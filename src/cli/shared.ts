@@ -20,6 +20,7 @@ export interface BatchFlags {
   limit?: number;
   timeout: number;
   ledger?: string;
+  job?: string;
   skipInvalid?: boolean;
   resendUnknown?: boolean;
   yes?: boolean;
@@ -110,13 +111,14 @@ export async function batchInput(csv: string, flags: BatchFlags): Promise<Valida
 }
 
 /**
- * The ledger of a sending run (send, watch): --ledger, else the default (ledger-location.ts), with
- * the instance's origin to check it against. Warns when the old default is in use; the library
- * says when it made a new ledger file, and this announces it.
+ * The ledger of a sending run (send, watch): --ledger, else $CANVAS_LETTERS_LEDGER, else the config
+ * file's `ledger` (`configured`), else the default (ledger/location.ts), with the instance's origin
+ * to check it against. Warns when the old default is in use; the library says when it made a new
+ * ledger file, and this announces it.
  */
-export async function ledgerInput(flags: BatchFlags): Promise<{ ledgerFile: string; origin?: string; onLedger: (l: { file: string; created: boolean }) => void }> {
+export async function ledgerInput(flags: BatchFlags, configured?: string): Promise<{ ledgerFile: string; origin?: string; onLedger: (l: { file: string; created: boolean }) => void }> {
   const [{ locateLedger }, { showName }] = await Promise.all([import('../ledger/location.js'), import('../escape.js')]);
-  const where = locateLedger({ flag: flags.ledger }); // the config file's `ledger` goes in `configured` when it comes
+  const where = locateLedger({ flag: flags.ledger, configured });
   if (where.warning) say(`warning: ${where.warning}`);
   let announced = false;
   return {

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { showName } from '../escape.js';
 import type { WatchEvent } from '../watch/index.js';
+import type { AppliedConfig } from './config.js';
 import { sendTuning } from './send.js';
 import { addBatchOptions, ledgerInput, mappingInput, positiveNumber, say, type SendFlags } from './shared.js';
 
@@ -23,14 +24,15 @@ export function addWatchOptions(cmd: Command): Command {
     .option('--once', 'process what is ready and exit (for cron)');
 }
 
-export async function runWatch(inbox: string, flags: WatchFlags): Promise<number> {
-  const [{ watch }, { loadConfig }, { formatCounts }] = await Promise.all([
+export async function runWatch(inbox: string, flags: WatchFlags, project?: AppliedConfig): Promise<number> {
+  const [{ watch }, { loadConfig }, { formatCounts, formatConfigUsed }] = await Promise.all([
     import('../watch/index.js'),
     import('../canvas/index.js'),
     import('../report/writer.js'),
   ]);
   const config = loadConfig();
-  const ledger = await ledgerInput(flags);
+  const ledger = await ledgerInput(flags, project?.ledger);
+  if (project) say(formatConfigUsed(project.used));
   if (flags.out) say('watch: --out has no effect; each report is written beside its file (<name>.report/)');
   const stop = new AbortController();
   let signals = 0;
@@ -61,6 +63,7 @@ export async function runWatch(inbox: string, flags: WatchFlags): Promise<number
       ...sendTuning(flags),
       ...ledger,
       config,
+      ...(project && { configUsed: project.used }),
       inbox: resolve(inbox),
       intervalMs: flags.interval * 1000,
       settleMs: flags.settle * 1000,
@@ -68,7 +71,7 @@ export async function runWatch(inbox: string, flags: WatchFlags): Promise<number
       signal: stop.signal,
       onEvent,
     });
-    if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    if (flags.json) process.stdout.write(JSON.stringify(project ? { ...result, config: project.used } : result, null, 2) + '\n');
     if (flags.once && result.files.length === 0) say('nothing to do');
     return result.exitCode;
   } finally {

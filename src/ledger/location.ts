@@ -32,8 +32,7 @@ export interface LocateOptions {
   /** `--ledger`. */
   flag?: string;
   /**
-   * The config file's `ledger` setting, resolved against the config file's folder. The config file
-   * comes with a later issue: its loader passes the value here.
+   * The config file's `ledger` setting, resolved against the config file's folder (src/config/).
    */
   configured?: string;
   env?: NodeJS.ProcessEnv;

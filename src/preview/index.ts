@@ -38,6 +38,8 @@ export interface PreviewOptions extends ValidateOptions {
   pdf?: boolean;
   /** Environment used to find Chromium (CHROMIUM_PATH); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The config file and job the options came from, for the summary. */
+  configUsed?: ReportSummary['config'];
   /** Called once validation is done, before any output is written. */
   onValidated?: (plan: Plan) => void;
   /** Called as each row's outcome is known (report.json also gets `pdf` and `pdfPages`). */
@@ -117,6 +119,7 @@ async function writeOutput(
     out: opts.out,
     ...run,
     interrupted: false,
+    ...(opts.configUsed && { config: opts.configUsed }),
   });
 }
 

@@ -16,6 +16,7 @@ import {
   type StatusCounts,
 } from '../types.js';
 import type { ExitCode } from '../errors.js';
+import { showName } from '../escape.js';
 
 export const REPORT_CSV = 'report.csv';
 export const REPORT_JSON = 'report.json';
@@ -44,6 +45,8 @@ export interface ReportSummary {
   interrupted: boolean;
   /** Why the run stopped early, when it did (no patient data). */
   stopReason?: string;
+  /** The config file (absolute path) and job the run took its options from, when it did (not in report.csv). */
+  config?: { file: string; job?: string };
   exitCode: ExitCode;
   reportCsv: string;
   reportJson: string;
@@ -184,10 +187,16 @@ export function formatCounts(s: ReportSummary): string {
   return `${s.rows} row${s.rows === 1 ? '' : 's'}${parts.length ? `: ${parts.join(', ')}` : ''}`;
 }
 
+/** `config: canvas-letters.config.json (job jury)`. */
+export function formatConfigUsed(c: NonNullable<ReportSummary['config']>): string {
+  return `config: ${showName(c.file)}${c.job !== undefined ? ` (job ${showName(c.job)})` : ''}`;
+}
+
 /** The short summary for stderr: counts by status, where the report is and, when one was written, the gallery (index.html). */
 export function formatSummary(s: ReportSummary, files: { gallery?: string } = {}): string {
   const lines = [`${s.command}: ${formatCounts(s)}`];
   if (s.stopReason) lines.push(`stopped: ${s.stopReason}`);
+  if (s.config) lines.push(formatConfigUsed(s.config));
   lines.push(`report: ${s.reportCsv}`);
   if (files.gallery !== undefined) lines.push(`gallery: ${files.gallery} (open it in a browser to review the letters)`);
   return lines.join('\n');

@@ -55,6 +55,8 @@ export interface SendOptions extends ValidateOptions {
   recordRetry?: RecordRetry;
   /** `--lookup`: read patients, providers and locations from the Canvas FHIR API, with the run's token. */
   lookupFhir?: boolean;
+  /** The config file and job the options came from, for the summary. */
+  configUsed?: ReportSummary['config'];
 }
 
 /** What is about to happen, for the confirmation prompt. */
@@ -159,7 +161,7 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
   prepareOutDir(opts.out);
   const report = new ReportSink(new ReportWriter(opts.out), opts.onRow);
   const add = (row: ReportRow) => report.add(row);
-  const run = { command: 'send', csv: opts.csv, out: opts.out, startedAt };
+  const run = { command: 'send', csv: opts.csv, out: opts.out, startedAt, ...(opts.configUsed && { config: opts.configUsed }) };
   const close = async (preflight: Preflight | undefined, end: RunEnd = {}): Promise<SendResult> => ({
     plan,
     ...(preflight ? { preflight } : {}),
@@ -232,7 +234,7 @@ function stopped(outcome: SenderOutcome): RunEnd {
 }
 
 /** The summary's fields of a run that ended so. */
-function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt'>, end: RunEnd): SummaryBase {
+function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt' | 'config'>, end: RunEnd): SummaryBase {
   return {
     ...run,
     refused: end.refusal !== undefined,
