@@ -169,7 +169,7 @@ ${notices(summary, warnings)}
 <nav class="toolbar" aria-label="Filters">
 <div class="chips" id="chips" role="group" aria-label="Status"></div>
 <div class="filters">
-<input type="search" id="q" placeholder="Find a name, date, row or key…" title="Words of the letter (a name, a date as the letter writes it), a row number (#12), or part of a patient, provider or location key; every word must match (press / to search)" aria-label="Find by letter text, row number, patient, provider or location key" autocomplete="off" spellcheck="false">
+<input type="search" id="q" placeholder="Find a name, date, row or key…" title="Part of the letter's text (a name, a date as the letter writes it: any case, accents optional), a row number (#12), or part of a patient, provider or location key (press / to search)" aria-label="Find by letter text, row number, patient, provider or location key" autocomplete="off" spellcheck="false">
 <select id="tpl" aria-label="Template"><option value="">All templates</option></select>
 </div>
 <p class="shown" id="shown" aria-live="polite"></p>

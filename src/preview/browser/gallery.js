@@ -4,8 +4,9 @@
  * gallery with DOM APIs only: every value goes in through textContent or an attribute, never as
  * HTML. Cards are built as they scroll into view and letters load lazily, so batches of thousands
  * of rows stay quick. The search looks in each row's keys and letter text (the page's second JSON
- * block, folded when the page was written): every word of the search, folded the same way, must
- * occur; it runs a moment after typing stops. Everything below this comment is inlined as it is.
+ * block, folded when the page was written) for what was typed, folded the same way and its spaces
+ * collapsed, as one phrase (so "December 7, 2026" is that date, not any 7 and any December); it
+ * runs a moment after typing stops, or at Enter. Everything below this comment is inlined as it is.
  */
 (() => {
 'use strict';
@@ -22,7 +23,7 @@ const ORDER = Object.keys(LABEL);
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const grid = $('grid'), more = $('more'), shown = $('shown'), q = /** @type {HTMLInputElement} */ ($('q')), tpl = /** @type {HTMLSelectElement} */ ($('tpl')), chips = $('chips');
 const viewer = /** @type {HTMLDialogElement} */ ($('viewer')), vframe = /** @type {HTMLIFrameElement} */ ($('vframe')), sheet = $('sheet');
-const state = { status: '', text: '', terms: /** @type {string[]} */ ([]), template: '' };
+const state = { status: '', text: '', template: '' };
 const cards = new Map(), thumbs = new WeakMap();
 const nearby = new IntersectionObserver(onNearby, { rootMargin: '1200px 0px' });
 let list = [], drawn = 0, current = -1, typing = 0;
@@ -63,8 +64,7 @@ function setup() {
 }
 
 function search() {
-  state.text = fold(q.value).trim();
-  state.terms = state.text.split(/\s+/).filter(Boolean);
+  state.text = fold(q.value).replace(/\s+/g, ' ').trim();
   apply();
 }
 
@@ -76,8 +76,7 @@ function matches(r, i) {
   const rowOnly = /^(?:row\s*|#)(\d+)$/.exec(t);
   if (rowOnly) return r.row === Number(rowOnly[1]);
   if (/^\d+$/.test(t) && r.row === Number(t)) return true;
-  const hay = HAY[i];
-  return state.terms.every((w) => hay.includes(w));
+  return HAY[i].includes(t);
 }
 
 function apply() {
