@@ -4,7 +4,8 @@
  * that point `send` at it (stdout) and the inbox URL (stderr). The credentials it prints are
  * the sandbox's own, not Canvas's. --store keeps letters in a private folder across restarts;
  * --directory names the JSON file of FHIR Patient, Practitioner and Location resources it serves
- * (default: the bundled samples/sandbox-directory.json; --no-directory: none).
+ * (default: the bundled samples/sandbox-directory.json; --no-directory: none); --known-keys
+ * answers letters for keys that directory does not know with 422, as Canvas would.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { say } from './shared.js';
@@ -22,6 +23,7 @@ export interface SandboxFlags {
   store?: string;
   /** undefined: the bundled sample directory; false: --no-directory. */
   directory?: string | false;
+  knownKeys?: boolean;
 }
 
 function nonNegativeInt(value: string): number {
@@ -42,12 +44,16 @@ export function addSandboxOptions(cmd: Command): Command {
     .addOption(new Option('--response-body <kind>', 'body of a created letter').choices(['json', 'empty', 'text']).default('json'))
     .option('--store <dir>', 'keep letters across restarts in this folder (one 0600 JSON file per letter; folder 0700, created if missing)')
     .option('--directory <file>', 'JSON file of the FHIR Patient, Practitioner and Location resources to serve, by id (default: the bundled samples/sandbox-directory.json)')
-    .option('--no-directory', 'serve no FHIR resources (every read is 404)');
+    .option('--no-directory', 'serve no FHIR resources (every read is 404)')
+    .option('--known-keys', 'answer a letter whose patient, provider or location key the directory does not know with a 4xx OperationOutcome naming the key, as Canvas would');
 }
 
 export async function runSandbox(flags: SandboxFlags): Promise<number> {
   const { startSandbox, parseFaultRates, SandboxDirectoryError } = await import('../sandbox/index.js');
   const { UsageError } = await import('../errors.js');
+  if (flags.knownKeys && flags.directory === false) {
+    throw new UsageError('--known-keys checks letter keys against the directory, and --no-directory turns it off', 'drop one of them (--directory <file> names another directory)');
+  }
   let rates;
   try {
     rates = parseFaultRates(flags.fail);
@@ -68,6 +74,7 @@ export async function runSandbox(flags: SandboxFlags): Promise<number> {
       responseBody: flags.responseBody,
       store: flags.store,
       directory: flags.directory,
+      knownKeys: flags.knownKeys === true,
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { syscall?: string };
@@ -89,6 +96,7 @@ export async function runSandbox(flags: SandboxFlags): Promise<number> {
   const { source, counts } = sandbox.directory;
   if (source === null) say('FHIR: no directory (every Patient, Practitioner and Location read is 404)');
   else say(`FHIR: ${counts.Patient} patients, ${counts.Practitioner} practitioners, ${counts.Location} locations from ${source}`);
+  if (flags.knownKeys) say('Known keys: a letter for a patient, provider or location not in the directory is refused (422)');
   say('Point send at it with:');
   process.stdout.write(`CANVAS_BASE_URL=${sandbox.url}\nCANVAS_CLIENT_ID=${flags.clientId}\nCANVAS_CLIENT_SECRET=${flags.clientSecret}\n`);
   say(`Inbox: ${sandbox.url}/`);
