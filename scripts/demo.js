@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run demo`: the main job on the bundled samples, end to end and offline. It starts the
-// sandbox (a local stand-in for Canvas) on a free port in this process, previews both samples,
+// sandbox (a local stand-in for Canvas) on a free port in this process, with known keys on (a
+// letter for a key its directory does not know is refused, as Canvas would), previews the samples,
 // then sends them to the sandbox with the built CLI, as a user would, and prints where the
 // previews and reports are.
 import { spawn } from 'node:child_process';
@@ -28,7 +29,7 @@ function run(args, env) {
   });
 }
 
-const sandbox = await startSandbox({ port: 0, latencyMs: 20 });
+const sandbox = await startSandbox({ port: 0, latencyMs: 20, knownKeys: true });
 const env = { CANVAS_BASE_URL: sandbox.url, CANVAS_CLIENT_ID: 'sandbox-client', CANVAS_CLIENT_SECRET: 'sandbox-secret', CANVAS_ACCESS_TOKEN: '' };
 // A fresh ledger each time, so that the demo sends again instead of skipping what it sent before.
 const ledger = join(demoOut, 'ledger.db');

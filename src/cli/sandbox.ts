@@ -4,7 +4,8 @@
  * that point `send` at it (stdout) and the inbox URL (stderr). The credentials it prints are
  * the sandbox's own, not Canvas's. --store keeps letters in a private folder across restarts;
  * --directory names the JSON file of FHIR Patient, Practitioner and Location resources it serves
- * (default: the bundled samples/sandbox-directory.json; --no-directory: none).
+ * (default: the bundled samples/sandbox-directory.json; --no-directory: none); --known-keys
+ * answers letters for keys that directory does not know with 422, as Canvas would.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { listOption, say, startEmpty } from './shared.js';
@@ -22,6 +23,7 @@ export interface SandboxFlags {
   store?: string;
   /** undefined: the bundled sample directory; false: --no-directory. */
   directory?: string | false;
+  knownKeys?: boolean;
 }
 
 function nonNegativeInt(value: string): number {
@@ -49,6 +51,9 @@ export function addSandboxOptions(cmd: Command): Command {
 export async function runSandbox(flags: SandboxFlags): Promise<number> {
   const { startSandbox, parseFaultRates, SandboxDirectoryError } = await import('../sandbox/index.js');
   const { UsageError } = await import('../errors.js');
+  if (flags.knownKeys && flags.directory === false) {
+    throw new UsageError('--known-keys checks letter keys against the directory, and --no-directory turns it off', 'drop one of them (--directory <file> names another directory)');
+  }
   let rates;
   try {
     rates = parseFaultRates(flags.fail);
@@ -69,6 +74,7 @@ export async function runSandbox(flags: SandboxFlags): Promise<number> {
       responseBody: flags.responseBody,
       store: flags.store,
       directory: flags.directory,
+      knownKeys: flags.knownKeys === true,
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { syscall?: string };
@@ -90,6 +96,7 @@ export async function runSandbox(flags: SandboxFlags): Promise<number> {
   const { source, counts } = sandbox.directory;
   if (source === null) say('FHIR: no directory (every Patient, Practitioner and Location read is 404)');
   else say(`FHIR: ${counts.Patient} patients, ${counts.Practitioner} practitioners, ${counts.Location} locations from ${source}`);
+  if (flags.knownKeys) say('Known keys: a letter for a patient, provider or location not in the directory is refused (422)');
   say('Point send at it with:');
   process.stdout.write(`CANVAS_BASE_URL=${sandbox.url}\nCANVAS_CLIENT_ID=${flags.clientId}\nCANVAS_CLIENT_SECRET=${flags.clientSecret}\n`);
   say(`Inbox: ${sandbox.url}/`);

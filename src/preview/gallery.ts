@@ -2,16 +2,20 @@
  * `<out>/index.html`: a self-contained gallery of a preview, for a person to review the batch
  * in a browser before anything is sent. Every letter is a US Letter-shaped thumbnail (a lazy,
  * sandboxed frame of `letters/row-NNNNN.html`); rows without a letter are cards with their
- * status and error. Filters by status, key or row number, and template; a click opens the
- * letter full size. Inline CSS and JS only, no network, so the folder can be archived or mailed.
+ * status and error. Filters by status, template, and a search over row numbers, keys and each
+ * letter's text (names, dates); a click opens the letter full size. Inline CSS and JS only, no
+ * network, so the folder can be archived or mailed.
  *
  * Rows travel as a JSON block that the script turns into cards with DOM APIs (textContent
- * only); the few values written as HTML here are escaped. The CSP allows only this page's own
+ * only); the few values written as HTML here are escaped. The search index is a second JSON
+ * block: each row's letter text, folded (`searchText`), built here and nowhere else (it never
+ * goes to the report or a log). The CSP allows only this page's own
  * style and script (by hash), data: images, and frames of local letter files. The script and the
  * stylesheet are src/preview/browser/gallery.js and gallery.css, inlined at build time.
  */
 import { createHash } from 'node:crypto';
 import { PAGE_SCRIPT, PAGE_STYLE } from './browser.generated.js';
+import { fold, textOf } from '../sandbox/summary.js';
 import type { ReportSummary } from '../report/writer.js';
 import type { ReportRow } from '../types.js';
 
@@ -32,6 +36,15 @@ export function escapeHtml(s: string): string {
 /** JSON that is safe inside a `<script type="application/json">` block (no `</script>`, no `<!--`). */
 export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * What the gallery's search looks in for a letter: its visible text (no tags, head, styles or
+ * comments; character references decoded; whitespace collapsed), lower case without accents,
+ * so that "nunez" finds "Núñez". The page folds each search the same way.
+ */
+export function searchText(html: string): string {
+  return fold(textOf(html));
 }
 
 const sha256 = (s: string) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
@@ -124,10 +137,15 @@ const VIEWER = `<dialog class="viewer" id="viewer" aria-labelledby="vtitle">
 <div class="vbody" id="vbody"><div class="sheet" id="sheet"><iframe id="vframe" sandbox="" src="about:blank" title="Letter"></iframe></div></div>
 </dialog>`;
 
+/**
+ * The page. `texts` holds each letter's `searchText` by row number (rows without one are found
+ * by row number and keys only).
+ */
 export function renderIndexPage(
   summary: ReportSummary,
   rows: readonly (ReportRow & Partial<Pick<PreviewRow, 'pdf' | 'pdfPages'>>)[],
   warnings: readonly string[],
+  texts: ReadonlyMap<number, string> = new Map(),
 ): string {
   const csv = escapeHtml(fileName(summary.csv));
   const letters = rows.filter((r) => r.preview).length;
@@ -151,7 +169,7 @@ ${notices(summary, warnings)}
 <nav class="toolbar" aria-label="Filters">
 <div class="chips" id="chips" role="group" aria-label="Status"></div>
 <div class="filters">
-<input type="search" id="q" placeholder="Find a row number or key…" title="Row number, or part of a patient, provider or location key (press / to search)" aria-label="Find by row number, patient, provider or location key" autocomplete="off" spellcheck="false">
+<input type="search" id="q" placeholder="Find a name, date, row or key…" title="Part of the letter's text (a name, a date as the letter writes it: any case, accents optional), a row number (#12), or part of a patient, provider or location key (press / to search)" aria-label="Find by letter text, row number, patient, provider or location key" autocomplete="off" spellcheck="false">
 <select id="tpl" aria-label="Template"><option value="">All templates</option></select>
 </div>
 <p class="shown" id="shown" aria-live="polite"></p>
@@ -162,6 +180,7 @@ ${notices(summary, warnings)}
 <div class="more" id="more"></div>
 ${VIEWER}
 <script type="application/json" id="rows-data">${scriptJson(rows.map(pageRow))}</script>
+<script type="application/json" id="search-data">${scriptJson(rows.map((r) => texts.get(r.row) ?? ''))}</script>
 <script>${PAGE_SCRIPT}</script>
 </body>
 </html>

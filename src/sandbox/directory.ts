@@ -82,3 +82,17 @@ export function loadDirectory(input: string | DirectoryData | false | undefined)
   const counts = { Patient: bodies.Patient.size, Practitioner: bodies.Practitioner.size, Location: bodies.Location.size };
   return { info: { source, counts }, bodies };
 }
+
+/** The directory resource each letter key names, and what an unknown one is called. */
+const KEY_RESOURCES = [
+  ['patientKey', 'Patient', 'patient'],
+  ['providerKey', 'Practitioner', 'provider'],
+  ['practiceLocationKey', 'Location', 'practice location'],
+] as const;
+
+export type LetterKeys = Record<(typeof KEY_RESOURCES)[number][0], string>;
+
+/** Why each of a letter's keys that the directory does not know is refused, e.g. `patientKey 86b2…: no such patient`; [] when all are known. */
+export function unknownKeys(bodies: Bodies, keys: LetterKeys): string[] {
+  return KEY_RESOURCES.filter(([field, type]) => !bodies[type].has(keys[field])).map(([field, , noun]) => `${field} ${keys[field].slice(0, 100)}: no such ${noun}`);
+}

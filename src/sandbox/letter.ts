@@ -1,6 +1,7 @@
 /**
  * The sandbox's Letter endpoint, POST /core/api/letter/v1/Letter: checks the bearer token, the
- * Content-Type and the four fields, then picks the outcome (script first, then the fault rates),
+ * Content-Type and the four fields (and, with knownKeys, that the directory knows the three keys:
+ * 422 otherwise, as Canvas answers unknown references), then picks the outcome (script first, then the fault rates),
  * waits the latency, and creates the letter (ok, reset, hang) or answers the fault. Every outcome,
  * refusals included, gets the latency.
  */
@@ -8,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { UNAUTHENTICATED_TEXT, faultAnswer, operationOutcome, type OperationOutcome } from './faults.js';
+import { unknownKeys, type Bodies } from './directory.js';
 import { readBody, sendJson } from './http.js';
 import type { Handler } from './router.js';
 import type { SandboxState } from './state.js';
@@ -57,6 +59,16 @@ function checkRequest(req: IncomingMessage, body: string, state: SandboxState, t
   return { ok: true, fields: record as LetterFields };
 }
 
+/** With a directory to check against: 422 with one issue per key it does not know (counted as outcome 422). */
+function checkKeys(fields: LetterFields, known: Bodies | undefined, state: SandboxState): Refusal | undefined {
+  const unknown = known ? unknownKeys(known, fields) : [];
+  if (unknown.length === 0) return undefined;
+  state.counts.outcomes['422']++;
+  const outcome = operationOutcome('not-found', '');
+  outcome.issue = unknown.map((text) => ({ severity: 'error', code: 'not-found', details: { text } }));
+  return { ok: false, status: 422, body: outcome };
+}
+
 /** Keep the letter (in the store first: a created letter survives a restart), then answer as the kind says. */
 function createLetter(kind: 'ok' | 'reset' | 'hang', fields: LetterFields, req: IncomingMessage, res: ServerResponse, state: SandboxState): void {
   const id = randomBytes(16).toString('hex');
@@ -76,7 +88,11 @@ function createLetter(kind: 'ok' | 'reset' | 'hang', fields: LetterFields, req: 
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) }).end(text);
 }
 
-export function letterResource(state: SandboxState, tokenValid: (authorization: string | undefined) => boolean): LetterResource {
+/**
+ * The Letter endpoint over the state. `knownKeys`: the directory whose Patient, Practitioner and
+ * Location ids a letter's keys must be (undefined: any keys are accepted).
+ */
+export function letterResource(state: SandboxState, tokenValid: (authorization: string | undefined) => boolean, knownKeys?: Bodies): LetterResource {
   const create: Handler = async (req, res) => {
     state.counts.letterRequests++;
     state.counts.startTimes.push(Date.now());
@@ -86,7 +102,8 @@ export function letterResource(state: SandboxState, tokenValid: (authorization: 
     const body = await readBody(req, LETTER_BODY_LIMIT);
 
     // Decide the answer first, then wait the latency, then act: every outcome gets the latency.
-    const checked = checkRequest(req, body, state, tokenValid);
+    const request = checkRequest(req, body, state, tokenValid);
+    const checked = request.ok ? (checkKeys(request.fields, knownKeys, state) ?? request) : request;
     if (!checked.ok) {
       await state.sleep(state.faults.latencyMs ?? 0);
       return sendJson(res, checked.status, checked.body, checked.headers);

@@ -5,7 +5,7 @@
  * It never writes to stdout/stderr, so letter content and tokens are never logged.
  */
 import { controlResource } from './control.js';
-import { loadDirectory } from './directory.js';
+import { SandboxDirectoryError, loadDirectory } from './directory.js';
 import { validateFaultConfig } from './faults.js';
 import { fhirResource, type FhirResource } from './fhir.js';
 import { inboxResource } from './inbox.js';
@@ -66,8 +66,9 @@ function sandboxControls(state: SandboxState, tokens: TokenResource, fhir: FhirR
 
 /** Start a sandbox on 127.0.0.1 (port 0 = any free port). */
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  const { port = 0, clientId = 'sandbox-client', clientSecret = 'sandbox-secret', seed = 1, store: storeDir, directory, ...faultOptions } = opts;
+  const { port = 0, clientId = 'sandbox-client', clientSecret = 'sandbox-secret', seed = 1, store: storeDir, directory, knownKeys = false, ...faultOptions } = opts;
   const faults = validateFaultConfig(faultSettings(faultOptions));
+  if (knownKeys && directory === false) throw new SandboxDirectoryError('knownKeys checks letter keys against the directory: give a directory, or drop knownKeys');
   const served = loadDirectory(directory);
   const store = storeDir === undefined ? undefined : openStore(storeDir);
   const state = newState(faults, seed, store);
@@ -75,7 +76,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const fhir = fhirResource(served, { tokenValid: tokens.valid, sleep: state.sleep, faults: () => state.faults });
   const controls = sandboxControls(state, tokens, fhir);
   const table = compileRoutes(
-    sandboxRoutes({ token: tokens, letter: letterResource(state, tokens.valid), fhir, inbox: inboxResource(controls), control: controlResource(controls) }),
+    sandboxRoutes({ token: tokens, letter: letterResource(state, tokens.valid, knownKeys ? served.bodies : undefined), fhir, inbox: inboxResource(controls), control: controlResource(controls) }),
   );
   const listener = await listen(port, (req, res, bound) => dispatch(table, req, res, bound), state.clearTimers);
   return {

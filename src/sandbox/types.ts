@@ -74,6 +74,14 @@ export interface SandboxOptions extends FaultConfig {
    * false (or {}): none, every read is 404. A file or object that is not such a directory throws.
    */
   directory?: string | DirectoryData | false;
+  /**
+   * Answer a letter whose patientKey, providerKey or practiceLocationKey is not a Patient,
+   * Practitioner or Location of the directory as Canvas answers unknown references: 422 with an
+   * OperationOutcome issue per unknown key (e.g. `patientKey 86b2…: no such patient`), letter
+   * not created; counted as outcome '422'. Default false (any keys are accepted). Needs a
+   * directory: with `directory: false` startSandbox throws SandboxDirectoryError.
+   */
+  knownKeys?: boolean;
 }
 
 export interface ReceivedLetter {

@@ -33,6 +33,11 @@ function mixedCsv(file: string): { jury: Rec[]; school: Rec[] } {
 
 const cards = (page: Page) => page.locator('#grid .card');
 const rowNumbers = (page: Page) => cards(page).evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-row'))));
+/** Search the gallery at once (Enter skips the pause the page waits for typing to stop). */
+async function find(page: Page, text: string): Promise<void> {
+  await page.locator('#q').fill(text);
+  await page.locator('#q').press('Enter');
+}
 
 describe('preview index.html (no browser)', () => {
   it('is a self-contained gallery: CSP, no remote references, escaped rows as JSON', () => {
@@ -54,6 +59,21 @@ describe('preview index.html (no browser)', () => {
       { row: 1, status: 'previewed', keys: keys(jury[0]!), template: 'jury-duty', preview: 'letters/row-00001.html' },
       { row: 2, status: 'invalid', keys: keys(jury[1]!), template: 'jury-duty', error: 'column patientName: empty' },
     ]);
+  });
+
+  it("holds each letter's text, folded, as the search index in index.html and nowhere else", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'in.csv'), stringify(read('jury-duty.csv').slice(0, 2), { header: true, columns: Object.keys(read('jury-duty.csv')[0]!) }));
+    const run = runCli(['preview', join(dir, 'in.csv'), '-t', 'jury-duty', '-o', join(dir, 'out'), '--json']);
+    expect(run.code).toBe(0);
+    const html = readFileSync(join(dir, 'out', 'index.html'), 'utf8');
+    const texts = JSON.parse(html.match(/<script type="application\/json" id="search-data">([\s\S]*?)<\/script>/)![1]!) as string[];
+    expect(texts).toHaveLength(2);
+    expect(texts[0]).toContain("patient: siobhan o'brien, born march 14, 1958");
+    expect(texts[0]).not.toMatch(/[<>A-Z]|\s\s|&#?\w+;/); // no tags, entities, upper case or runs of spaces
+    expect(texts[1]).toContain("anthony d'angelo");
+    for (const file of ['report.csv', 'report.json']) expect(readFileSync(join(dir, 'out', file), 'utf8')).not.toMatch(/siobh|d'angelo/i);
+    expect(run.stdout + run.stderr).not.toMatch(/siobh|d'angelo/i);
   });
 });
 
@@ -128,19 +148,46 @@ describe.skipIf(!HAS_CHROMIUM)('preview gallery and --pdf (Chromium)', () => {
   });
 
   it('filters by any key or the row number', async () => {
-    const q = page.locator('#q');
-    await q.fill(jury[4]!.patientKey!.toUpperCase());
+    await find(page, jury[4]!.patientKey!.toUpperCase());
     expect(await rowNumbers(page)).toEqual([6]);
-    await q.fill(jury[4]!.patientKey!.slice(4, 14));
+    await find(page, jury[4]!.patientKey!.slice(4, 14));
     expect(await rowNumbers(page)).toEqual([6]);
-    await q.fill('244503d6-251b'); // a location key: every row at that location
+    await find(page, '244503d6-251b'); // a location key: every row at that location
     expect((await rowNumbers(page)).length).toBeGreaterThan(1);
-    await q.fill('#12');
+    await find(page, '#12');
     expect(await rowNumbers(page)).toEqual([12]);
-    await q.fill('no such key');
+    await find(page, 'zzzz-no-such-row');
     expect(await cards(page).count()).toBe(0);
     expect(await page.locator('#empty').isVisible()).toBe(true);
-    await q.fill('');
+    await find(page, '');
+    expect(await cards(page).count()).toBe(24);
+  });
+
+  it("finds a patient by the name in the letter, as typed, and only that patient's letter", async () => {
+    await page.locator('#q').pressSequentially(jury[0]!.patientName!, { delay: 10 }); // "Siobhán O'Brien": searched once typing stops
+    await expect.poll(() => rowNumbers(page)).toEqual([1]); // row 7 (same keys, skipped) has no letter to search
+    expect(await page.locator('#shown').textContent()).toBe('Showing 1 of 24 rows');
+    await page.screenshot({ path: join(art, 'search-name.png') });
+    await find(page, 'nunez'); // José Núñez, without the accents
+    expect(await rowNumbers(page)).toEqual([5]);
+    await find(page, 'ZOË brontë'); // any case; row 4 (invalid, same keys) has no letter
+    expect(await rowNumbers(page)).toEqual([24]);
+    await find(page, '  sofía   MARTÍNEZ '); // spaces as typed do not matter
+    expect(await rowNumbers(page)).toEqual([8]);
+    await find(page, "o'brien siobhan"); // one phrase, as the letter writes it
+    expect(await cards(page).count()).toBe(0);
+    await find(page, '');
+    expect(await cards(page).count()).toBe(24);
+  });
+
+  it('finds a letter by a date as the letter writes it', async () => {
+    expect(jury[0]!.dateOfBirth).toBe('1958-03-14');
+    await find(page, 'March 14, 1958');
+    expect(await rowNumbers(page)).toEqual([1]);
+    expect(jury[1]!.summonsDate).toBe('2026-12-07');
+    await find(page, 'December 7, 2026'); // row 3's summons date, as one phrase (other letters have a 7, and December)
+    expect(await rowNumbers(page)).toEqual([3]);
+    await find(page, '');
     expect(await cards(page).count()).toBe(24);
   });
 
@@ -207,7 +254,7 @@ describe.skipIf(!HAS_CHROMIUM)('preview gallery and --pdf (Chromium)', () => {
     const summary = { command: 'preview', csv: '<b>"Q&A\'<i>.csv', out: dir, startedAt: '', finishedAt: '2026-01-01T00:00:00Z', rows: 1, counts: { ...emptyCounts(), invalid: 1 }, refused: false, interrupted: false, exitCode: 1, reportCsv: '', reportJson: '' } satisfies ReportSummary;
     const row = { row: 1, status: 'invalid' as const, patientKey: evil, providerKey: 'p', practiceLocationKey: 'l', template: evil, error: evil, warnings: [evil], preview: '../../etc/passwd' };
     const plain = { ...row, row: 2, status: 'previewed' as const, patientKey: 'a', error: undefined, warnings: undefined, preview: 'letters/row-00002.html' };
-    const html = renderIndexPage(summary, [row, plain], [evil]);
+    const html = renderIndexPage(summary, [row, plain], [evil], new Map([[2, `plain letter ${evil}`]]));
     expect(html).not.toContain('<img src=x');
     expect(html).not.toContain('</script><!--');
     const file = join(writeTree(tempDir('cl-evil-'), { 'index.html': html, 'letters/row-00002.html': '<p>Plain letter</p>' }), 'index.html');
@@ -220,6 +267,10 @@ describe.skipIf(!HAS_CHROMIUM)('preview gallery and --pdf (Chromium)', () => {
     expect(await card.innerText()).toContain('<img src=x');
     expect(await p.locator('.notice.warnings').innerText()).toContain('<img src=x');
     expect(await p.title()).toContain('<b>"Q&A\'<i>.csv');
+    await find(p, 'plain letter <img src=x'); // the search index is data: its text is found, never run
+    expect(await rowNumbers(p)).toEqual([2]);
+    expect(await p.title()).toContain('<b>"Q&A\'<i>.csv');
+    await find(p, '');
     await p.locator('.card[data-row="2"] .open').click(); // a letter without a PDF: no PDF button
     expect(await p.frameLocator('#vframe').locator('body').innerText()).toContain('Plain letter');
     expect(await p.locator('#vpdf').isVisible()).toBe(false);

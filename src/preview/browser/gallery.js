@@ -3,12 +3,20 @@
  * the CSP allows it by its hash). It reads the rows from the page's JSON block and builds the
  * gallery with DOM APIs only: every value goes in through textContent or an attribute, never as
  * HTML. Cards are built as they scroll into view and letters load lazily, so batches of thousands
- * of rows stay quick. Everything below this comment is inlined as it is.
+ * of rows stay quick. The search looks in each row's keys and letter text (the page's second JSON
+ * block, folded when the page was written) for what was typed, folded the same way and its spaces
+ * collapsed, as one phrase (so "December 7, 2026" is that date, not any 7 and any December); it
+ * runs a moment after typing stops, or at Enter. Everything below this comment is inlined as it is.
  */
 (() => {
 'use strict';
 const ROWS = JSON.parse(/** @type {HTMLElement} */ (document.getElementById('rows-data')).textContent);
-const PAGE = 120, LETTER_W = 816, LETTER_H = 1056;
+const TEXTS = JSON.parse(/** @type {HTMLElement} */ (document.getElementById('search-data')).textContent);
+const PAGE = 120, LETTER_W = 816, LETTER_H = 1056, TYPING_MS = 150;
+/** @type {(s: string) => string} lower case without accents, as the page's texts were folded */
+const fold = (s) => s.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
+/** What the search looks in, by row index: the keys, then the letter's folded text. */
+const HAY = ROWS.map((r, i) => r.keys.join(' ').toLowerCase() + '\n' + (TEXTS[i] || ''));
 const LABEL = { previewed: 'previewed', sent: 'sent', skipped: 'skipped', invalid: 'invalid', failed: 'failed', unknown: 'unknown', not_attempted: 'not attempted' };
 const ORDER = Object.keys(LABEL);
 /** @type {(id: string) => HTMLElement} */
@@ -18,7 +26,7 @@ const viewer = /** @type {HTMLDialogElement} */ ($('viewer')), vframe = /** @typ
 const state = { status: '', text: '', template: '' };
 const cards = new Map(), thumbs = new WeakMap();
 const nearby = new IntersectionObserver(onNearby, { rootMargin: '1200px 0px' });
-let list = [], drawn = 0, current = -1;
+let list = [], drawn = 0, current = -1, typing = 0;
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -44,7 +52,8 @@ function setup() {
   for (const r of ROWS) { counts[r.status] = (counts[r.status] || 0) + 1; if (r.template) templates.add(r.template); }
   chips.replaceChildren(chip('', 'All', ROWS.length), ...ORDER.filter((s) => counts[s]).map((s) => chip(s, label(s), counts[s])));
   for (const t of [...templates].sort()) { const o = el('option', '', t); o.value = t; tpl.append(o); }
-  q.addEventListener('input', () => { state.text = q.value.trim().toLowerCase(); apply(); });
+  q.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(search, TYPING_MS); });
+  q.addEventListener('keydown', (e) => { if (e.key === 'Enter') { clearTimeout(typing); search(); } });
   tpl.addEventListener('change', () => { state.template = tpl.value; apply(); });
   new IntersectionObserver((es) => { if (es.some((e) => e.isIntersecting)) draw(); }, { rootMargin: '1500px' }).observe(more);
   document.addEventListener('keydown', (e) => {
@@ -54,7 +63,12 @@ function setup() {
   apply();
 }
 
-function matches(r) {
+function search() {
+  state.text = fold(q.value).replace(/\s+/g, ' ').trim();
+  apply();
+}
+
+function matches(r, i) {
   if (state.status && r.status !== state.status) return false;
   if (state.template && r.template !== state.template) return false;
   const t = state.text;
@@ -62,7 +76,7 @@ function matches(r) {
   const rowOnly = /^(?:row\s*|#)(\d+)$/.exec(t);
   if (rowOnly) return r.row === Number(rowOnly[1]);
   if (/^\d+$/.test(t) && r.row === Number(t)) return true;
-  return r.keys.some((k) => k.toLowerCase().includes(t));
+  return HAY[i].includes(t);
 }
 
 function apply() {
