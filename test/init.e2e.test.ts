@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { STARTER_DIR, starterEntries } from '../src/init/index.js';
+import { starterEntries } from '../src/init/index.js';
 import { CLI, ROOT, runCli, tempDir, type CliResult } from './support/cli.js';
 
 let dir: string;
@@ -32,27 +32,8 @@ function init(args: string[] = [], cwd = dir): CliResult {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The options of the starter config's `letter` job, as flags (what `--job letter` will give). */
-function letterJobFlags(): string[] {
-  const config = JSON.parse(readFileSync(join(STARTER_DIR, 'canvas-letters.config.json'), 'utf8')) as {
-    templatesDir: string;
-    provider: string;
-    location: string;
-    map: Record<string, string>;
-    jobs: { letter: { template: string } };
-  };
-  return [
-    '-t', config.jobs.letter.template,
-    '--templates-dir', config.templatesDir,
-    '--provider', config.provider,
-    '--location', config.location,
-    ...Object.entries(config.map).flatMap(([field, column]) => ['--map', `${field}=${column}`]),
-  ];
-}
-
 describe('canvas-letters init', () => {
-  // MERGE: once the config file and --job are in, run `preview patients.csv --job letter` here instead of letterJobFlags().
-  it('init in an empty folder, then templates and preview patients.csv with the letter job (to become --job letter) exit 0', () => {
+  it('init in an empty folder, then templates and preview patients.csv --job letter exit 0', () => {
     const r = init();
     expect(r.code).toBe(0);
     for (const rel of FILES) expect([rel, mode(join(dir, rel))]).toEqual([rel, 0o600]);
@@ -74,7 +55,7 @@ describe('canvas-letters init', () => {
     expect(templates.stdout).toMatch(/^letter {2}\(/);
     expect(templates.stdout).toContain('required: dateOfBirth, firstName, lastName, summonsDate');
 
-    const preview = runCli(['preview', 'patients.csv', ...letterJobFlags(), '-o', 'out/first'], { cwd: dir });
+    const preview = runCli(['preview', 'patients.csv', '--job', 'letter', '-o', 'out/first'], { cwd: dir });
     expect([preview.code, preview.stderr]).toEqual([0, expect.stringContaining('3 rows: 3 previewed')]);
     const letter = readFileSync(join(dir, 'out', 'first', 'letters', 'row-00001.html'), 'utf8');
     expect(letter).toContain('Siobhán O&#x27;Brien, born March 14, 1958');

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LETTER_PATH, TOKEN_PATH, startSandbox, type Sandbox, type SandboxOptions } from '../src/sandbox/index.js';
 import { trackedSandboxes } from './support/sandbox.js';
-import { subjectOf, templateOf, textOf } from '../src/sandbox/summary.js';
+import { textOf } from '../src/html-text.js';
+import { subjectOf, templateOf } from '../src/sandbox/summary.js';
 import { startCli, tempDir, waitFor } from './support/cli.js';
 
 const PAGE_CSP = "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-src 'self'; img-src data:";

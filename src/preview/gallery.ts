@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PAGE_SCRIPT, PAGE_STYLE } from './browser.generated.js';
-import { fold, textOf } from '../sandbox/summary.js';
+import { fold, textOf } from '../html-text.js';
 import type { ReportSummary } from '../report/writer.js';
 import type { ReportRow } from '../types.js';
 
