@@ -8,7 +8,7 @@
  *
  * Rows travel as a JSON block that the script turns into cards with DOM APIs (textContent
  * only); the few values written as HTML here are escaped. The search index is a second JSON
- * block: each row's letter text, folded (`searchText`), built here and nowhere else (it never
+ * block: each row's letter words, folded, less its template's own (`searchEntry`), built here and nowhere else (it never
  * goes to the report or a log). The CSP allows only this page's own
  * style and script (by hash), data: images, and frames of local letter files. The script and the
  * stylesheet are src/preview/browser/gallery.js and gallery.css, inlined at build time.
@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { PAGE_SCRIPT, PAGE_STYLE } from './browser.generated.js';
 import { fold, textOf } from '../html-text.js';
 import type { ReportSummary } from '../report/writer.js';
+import type { LoadedTemplate } from '../templates/index.js';
 import type { ReportRow } from '../types.js';
 
 /** A report row of a preview, with its PDF when `--pdf` printed one. */
@@ -38,13 +39,52 @@ export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** The words of a letter's visible text (no tags, head, styles or comments; references decoded), lower case without accents, so that "nunez" finds "Núñez". The page splits a search the same way. */
+export function searchWords(html: string): string[] {
+  return fold(textOf(html)).match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
 /**
- * What the gallery's search looks in for a letter: its visible text (no tags, head, styles or
- * comments; character references decoded; whitespace collapsed), lower case without accents,
- * so that "nunez" finds "Núñez". The page folds each search the same way.
+ * A letter's entry in the search index: each of its words once, less the words of its template
+ * (`common`: the template rendered with every field empty), which the page keeps once per
+ * template and counts as in every letter of it. So the index holds mostly what the merge put in
+ * (names, dates), a few dozen words a letter rather than the whole text.
  */
-export function searchText(html: string): string {
-  return fold(textOf(html));
+export function searchEntry(html: string, common: ReadonlySet<string> = new Set()): string {
+  const words = new Set<string>();
+  for (const w of searchWords(html)) if (!common.has(w)) words.add(w);
+  return [...words].join(' ');
+}
+
+/** What the page's search looks in: each row's entry by row number, each template's common words. */
+export interface SearchIndex {
+  rows: ReadonlyMap<number, string>;
+  common: ReadonlyMap<string, string>;
+}
+
+/** Builds the page's search index as the letters are rendered (it is only ever written into index.html). */
+export class SearchIndexBuilder {
+  private readonly rows = new Map<number, string>();
+  private readonly common = new Map<string, Set<string>>();
+
+  add(row: number, template: Pick<LoadedTemplate, 'name' | 'ownText'>, html: string): void {
+    this.rows.set(row, searchEntry(html, this.commonOf(template)));
+  }
+
+  index(): SearchIndex {
+    return { rows: this.rows, common: new Map([...this.common].map(([name, words]) => [name, [...words].join(' ')])) };
+  }
+
+  /** A template's own words (none if it cannot render with its fields empty). */
+  private commonOf(template: Pick<LoadedTemplate, 'name' | 'ownText'>): Set<string> {
+    let words = this.common.get(template.name);
+    if (words === undefined) {
+      const own = template.ownText();
+      words = new Set(own === undefined ? [] : searchWords(own));
+      this.common.set(template.name, words);
+    }
+    return words;
+  }
 }
 
 const sha256 = (s: string) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
@@ -138,14 +178,14 @@ const VIEWER = `<dialog class="viewer" id="viewer" aria-labelledby="vtitle">
 </dialog>`;
 
 /**
- * The page. `texts` holds each letter's `searchText` by row number (rows without one are found
- * by row number and keys only).
+ * The page. `search` holds each letter's `searchEntry` by row number (rows without one are found
+ * by row number and keys only) and each template's common words.
  */
 export function renderIndexPage(
   summary: ReportSummary,
   rows: readonly (ReportRow & Partial<Pick<PreviewRow, 'pdf' | 'pdfPages'>>)[],
   warnings: readonly string[],
-  texts: ReadonlyMap<number, string> = new Map(),
+  search: SearchIndex = { rows: new Map(), common: new Map() },
 ): string {
   const csv = escapeHtml(fileName(summary.csv));
   const letters = rows.filter((r) => r.preview).length;
@@ -180,7 +220,7 @@ ${notices(summary, warnings)}
 <div class="more" id="more"></div>
 ${VIEWER}
 <script type="application/json" id="rows-data">${scriptJson(rows.map(pageRow))}</script>
-<script type="application/json" id="search-data">${scriptJson(rows.map((r) => texts.get(r.row) ?? ''))}</script>
+<script type="application/json" id="search-data">${scriptJson({ common: Object.fromEntries(search.common), rows: rows.map((r) => search.rows.get(r.row) ?? '') })}</script>
 <script>${PAGE_SCRIPT}</script>
 </body>
 </html>

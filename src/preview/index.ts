@@ -13,7 +13,7 @@ import { UsageError } from '../errors.js';
 import { writePrivateFile } from '../fsutil.js';
 import { findRemoteImages } from '../templates/inline.js';
 import type { PdfPrinter } from './pdf.js';
-import { renderIndexPage, searchText, type PreviewRow } from './gallery.js';
+import { renderIndexPage, SearchIndexBuilder, type PreviewRow } from './gallery.js';
 
 export type { PreviewRow } from './gallery.js';
 import { ReportWriter, type ReportSummary } from '../report/writer.js';
@@ -65,11 +65,11 @@ export async function preview(opts: PreviewOptions): Promise<PreviewResult> {
   try {
     prepareOutDir(opts.out);
     const report = new ReportWriter(opts.out);
-    // The gallery's search index: each letter's text by row, only ever written into index.html.
-    const texts = new Map<number, string>();
+    // The gallery's search index: only ever written into index.html.
+    const texts = new SearchIndexBuilder();
     const summary = await writeOutput(opts, plan, { refused, startedAt }, { report, texts }, printer);
     if (files) {
-      writePrivateFile(join(opts.out, 'index.html'), renderIndexPage(summary, report.sortedRows(), plan.warnings, texts));
+      writePrivateFile(join(opts.out, 'index.html'), renderIndexPage(summary, report.sortedRows(), plan.warnings, texts.index()));
     }
     return { plan, summary };
   } finally {
@@ -86,7 +86,7 @@ async function writeOutput(
   opts: PreviewOptions,
   plan: Plan,
   run: { refused: boolean; startedAt: string },
-  { report, texts }: { report: ReportWriter; texts: Map<number, string> },
+  { report, texts }: { report: ReportWriter; texts: SearchIndexBuilder },
   printer: PdfPrinter | undefined,
 ): Promise<ReportSummary> {
   const files = opts.files !== false;
@@ -109,7 +109,7 @@ async function writeOutput(
       if (files) {
         extra.preview = letterFileName(planned.row);
         writePrivateFile(join(opts.out, extra.preview), html);
-        texts.set(planned.row, searchText(html));
+        texts.add(planned.row, letter.template, html);
       }
       if (printer) Object.assign(extra, await printPdf(printer, html, opts.out, planned.row, warnings));
       add({ ...reportRow(planned, 'previewed', extra), ...(warnings.length ? { warnings } : {}) });

@@ -54,6 +54,12 @@ export interface LoadedTemplate {
    * the field, never the value. render and renderLetter refuse such a row too (RenderError).
    */
   checkValues(data: Record<string, string>): ValueProblem[];
+  /**
+   * The template's own words and markup: the template rendered with every field empty, without
+   * the checks a letter must pass (nothing from a row is in it). Undefined when the template cannot
+   * render that way (a helper refuses an empty value).
+   */
+  ownText(): string | undefined;
 }
 
 export interface CompiledTemplate {
@@ -187,5 +193,14 @@ export function loadedTemplate(t: CompiledTemplate): LoadedTemplate {
     render,
     renderLetter: once.inlining === 'once' ? merge(once.compiled) : perLetter,
     checkValues: values,
+    ownText: () => {
+      const empty: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const field of fields.all) empty[field] = '';
+      try {
+        return t.compiled(buildContext(t.fields, empty));
+      } catch {
+        return undefined;
+      }
+    },
   });
 }

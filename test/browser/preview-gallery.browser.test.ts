@@ -61,17 +61,22 @@ describe('preview index.html (no browser)', () => {
     ]);
   });
 
-  it("holds each letter's text, folded, as the search index in index.html and nowhere else", () => {
+  it("holds each letter's words, folded, less the template's own, as the search index in index.html and nowhere else", () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'in.csv'), stringify(read('jury-duty.csv').slice(0, 2), { header: true, columns: Object.keys(read('jury-duty.csv')[0]!) }));
     const run = runCli(['preview', join(dir, 'in.csv'), '-t', 'jury-duty', '-o', join(dir, 'out'), '--json']);
     expect(run.code).toBe(0);
     const html = readFileSync(join(dir, 'out', 'index.html'), 'utf8');
-    const texts = JSON.parse(html.match(/<script type="application\/json" id="search-data">([\s\S]*?)<\/script>/)![1]!) as string[];
+    const index = JSON.parse(html.match(/<script type="application\/json" id="search-data">([\s\S]*?)<\/script>/)![1]!) as { common: Record<string, string>; rows: string[] };
+    const texts = index.rows;
     expect(texts).toHaveLength(2);
-    expect(texts[0]).toContain("patient: siobhan o'brien, born march 14, 1958");
-    expect(texts[0]).not.toMatch(/[<>A-Z]|\s\s|&#?\w+;/); // no tags, entities, upper case or runs of spaces
-    expect(texts[1]).toContain("anthony d'angelo");
+    expect(texts[0]).toContain('siobhan o brien');
+    expect(texts[0]).toContain('march 14 1958');
+    expect(texts[0]).toMatch(/^[\p{Ll}\p{N}]+( [\p{Ll}\p{N}]+)*$/u); // words only: no tags, entities, upper case or runs of spaces
+    expect(new Set(texts[0]!.split(' ')).size).toBe(texts[0]!.split(' ').length); // each word once
+    expect(texts[1]).toContain('anthony d angelo');
+    expect(index.common['jury-duty']).toMatch(/\bjury\b/); // the template's own words, once for all its letters
+    expect(texts[0]).not.toMatch(/\bjury\b/);
     for (const file of ['report.csv', 'report.json']) expect(readFileSync(join(dir, 'out', file), 'utf8')).not.toMatch(/siobh|d'angelo/i);
     expect(run.stdout + run.stderr).not.toMatch(/siobh|d'angelo/i);
   });
@@ -174,7 +179,9 @@ describe.skipIf(!HAS_CHROMIUM)('preview gallery and --pdf (Chromium)', () => {
     expect(await rowNumbers(page)).toEqual([24]);
     await find(page, '  sofía   MARTÍNEZ '); // spaces as typed do not matter
     expect(await rowNumbers(page)).toEqual([8]);
-    await find(page, "o'brien siobhan"); // one phrase, as the letter writes it
+    await find(page, "o'brien siobhan"); // every word, in any order
+    expect(await rowNumbers(page)).toEqual([1]);
+    await find(page, 'siobhan nunez'); // every word: no letter has both
     expect(await cards(page).count()).toBe(0);
     await find(page, '');
     expect(await cards(page).count()).toBe(24);
@@ -185,7 +192,7 @@ describe.skipIf(!HAS_CHROMIUM)('preview gallery and --pdf (Chromium)', () => {
     await find(page, 'March 14, 1958');
     expect(await rowNumbers(page)).toEqual([1]);
     expect(jury[1]!.summonsDate).toBe('2026-12-07');
-    await find(page, 'December 7, 2026'); // row 3's summons date, as one phrase (other letters have a 7, and December)
+    await find(page, 'December 7, 2026'); // row 3's summons date: december, 7 and 2026 (other letters have a 7, or December)
     expect(await rowNumbers(page)).toEqual([3]);
     await find(page, '');
     expect(await cards(page).count()).toBe(24);
@@ -254,7 +261,7 @@ describe.skipIf(!HAS_CHROMIUM)('preview gallery and --pdf (Chromium)', () => {
     const summary = { command: 'preview', csv: '<b>"Q&A\'<i>.csv', out: dir, startedAt: '', finishedAt: '2026-01-01T00:00:00Z', rows: 1, counts: { ...emptyCounts(), invalid: 1 }, refused: false, interrupted: false, exitCode: 1, reportCsv: '', reportJson: '' } satisfies ReportSummary;
     const row = { row: 1, status: 'invalid' as const, patientKey: evil, providerKey: 'p', practiceLocationKey: 'l', template: evil, error: evil, warnings: [evil], preview: '../../etc/passwd' };
     const plain = { ...row, row: 2, status: 'previewed' as const, patientKey: 'a', error: undefined, warnings: undefined, preview: 'letters/row-00002.html' };
-    const html = renderIndexPage(summary, [row, plain], [evil], new Map([[2, `plain letter ${evil}`]]));
+    const html = renderIndexPage(summary, [row, plain], [evil], { rows: new Map([[2, `plain letter ${evil}`]]), common: new Map([[evil, evil]]) });
     expect(html).not.toContain('<img src=x');
     expect(html).not.toContain('</script><!--');
     const file = join(writeTree(tempDir('cl-evil-'), { 'index.html': html, 'letters/row-00002.html': '<p>Plain letter</p>' }), 'index.html');
@@ -267,7 +274,7 @@ describe.skipIf(!HAS_CHROMIUM)('preview gallery and --pdf (Chromium)', () => {
     expect(await card.innerText()).toContain('<img src=x');
     expect(await p.locator('.notice.warnings').innerText()).toContain('<img src=x');
     expect(await p.title()).toContain('<b>"Q&A\'<i>.csv');
-    await find(p, 'plain letter <img src=x'); // the search index is data: its text is found, never run
+    await find(p, 'plain letter'); // the search index is data: its text is found, never run
     expect(await rowNumbers(p)).toEqual([2]);
     expect(await p.title()).toContain('<b>"Q&A\'<i>.csv');
     await find(p, '');

@@ -3,27 +3,33 @@
  * the CSP allows it by its hash). It reads the rows from the page's JSON block and builds the
  * gallery with DOM APIs only: every value goes in through textContent or an attribute, never as
  * HTML. Cards are built as they scroll into view and letters load lazily, so batches of thousands
- * of rows stay quick. The search looks in each row's keys and letter text (the page's second JSON
- * block, folded when the page was written) for what was typed, folded the same way and its spaces
- * collapsed, as one phrase (so "December 7, 2026" is that date, not any 7 and any December); it
- * runs a moment after typing stops, or at Enter. Everything below this comment is inlined as it is.
+ * of rows stay quick. The search splits what was typed into words, folded as the page's index was
+ * (the second JSON block: each letter's words less its template's own, and each template's words),
+ * and finds the letters that hold every word, the last one as a prefix (so "December 7, 2026" needs
+ * december, 7 and 2026); or the rows whose keys hold what was typed. It runs a moment after typing
+ * stops, or at Enter. Everything below this comment is inlined as it is.
  */
 (() => {
 'use strict';
 const ROWS = JSON.parse(/** @type {HTMLElement} */ (document.getElementById('rows-data')).textContent);
-const TEXTS = JSON.parse(/** @type {HTMLElement} */ (document.getElementById('search-data')).textContent);
+const INDEX = JSON.parse(/** @type {HTMLElement} */ (document.getElementById('search-data')).textContent);
 const PAGE = 120, LETTER_W = 816, LETTER_H = 1056, TYPING_MS = 150;
 /** @type {(s: string) => string} lower case without accents, as the page's texts were folded */
 const fold = (s) => s.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
-/** What the search looks in, by row index: the keys, then the letter's folded text. */
-const HAY = ROWS.map((r, i) => r.keys.join(' ').toLowerCase() + '\n' + (TEXTS[i] || ''));
+/** @type {(s: string) => string[]} the words of a text, as the page's index was split */
+const words = (s) => fold(s).match(/[\p{L}\p{N}]+/gu) || [];
+/** Each row's keys, lower case; its letter's words, and each template's, between spaces. */
+const KEYS = ROWS.map((r) => r.keys.join(' ').toLowerCase());
+const HAY = ROWS.map((r, i) => ' ' + (INDEX.rows[i] || '') + ' ');
+/** @type {Map<string, string>} */
+const COMMON = new Map(Object.entries(INDEX.common).map(([name, w]) => [name, ' ' + w + ' ']));
 const LABEL = { previewed: 'previewed', sent: 'sent', skipped: 'skipped', invalid: 'invalid', failed: 'failed', unknown: 'unknown', not_attempted: 'not attempted' };
 const ORDER = Object.keys(LABEL);
 /** @type {(id: string) => HTMLElement} */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const grid = $('grid'), more = $('more'), shown = $('shown'), q = /** @type {HTMLInputElement} */ ($('q')), tpl = /** @type {HTMLSelectElement} */ ($('tpl')), chips = $('chips');
 const viewer = /** @type {HTMLDialogElement} */ ($('viewer')), vframe = /** @type {HTMLIFrameElement} */ ($('vframe')), sheet = $('sheet');
-const state = { status: '', text: '', template: '' };
+const state = { status: '', text: '', terms: /** @type {string[]} */ ([]), template: '' };
 const cards = new Map(), thumbs = new WeakMap();
 const nearby = new IntersectionObserver(onNearby, { rootMargin: '1200px 0px' });
 let list = [], drawn = 0, current = -1, typing = 0;
@@ -65,6 +71,7 @@ function setup() {
 
 function search() {
   state.text = fold(q.value).replace(/\s+/g, ' ').trim();
+  state.terms = words(q.value);
   apply();
 }
 
@@ -76,7 +83,12 @@ function matches(r, i) {
   const rowOnly = /^(?:row\s*|#)(\d+)$/.exec(t);
   if (rowOnly) return r.row === Number(rowOnly[1]);
   if (/^\d+$/.test(t) && r.row === Number(t)) return true;
-  return HAY[i].includes(t);
+  if (KEYS[i].includes(t)) return true;
+  const hay = HAY[i], common = (r.preview && COMMON.get(r.template)) || '', last = state.terms.length - 1;
+  return last >= 0 && state.terms.every((w, j) => {
+    const word = j === last ? ' ' + w : ' ' + w + ' ';
+    return hay.includes(word) || common.includes(word);
+  });
 }
 
 function apply() {
