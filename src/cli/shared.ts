@@ -33,7 +33,7 @@ export type SendFlags = BatchFlags;
 
 /** What --help says of the ledger's default (README's option table says the same). */
 export const LEDGER_HELP =
-  'the durable record of what was sent (default: $CANVAS_LETTERS_LEDGER, else one per Canvas instance: ' +
+  "the durable record of what was sent (default: $CANVAS_LETTERS_LEDGER, else the config file's ledger, else one per Canvas instance: " +
   '<state>/canvas-letters/<host>[_<port>]/ledger.db, <state> = $XDG_STATE_HOME or ~/.local/state; ' +
   'an existing ./.canvas-letters/ledger.db, the old default, is still used, with a warning)';
 
