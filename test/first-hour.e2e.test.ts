@@ -78,12 +78,17 @@ describe('the first hour, in an empty folder', () => {
     expect(letter).toContain('March 14, 1958'); // read day first, as the job says
     expect(letter).toContain('December 14, 2026');
 
+    const noEnv = { CANVAS_BASE_URL: undefined, CANVAS_CLIENT_ID: undefined, CANVAS_CLIENT_SECRET: undefined, CANVAS_ACCESS_TOKEN: undefined };
+    const tooSoon = runCli(['send', 'jury-export.csv', '--job', 'jury', '--yes', '-o', 'out/too-soon'], { cwd: dir, env: noEnv });
+    expect(tooSoon.code).toBe(2); // before .env exists, the message says how to make it
+    expect(tooSoon.stderr).toContain('cp .env.example .env');
+
     const url = await startSandboxCli(dir);
     const env = readFileSync(join(dir, '.env.example'), 'utf8').replace(/^CANVAS_BASE_URL=.*$/m, `CANVAS_BASE_URL=${url}`);
     writeFileSync(join(dir, '.env'), env, { mode: 0o600 });
     const send = runCli(['send', 'jury-export.csv', '--job', 'jury', '--yes', '-o', 'out/send'], {
       cwd: dir,
-      env: { CANVAS_BASE_URL: undefined, CANVAS_CLIENT_ID: undefined, CANVAS_CLIENT_SECRET: undefined, CANVAS_ACCESS_TOKEN: undefined },
+      env: noEnv,
     });
     expect(send.code, send.stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(dir, 'out/send/report.json'), 'utf8')) as {

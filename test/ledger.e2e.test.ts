@@ -148,7 +148,7 @@ describe('the default ledger: one per Canvas instance', () => {
 
   it('--help says the new default', () => {
     const r = runCli(['send', '--help']);
-    expect(r.stdout.replace(/\s+/g, ' ')).toContain('$CANVAS_LETTERS_LEDGER, else the config file's ledger, else one per Canvas instance: <state>/canvas-letters/<host>[_<port>]/ledger.db');
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain("$CANVAS_LETTERS_LEDGER, else the config file's ledger, else one per Canvas instance: <state>/canvas-letters/<host>[_<port>]/ledger.db");
   });
 });
 

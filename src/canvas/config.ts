@@ -150,6 +150,13 @@ export function parseServiceUrl(raw: string, variable: string, hints: { fix: str
  * Empty values count as unset. Client credentials and an access token are exclusive:
  * setting both is refused, so letters are never created under an identity nobody chose.
  */
+/** Where the Canvas settings go, and, in a project `init` wrote that has no .env yet, how to make one. */
+export function settingsWhere(cwd: string = process.cwd()): string {
+  const where = 'in the environment or in a .env file in the working directory';
+  const example = existsSync(join(cwd, '.env.example')) && !existsSync(join(cwd, '.env'));
+  return example ? `${where} (cp .env.example .env, then put your instance's values in it)` : where;
+}
+
 export function loadConfig(opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CanvasConfig {
   const env = opts.env ?? process.env;
   const dotEnvFile = join(opts.cwd ?? process.cwd(), '.env');
@@ -160,7 +167,7 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {})
     const fromFile = fileVars[name]?.trim();
     return fromFile ? fromFile : undefined;
   };
-  const where = 'in the environment or in a .env file in the working directory';
+  const where = settingsWhere(opts.cwd);
 
   const base = get(ENV_BASE_URL);
   if (!base) throw new ConfigError(`${ENV_BASE_URL} is not set`, `set it ${where}, e.g. https://<instance>.canvasmedical.com`);

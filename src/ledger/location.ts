@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ENV_BASE_URL, parseBaseUrl, readDotEnv } from '../canvas/config.js';
+import { ENV_BASE_URL, parseBaseUrl, readDotEnv, settingsWhere } from '../canvas/config.js';
 import { ConfigError } from '../errors.js';
 import { showName } from '../escape.js';
 
@@ -69,7 +69,7 @@ export function locateLedger(opts: LocateOptions = {}): LedgerLocation {
   if (!fresh) {
     throw new ConfigError(
       `${ENV_BASE_URL} is not set, and it names the Canvas instance whose ledger records what was sent (${showName(join(stateHome(env), 'canvas-letters', '<host>', 'ledger.db'))})`,
-      `set ${ENV_BASE_URL} in the environment or in a .env file in the working directory, or name a ledger with --ledger or ${ENV_LEDGER}; nothing was sent`,
+      `set ${ENV_BASE_URL} ${settingsWhere()}, or name a ledger with --ledger or ${ENV_LEDGER}; nothing was sent`,
     );
   }
   return named(fresh, 'default');
