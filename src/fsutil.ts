@@ -22,6 +22,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readFileSync,
   renameSync,
   statSync,
   unlinkSync,
@@ -246,4 +247,29 @@ export function prepareLedgerFile(file: string, refuse?: Refusal): { created: bo
     return { created: true };
   }
   return { created: false }; // an existing empty file is judged by the ledger (it may be being created right now)
+}
+
+/**
+ * Read a whole file that must be a regular file, never through a symlink (O_NOFOLLOW, and the
+ * descriptor checked with fstat: a FIFO or device is refused, never read; O_NONBLOCK so one
+ * swapped in can never block). Undefined when nothing is there.
+ */
+export function readRegularFile(file: string, refuse?: Refusal): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    const st = lstatOrUndefined(file);
+    if (st && !st.isFile()) throw refusalFor(file, st, 'file', refuse);
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw refusalFor(file, st, 'file', refuse);
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

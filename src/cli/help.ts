@@ -31,6 +31,10 @@ const EXAMPLES: Record<string, string[]> = {
     'canvas-letters sandbox --known-keys --latency 100 --fail 429=0.1',
     'canvas-letters sandbox --port 0 --store sandbox-letters',
   ],
+  approve: [
+    'canvas-letters approve out/patients-20261203-091500 --by "Dr. Ada Smith"',
+    'canvas-letters approve out/patients-20261203-091500 --by "Dr. Ada Smith" --exclude 7,12-15 --yes',
+  ],
   templates: ['canvas-letters templates', 'canvas-letters templates --templates-dir letters/templates --json'],
 };
 

@@ -16,6 +16,7 @@ import { runPreview } from './preview.js';
 import { addBatchOptions, preferSmallHeap, say } from './shared.js';
 import { runTemplates } from './templates.js';
 import { runInit } from './init.js';
+import { runApprove, type ApproveFlags } from './approve.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -81,6 +82,15 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('write a working starting project (template, partial, stylesheet, image, sample CSV, .env.example, config file); never overwrites')
     .argument('[dir]', 'the folder to set up (created if missing)', '.')
     .action(async (dir: string) => setExit(await runInit(dir)));
+
+  program
+    .command('approve')
+    .description('approve a sealed preview: check every letter file against its batch.json, then write approval.json')
+    .argument('<preview-dir>', 'the folder a preview wrote (its --out)')
+    .requiredOption('--by <name>', 'who approves the letters (recorded in approval.json)')
+    .option('--exclude <rows>', 'leave these rows out of the approval, e.g. 7,12-15')
+    .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
+    .action(async (dir: string, flags: ApproveFlags) => setExit(await runApprove(dir, flags)));
 
   addHelpTexts(program);
   program.exitOverride();

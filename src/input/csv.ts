@@ -4,6 +4,7 @@
  * and csv-parse. Values stay strings exactly as written. Errors and warnings name the file,
  * line, row and column, never a cell value: the cells hold patient data.
  */
+import type { Hash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
@@ -22,8 +23,12 @@ export interface CsvSource {
   delimiter: Delimiter;
   /** Human-readable, each starting with `${file}: `. */
   warnings: string[];
-  /** Stream every data row, from the start of the file, each time it is called. Throws CsvError. */
-  rows(): AsyncGenerator<CsvRow>;
+  /**
+   * Stream every data row, from the start of the file, each time it is called. Throws CsvError.
+   * With `hash`, every byte read (the header too) also goes into it: once the rows are all read,
+   * its digest is that of the exact bytes the rows came from.
+   */
+  rows(hash?: Hash): AsyncGenerator<CsvRow>;
 }
 
 /** Bytes read at a time. Exported for tests (a character across a chunk boundary). @internal */
@@ -55,7 +60,7 @@ export async function openCsv(file: string): Promise<CsvSource> {
 
   const line = await lineAt(file, 0);
   const { headers, warnings } = checkHeader(file, line, raw);
-  return { file, headers, delimiter, warnings, rows: () => dataRows(file, stats, delimiter, headers.length) };
+  return { file, headers, delimiter, warnings, rows: (hash?: Hash) => dataRows(file, stats, delimiter, headers.length, hash) };
 }
 
 /**
@@ -105,11 +110,15 @@ export class Utf8Check extends Transform {
   private lo = 0x80; // allowed range of the next continuation byte
   private hi = 0xbf;
 
-  constructor(private readonly file: string) {
+  constructor(
+    private readonly file: string,
+    private readonly hash?: Hash,
+  ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.hash?.update(chunk);
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]!; // an index loop: a Buffer iterator is slower on large files
       if (!this.accept(byte)) return done(this.invalid());
@@ -166,14 +175,14 @@ class LineCounter {
   }
 }
 
-async function* dataRows(file: string, opened: Stats, delimiter: Delimiter, width: number): AsyncGenerator<CsvRow> {
+async function* dataRows(file: string, opened: Stats, delimiter: Delimiter, width: number, hash?: Hash): AsyncGenerator<CsvRow> {
   const now = await statFile(file);
   if (now.size !== opened.size || now.mtimeMs !== opened.mtimeMs) {
     throw new CsvError({ file }, 'the file changed while it was being used', 'run the command again');
   }
   let row = 0;
   let start = -1; // byte offset where the next data record starts; -1 while reading the header
-  for await (const { record, info } of records(file, delimiter)) {
+  for await (const { record, info } of records(file, delimiter, hash)) {
     if (start >= 0) {
       row++;
       if (record.length !== width) {
@@ -188,7 +197,7 @@ async function* dataRows(file: string, opened: Stats, delimiter: Delimiter, widt
 }
 
 /** Every record of the file (header included), with csv-parse's info; parse and read errors become CsvError. */
-async function* records(file: string, delimiter: Delimiter): AsyncGenerator<{ record: string[]; info: Info }> {
+async function* records(file: string, delimiter: Delimiter, hash?: Hash): AsyncGenerator<{ record: string[]; info: Info }> {
   let parsed = 0; // byte offset after the last record parsed (maybe not yet consumed)
   const parser = parse({
     delimiter,
@@ -203,7 +212,7 @@ async function* records(file: string, delimiter: Delimiter): AsyncGenerator<{ re
     },
   });
   const source = createReadStream(file, { highWaterMark: CHUNK_BYTES });
-  pipeline(source, new Utf8Check(file), parser, () => {}); // errors reach us through the parser
+  pipeline(source, new Utf8Check(file, hash), parser, () => {}); // errors reach us through the parser
   try {
     yield* parser as AsyncIterable<{ record: string[]; info: Info }>;
   } catch (err) {

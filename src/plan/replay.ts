@@ -2,6 +2,7 @@
  * The second streaming pass over a validated file: every row again, in order, and for a ready
  * row its merge data, checked against what validation saw.
  */
+import { createHash } from 'node:crypto';
 import { CsvError } from '../errors.js';
 import type { LoadedTemplate } from '../templates/index.js';
 import { letterKey } from './letter-key.js';
@@ -25,11 +26,14 @@ export interface PassRow {
  * Second pass: stream the file again and yield every row in order, with its keys and template,
  * and for a ready row its merge data. Throws FileChangedError if the file changed since validation
  * (a ready row's letter key differs, or the row count), so a letter is never made from data that
- * was not validated; a read that fails throws CsvError.
+ * was not validated; a read that fails throws CsvError. With `sameBytes`, the pass also hashes
+ * the bytes it reads and, at its end, throws FileChangedError unless they are validation's
+ * (`plan.csvSha256`), byte for byte: what preview seals in batch.json.
  */
-export async function* planRows(plan: Plan): AsyncGenerator<PassRow> {
+export async function* planRows(plan: Plan, opts: { sameBytes?: boolean } = {}): AsyncGenerator<PassRow> {
   let seen = 0;
-  for await (const csvRow of plan.source.rows()) {
+  const bytes = opts.sameBytes ? createHash('sha256') : undefined;
+  for await (const csvRow of plan.source.rows(bytes)) {
     const row = csvRow.row;
     if (row > plan.rows) throw changed(plan, row);
     seen = row;
@@ -54,6 +58,7 @@ export async function* planRows(plan: Plan): AsyncGenerator<PassRow> {
     yield { planned, letter: { template, data } };
   }
   if (seen !== plan.rows) throw changed(plan, seen + 1);
+  if (bytes && bytes.digest('hex') !== plan.csvSha256) throw changed(plan, seen);
 }
 
 function changed(plan: Plan, row: number): FileChangedError {

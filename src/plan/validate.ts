@@ -5,6 +5,7 @@
  * that are not ready), never the rows' values or rendered letters: preview and send stream
  * the file a second time (replay.ts) to act on it, so memory stays flat with the row count.
  */
+import { createHash } from 'node:crypto';
 import { CsvError } from '../errors.js';
 import { showName } from '../escape.js';
 import { openCsv, type CsvSource } from '../input/csv.js';
@@ -51,6 +52,8 @@ export class Plan {
   ready = 0;
   invalid = 0;
   skipped = 0;
+  /** sha256 (hex) of the CSV file's bytes as validation read them. */
+  csvSha256 = '';
   private count = 0;
   private statuses = new Uint8Array(1024);
   private keys = Buffer.alloc(1024 * KEY_BYTES);
@@ -137,13 +140,15 @@ export interface ValidateOptions extends MappingOptions {
    * hash the merge values, not the rendered dates, so this setting never changes them.
    */
   dateInput?: DateOrder;
+  /** The date `{{today}}` gives in every letter, `YYYY-MM-DD` (default: the local date when validation starts). */
+  renderDate?: string;
 }
 
 /** Validate every row of a CSV file. Throws only for a file or template that cannot be used at all. */
 export async function validateBatch(opts: ValidateOptions): Promise<Plan> {
   const source = await openCsv(opts.csv);
   checkHeaders(source);
-  const templates = TemplateSet.load(opts.templatesDir, { dateInput: opts.dateInput });
+  const templates = TemplateSet.load(opts.templatesDir, { dateInput: opts.dateInput, ...(opts.renderDate !== undefined && { renderDate: opts.renderDate }) });
   try {
     if (opts.template !== undefined) templates.get(opts.template); // unknown/broken --template: usage error now
     const mapper = new RowMapper(source.headers, { ...opts, extraFields: opts.lookup?.fields }, source.file);
@@ -151,10 +156,12 @@ export async function validateBatch(opts: ValidateOptions): Promise<Plan> {
     const plan = new Plan(source, templates, mapper, opts.lookup);
     if (opts.lookup) await opts.lookup.load(await distinctKeys(source, mapper));
     const checker = new RowChecker(source.file, plan);
-    for await (const csvRow of source.rows()) {
+    const bytes = createHash('sha256');
+    for await (const csvRow of source.rows(bytes)) {
       const { status, letterKey: key, error } = checker.check(csvRow);
       plan.add(status, key, error);
     }
+    plan.csvSha256 = bytes.digest('hex');
     if (plan.rows === 0) {
       throw new CsvError({ file: source.file }, 'has a header but no data rows', 'add one row per letter');
     }

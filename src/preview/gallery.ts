@@ -107,6 +107,15 @@ export const INDEX_CSP = [
 /** A letter path the page may frame or link to: only our own `letters/row-NNNNN.(html|pdf)`. */
 const LETTER_PATH = /^letters\/row-\d+\.(html|pdf)$/;
 
+/** An approval of the preview (approval.json), shown at the top of the page; its excluded rows are marked. */
+export interface GalleryApproval {
+  approver: string;
+  /** ISO time. */
+  approvedAt: string;
+  approved: number;
+  excluded: readonly number[];
+}
+
 /** What the page's script gets for each row. */
 interface PageRow {
   row: number;
@@ -118,9 +127,11 @@ interface PageRow {
   preview?: string;
   pdf?: string;
   pdfPages?: number;
+  /** Left out of the approval (`approve --exclude`). */
+  excluded?: true;
 }
 
-function pageRow(r: ReportRow & Partial<Pick<PreviewRow, 'pdf' | 'pdfPages'>>): PageRow {
+function pageRow(r: ReportRow & Partial<Pick<PreviewRow, 'pdf' | 'pdfPages'>>, excluded: ReadonlySet<number>): PageRow {
   const own = (p: string | undefined) => (p && LETTER_PATH.test(p) ? p : undefined);
   const preview = own(r.preview);
   const pdf = own(r.pdf);
@@ -133,6 +144,7 @@ function pageRow(r: ReportRow & Partial<Pick<PreviewRow, 'pdf' | 'pdfPages'>>): 
     ...(r.warnings?.length ? { warnings: r.warnings } : {}),
     ...(preview ? { preview } : {}),
     ...(pdf ? { pdf, ...(r.pdfPages ? { pdfPages: r.pdfPages } : {}) } : {}),
+    ...(excluded.has(r.row) ? { excluded: true as const } : {}),
   };
 }
 
@@ -148,8 +160,16 @@ function fileName(path: string): string {
   return path.split(/[\\/]/).pop() || path;
 }
 
-function notices(summary: ReportSummary, warnings: readonly string[]): string {
-  const out: string[] = [];
+function approvalNotice(a: GalleryApproval): string {
+  const excluded = a.excluded.length ? `; ${a.excluded.length} excluded (marked below)` : '';
+  return (
+    `<div class="notice approved" id="approval" role="status"><strong>Approved</strong> by <strong>${escapeHtml(a.approver)}</strong> ` +
+    `on ${escapeHtml(when(a.approvedAt))}: ${a.approved} letter${a.approved === 1 ? '' : 's'}${excluded} (approval.json)</div>`
+  );
+}
+
+function notices(summary: ReportSummary, warnings: readonly string[], approval?: GalleryApproval): string {
+  const out: string[] = approval ? [approvalNotice(approval)] : [];
   if (summary.refused) {
     const invalid = summary.counts.invalid;
     out.push(
@@ -179,14 +199,17 @@ const VIEWER = `<dialog class="viewer" id="viewer" aria-labelledby="vtitle">
 
 /**
  * The page. `search` holds each letter's `searchEntry` by row number (rows without one are found
- * by row number and keys only) and each template's common words.
+ * by row number and keys only) and each template's common words. With `approval` (written by
+ * `approve`), the page says who approved the batch and when, and marks the excluded rows.
  */
 export function renderIndexPage(
   summary: ReportSummary,
   rows: readonly (ReportRow & Partial<Pick<PreviewRow, 'pdf' | 'pdfPages'>>)[],
   warnings: readonly string[],
   search: SearchIndex = { rows: new Map(), common: new Map() },
+  approval?: GalleryApproval,
 ): string {
+  const excluded = new Set(approval?.excluded ?? []);
   const csv = escapeHtml(fileName(summary.csv));
   const letters = rows.filter((r) => r.preview).length;
   return `<!doctype html>
@@ -205,7 +228,7 @@ export function renderIndexPage(
 <h1>Preview <span class="file" title="${escapeHtml(summary.csv)}">${csv}</span></h1>
 <p class="meta">${summary.rows} row${summary.rows === 1 ? '' : 's'} · ${letters} letter${letters === 1 ? '' : 's'} · ${escapeHtml(when(summary.finishedAt))} · report: <a href="report.csv">report.csv</a>, <a href="report.json">report.json</a></p>
 </header>
-${notices(summary, warnings)}
+${notices(summary, warnings, approval)}
 <nav class="toolbar" aria-label="Filters">
 <div class="chips" id="chips" role="group" aria-label="Status"></div>
 <div class="filters">
@@ -219,7 +242,7 @@ ${notices(summary, warnings)}
 <p class="empty" id="empty" hidden>No rows match these filters.</p>
 <div class="more" id="more"></div>
 ${VIEWER}
-<script type="application/json" id="rows-data">${scriptJson(rows.map(pageRow))}</script>
+<script type="application/json" id="rows-data">${scriptJson(rows.map((r) => pageRow(r, excluded)))}</script>
 <script type="application/json" id="search-data">${scriptJson({ common: Object.fromEntries(search.common), rows: rows.map((r) => search.rows.get(r.row) ?? '') })}</script>
 <script>${PAGE_SCRIPT}</script>
 </body>

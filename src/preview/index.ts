@@ -5,6 +5,7 @@
  * PDF by headless Chromium (a local process, its page cut off from the network).
  */
 import { join } from 'node:path';
+import { BatchBuilder, type BatchOptions } from '../approve/batch.js';
 import { planRows } from '../plan/replay.js';
 import { letterFileName, prepareOutDir } from '../report/out-dir.js';
 import { refusedRow, reportRow } from '../report/rows.js';
@@ -67,14 +68,29 @@ export async function preview(opts: PreviewOptions): Promise<PreviewResult> {
     const report = new ReportWriter(opts.out);
     // The gallery's search index: only ever written into index.html.
     const texts = new SearchIndexBuilder();
-    const summary = await writeOutput(opts, plan, { refused, startedAt }, { report, texts }, printer);
+    const batch = new BatchBuilder();
+    const summary = await writeOutput(opts, plan, { refused, startedAt }, { report, texts, batch }, printer);
     if (files) {
       writePrivateFile(join(opts.out, 'index.html'), renderIndexPage(summary, report.sortedRows(), plan.warnings, texts.index()));
+      // Last: a batch.json means a complete preview, sealed.
+      if (!refused) batch.write(opts.out, { csv: opts.csv, csvSha256: plan.csvSha256, templates: plan.templates, options: batchOptions(opts), warnings: plan.warnings });
     }
     return { plan, summary };
   } finally {
     await printer?.close();
   }
+}
+
+/** The options that shaped the letters, for batch.json. */
+function batchOptions(opts: PreviewOptions): BatchOptions {
+  return {
+    ...(opts.template !== undefined && { template: opts.template }),
+    map: { ...opts.map },
+    ...(opts.provider !== undefined && { provider: opts.provider }),
+    ...(opts.location !== undefined && { location: opts.location }),
+    ...(opts.dateInput !== undefined && { dateInput: opts.dateInput }),
+    lookup: opts.lookup !== undefined,
+  };
 }
 
 async function openPrinter(env: NodeJS.ProcessEnv | undefined): Promise<PdfPrinter> {
@@ -86,7 +102,7 @@ async function writeOutput(
   opts: PreviewOptions,
   plan: Plan,
   run: { refused: boolean; startedAt: string },
-  { report, texts }: { report: ReportWriter; texts: SearchIndexBuilder },
+  { report, texts, batch }: { report: ReportWriter; texts: SearchIndexBuilder; batch: BatchBuilder },
   printer: PdfPrinter | undefined,
 ): Promise<ReportSummary> {
   const files = opts.files !== false;
@@ -96,7 +112,8 @@ async function writeOutput(
   };
 
   let previewed = 0;
-  for await (const { planned, letter } of planRows(plan)) {
+  // With letter files, the pass checks it read validation's bytes: the CSV sha256 batch.json seals.
+  for await (const { planned, letter } of planRows(plan, { sameBytes: files && !run.refused })) {
     if (run.refused) add(refusedRow(plan, planned));
     else if (!letter) add(reportRow(planned, planned.status as RowStatus));
     else if (opts.limit !== undefined && previewed >= opts.limit) add(reportRow(planned, 'not_attempted', { error: `over --limit ${opts.limit}` }));
@@ -110,6 +127,7 @@ async function writeOutput(
         extra.preview = letterFileName(planned.row);
         writePrivateFile(join(opts.out, extra.preview), html);
         texts.add(planned.row, letter.template, html);
+        batch.add({ row: planned.row, letterKey: planned.letterKey!, template: letter.template.name, file: extra.preview }, html);
       }
       if (printer) Object.assign(extra, await printPdf(printer, html, opts.out, planned.row, warnings));
       add({ ...reportRow(planned, 'previewed', extra), ...(warnings.length ? { warnings } : {}) });

@@ -79,7 +79,7 @@ function notPreview(out: string, name: string): UnsafePathError {
 }
 
 /** `summary.command` of a report.json, or undefined when it is missing or cannot be read. */
-function reportCommand(file: string): string | undefined {
+export function reportCommand(file: string): string | undefined {
   if (!checkPath(file, 'file')) return undefined;
   try {
     const command = (JSON.parse(readFileSync(file, 'utf8')) as { summary?: { command?: unknown } }).summary?.command;

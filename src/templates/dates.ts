@@ -176,8 +176,21 @@ export function formatDateValue(value: unknown, format?: unknown, locale?: unkno
   return formatCalendarDate(date, format, locale);
 }
 
-/** `{{today [format] [locale=...]}}`: today's date in the local time zone of this process. */
-export function todayValue(format?: unknown, locale?: unknown, now: Date = new Date()): string {
-  const date = { year: now.getFullYear(), month: now.getMonth() + 1, day: now.getDate() };
+/** The calendar date of `now` in the local time zone of this process. */
+export function localDate(now: Date = new Date()): CalendarDate {
+  return { year: now.getFullYear(), month: now.getMonth() + 1, day: now.getDate() };
+}
+
+/** `YYYY-MM-DD`. */
+export function isoDate(d: CalendarDate): string {
+  return `${String(d.year).padStart(4, '0')}-${String(d.month).padStart(2, '0')}-${String(d.day).padStart(2, '0')}`;
+}
+
+/**
+ * `{{today [format] [locale=...]}}`: the render date (a run renders every letter at one date,
+ * TemplateSet's `renderDate`), else today's date in the local time zone of this process.
+ */
+export function todayValue(format?: unknown, locale?: unknown, now: Date | CalendarDate = new Date()): string {
+  const date = now instanceof Date ? localDate(now) : now;
   return formatCalendarDate(date, format, locale, 'today');
 }

@@ -9,7 +9,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname, isAbsolute } from 'node:path';
 import Handlebars from 'handlebars';
-import { formatDateValue, HelperError, todayValue, type DateOrder } from './dates.js';
+import { formatDateValue, HelperError, todayValue, type CalendarDate, type DateOrder } from './dates.js';
 import { resolveInside } from './inside.js';
 
 export { HelperError };
@@ -157,12 +157,13 @@ function located(helper: (...args: Args) => unknown): (...args: Args) => unknown
 /**
  * Register our helpers in an isolated Handlebars environment (see Handlebars.create()).
  * `dateInput` is the file-wide order of slash dates; a formatDate call's `input=` wins over it.
+ * `renderDate` is the date `today` gives (by default the clock's, read at each call).
  */
-export function registerHelpers(hb: typeof Handlebars, images: ImageStore, dateInput?: DateOrder): void {
+export function registerHelpers(hb: typeof Handlebars, images: ImageStore, dateInput?: DateOrder, renderDate?: CalendarDate): void {
   const helpers: Record<OwnHelper, (...args: Args) => unknown> = {
     today: (...args: Args) => {
       const { params, hash } = split(args);
-      return todayValue(params[0], hash.locale);
+      return todayValue(params[0], hash.locale, renderDate ?? new Date());
     },
     formatDate: (...args: Args) => {
       const { params, hash } = split(args);

@@ -10,12 +10,12 @@
  * with strict mode, known helpers and no prototype access.
  */
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import Handlebars from 'handlebars';
 import { TemplateError, UsageError } from '../errors.js';
 import { showName } from '../escape.js';
 import { analyzeContexts } from './contexts.js';
-import { DATE_ORDERS, isDateOrder, type DateOrder } from './dates.js';
+import { DATE_ORDERS, isDateOrder, isoDate, localDate, parseCalendarDate, type CalendarDate, type DateOrder } from './dates.js';
 import { analyzeTemplate, parseTemplate, type FieldUse, type FileAnalysis } from './fields.js';
 import { HelperError, ImageStore, KNOWN_HELPERS, registerHelpers } from './helpers.js';
 import { inlineOnce } from './inline-once/index.js';
@@ -44,6 +44,14 @@ const COMPILE_OPTIONS = { strict: true, knownHelpers: KNOWN_HELPERS };
 export interface TemplateSetOptions {
   /** How formatDate reads slash dates (YYYY-MM-DD is always read); a call's `input=` wins. */
   dateInput?: DateOrder;
+  /** The date `{{today}}` gives in every letter of the set, `YYYY-MM-DD` (default: the local date when the set is loaded). */
+  renderDate?: string;
+}
+
+/** A file a template was made from (the template, its partials, its stylesheets): its path within the templates folder and sha256. */
+export interface TemplateSource {
+  path: string;
+  sha256: string;
 }
 
 interface Partial {
@@ -54,17 +62,21 @@ interface Partial {
 
 export class TemplateSet {
   readonly dir: string;
+  /** The date `{{today}}` gives in every letter of this set, `YYYY-MM-DD`: one date for a whole run, even across midnight. */
+  readonly renderDate: string;
   private readonly hb = Handlebars.create();
   private readonly images: ImageStore;
   private readonly partials = new Map<string, Partial>();
   private readonly cache = new Map<string, LoadedTemplate>();
   private names?: string[];
   private sharedCss?: SourceFile;
+  private readonly sourceFiles = new Map<string, SourceFile[]>();
 
-  private constructor(dir: string, dateInput?: DateOrder) {
+  private constructor(dir: string, renderDate: CalendarDate, dateInput?: DateOrder) {
     this.dir = dir;
+    this.renderDate = isoDate(renderDate);
     this.images = new ImageStore(dir);
-    registerHelpers(this.hb, this.images, dateInput);
+    registerHelpers(this.hb, this.images, dateInput, renderDate);
   }
 
   /**
@@ -77,6 +89,10 @@ export class TemplateSet {
     if (dateInput !== undefined && !isDateOrder(dateInput)) {
       throw new UsageError(`date input order "${showName(String(dateInput))}" is not one of ${DATE_ORDERS.join(', ')}`, 'give --date-input MM/DD/YYYY or DD/MM/YYYY');
     }
+    const renderDate = options.renderDate === undefined ? localDate() : parseCalendarDate(options.renderDate);
+    if (renderDate === undefined || (options.renderDate !== undefined && !/^\d{4}-\d\d-\d\d$/.test(options.renderDate))) {
+      throw new UsageError(`render date "${showName(String(options.renderDate))}" is not a date`, 'give it as YYYY-MM-DD');
+    }
     let isDir: boolean;
     try {
       isDir = statSync(dir).isDirectory();
@@ -84,7 +100,7 @@ export class TemplateSet {
       throw new UsageError(`templates folder not found: ${showName(dir)}; run canvas-letters init to start a project here, or give --templates-dir`);
     }
     if (!isDir) throw new UsageError(`not a folder: ${dir}`, 'give the folder that holds the .hbs templates');
-    const set = new TemplateSet(dir, dateInput);
+    const set = new TemplateSet(dir, renderDate, dateInput);
     set.loadPartials();
     set.sharedCss = readOptional(join(dir, 'styles.css'), dir);
     if (set.sharedCss) checkCss(set.sharedCss);
@@ -117,6 +133,16 @@ export class TemplateSet {
     const loaded = this.compile(name);
     this.cache.set(name, loaded);
     return loaded;
+  }
+
+  /**
+   * The files the template `name` was made from, as read: the template, its partials (followed
+   * transitively) and its stylesheets, each by its path within the folder (`/`-separated) and the
+   * sha256 of its bytes. Loads the template if it is not yet.
+   */
+  sources(name: string): TemplateSource[] {
+    this.get(name);
+    return (this.sourceFiles.get(name) ?? []).map((src) => ({ path: relative(this.dir, src.file).split(sep).join('/'), sha256: src.sha256 }));
   }
 
   private loadPartials(): void {
@@ -200,6 +226,7 @@ export class TemplateSet {
     const ownCss = readOptional(join(this.dir, `${name}.css`), this.dir);
     if (ownCss) checkCss(ownCss);
     const styles = [this.sharedCss, ownCss].filter((s): s is SourceFile => s !== undefined);
+    this.sourceFiles.set(name, [src, ...partials.map((p) => p.src), ...styles]);
     const warnings = remoteImageWarnings(name, [src, ...partials.map((p) => p.src), ...styles]);
     const css = styles.map((s) => s.text).join('\n');
     const required = new Set([...fields].filter(([, use]) => use.required).map(([field]) => field));

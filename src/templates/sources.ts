@@ -5,6 +5,7 @@
  * Stylesheet imports are refused (their styles would vanish when the letter is inlined) and
  * remote images become warnings that name the template and the file.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { TemplateError } from '../errors.js';
@@ -16,6 +17,8 @@ import { scriptInCss } from './safety.js';
 export interface SourceFile {
   file: string;
   text: string;
+  /** sha256 (hex) of the file's bytes as read. */
+  sha256: string;
 }
 
 const IMPORT_HINT =
@@ -37,7 +40,8 @@ export function readSource(file: string, root: string): SourceFile {
     throw new TemplateError({ file }, 'cannot be read (a broken symlink?)');
   }
   if (!statSync(found.real).isFile()) throw new TemplateError({ file }, 'is not a file');
-  return { file, text: readFileSync(found.real, 'utf8').replace(/^\uFEFF/, '') };
+  const bytes = readFileSync(found.real);
+  return { file, text: bytes.toString('utf8').replace(/^\uFEFF/, ''), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** Read an optional file of the folder `root`: undefined if there is nothing at that path. */

@@ -130,7 +130,9 @@ function card(r) {
     thumb.append(el('div', 'big', label(r.status)), el('div', 'why', r.error || 'No letter for this row'));
   }
   const head = el('div', 'head');
-  head.append(el('span', 'rowno', 'Row ' + r.row), el('span', 'badge', label(r.status)), el('span', 'tpl', r.template || '(no template)'));
+  head.append(el('span', 'rowno', 'Row ' + r.row), el('span', 'badge', label(r.status)));
+  if (r.excluded) { c.classList.add('excluded'); head.append(el('span', 'badge excl', 'excluded')); }
+  head.append(el('span', 'tpl', r.template || '(no template)'));
   head.lastChild.title = r.template;
   const keys = el('dl', 'keys');
   ['Patient', 'Provider', 'Location'].forEach((name, i) => {

@@ -1,0 +1,212 @@
+/**
+ * `approve <preview-dir> --by <name>`: a person's approval of a sealed preview. `prepareApproval`
+ * checks everything and writes nothing: the folder is a complete preview (batch.json) not sent and
+ * not yet approved, every letter file is the one batch.json sealed, and `--exclude` names rows of
+ * the batch. `writeApproval` then writes `approval.json` (0600, a new file, never overwritten) and
+ * re-renders `index.html` to show the approval and mark the excluded rows. The library returns
+ * data; the CLI prints and asks.
+ */
+import { randomUUID } from 'node:crypto';
+import { basename, join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { showName } from '../escape.js';
+import { readRegularFile, writePrivateFile } from '../fsutil.js';
+import { renderIndexPage, SearchIndexBuilder } from '../preview/gallery.js';
+import { reportCommand } from '../report/out-dir.js';
+import { REPORT_JSON, type ReportSummary } from '../report/writer.js';
+import { isDateOrder, TemplateSet, type LoadedTemplate } from '../templates/index.js';
+import type { ReportRow } from '../types.js';
+import { BATCH_FILE, changedRows, describeRows, readBatch, type Batch } from './batch.js';
+import { parseRowList } from './rows.js';
+
+export { BATCH_FILE, readBatch, type Batch, type BatchRow } from './batch.js';
+
+export const APPROVAL_FILE = 'approval.json';
+export const APPROVAL_VERSION = 1;
+const GALLERY = 'index.html';
+
+/** `<dir>/approval.json`. */
+export interface Approval {
+  version: typeof APPROVAL_VERSION;
+  /** A random UUID: carried by what is sent from this approval. */
+  id: string;
+  approver: string;
+  /** ISO time. */
+  approvedAt: string;
+  /** sha256 (hex) of batch.json's bytes. */
+  batchSha256: string;
+  approved: number[];
+  excluded: number[];
+}
+
+export interface ApprovalRequest {
+  /** The preview folder. */
+  dir: string;
+  /** Who approves (`--by`). */
+  by: string;
+  /** Rows to leave out, `7,12-15` (`--exclude`). */
+  exclude?: string;
+}
+
+/** What is about to be approved: checked, nothing written yet. */
+export interface PendingApproval {
+  dir: string;
+  by: string;
+  batch: Batch;
+  batchSha256: string;
+  approved: number[];
+  excluded: number[];
+  /** Approved letters per template, by name. */
+  templates: { name: string; count: number }[];
+  /** The CSV's file name. */
+  csv: string;
+  renderDate: string;
+  /** `<dir>/index.html`. */
+  gallery: string;
+}
+
+/** Check a preview folder for approval. Throws UsageError (exit 2) for every refusal; writes nothing. */
+export function prepareApproval(req: ApprovalRequest): PendingApproval {
+  const by = checkApprover(req.by);
+  const { dir } = req;
+  const command = reportCommand(join(dir, REPORT_JSON));
+  if (command !== undefined && command !== 'preview') {
+    throw new UsageError(`${showName(dir)} holds the report of a \`${showName(command)}\` run: this batch was already sent`, 'nothing was approved; preview again into a new folder to approve new letters');
+  }
+  const { batch, sha256 } = readBatch(dir);
+  refuseApproved(dir);
+  const inBatch = new Set(batch.rows.map((r) => r.row));
+  const excluded = req.exclude === undefined ? [] : parseRowList(req.exclude, '--exclude');
+  const unknown = excluded.filter((row) => !inBatch.has(row));
+  if (unknown.length > 0) {
+    throw new UsageError(`--exclude: ${describeRows(unknown, 'not in the batch')}`, 'give rows the preview wrote letters for (see its report.csv)');
+  }
+  const changed = changedRows(dir, batch);
+  if (changed.length > 0) throw changedError(dir, changed);
+  const left = new Set(excluded);
+  const approvedRows = batch.rows.filter((r) => !left.has(r.row));
+  if (approvedRows.length === 0) {
+    throw new UsageError(`${showName(dir)}: no letters left to approve`, batch.rows.length ? 'exclude fewer rows' : 'the preview wrote no letters');
+  }
+  const counts = new Map<string, number>();
+  for (const r of approvedRows) counts.set(r.template, (counts.get(r.template) ?? 0) + 1);
+  return {
+    dir,
+    by,
+    batch,
+    batchSha256: sha256,
+    approved: approvedRows.map((r) => r.row),
+    excluded,
+    templates: [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([name, count]) => ({ name, count })),
+    csv: basename(batch.csv.path),
+    renderDate: batch.renderDate,
+    gallery: join(dir, GALLERY),
+  };
+}
+
+/**
+ * Write approval.json for a checked approval, after checking the letter files once more, and
+ * re-render index.html (replaced atomically) to show it. Returns what was written.
+ */
+export function writeApproval(p: PendingApproval, now: Date = new Date()): Approval {
+  const search = new SearchIndexBuilder();
+  const templates = sealedTemplates(p.batch);
+  const changed = changedRows(p.dir, p.batch, (row, bytes) => search.add(row.row, templates(row.template), bytes.toString('utf8')));
+  if (changed.length > 0) throw changedError(p.dir, changed);
+  const approval: Approval = {
+    version: APPROVAL_VERSION,
+    id: randomUUID(),
+    approver: p.by,
+    approvedAt: now.toISOString(),
+    batchSha256: p.batchSha256,
+    approved: p.approved,
+    excluded: p.excluded,
+  };
+  // Never overwrites: an approval made meanwhile is refused here (O_EXCL).
+  writePrivateFile(join(p.dir, APPROVAL_FILE), `${JSON.stringify(approval, null, 2)}\n`);
+  const report = readReport(p.dir);
+  if (report) {
+    const page = renderIndexPage(report.summary, report.rows, p.batch.warnings ?? [], search.index(), {
+      approver: approval.approver,
+      approvedAt: approval.approvedAt,
+      approved: approval.approved.length,
+      excluded: approval.excluded,
+    });
+    writePrivateFile(p.gallery, page, { replace: true });
+  }
+  return approval;
+}
+
+/** `--by`: a name, not empty, without control characters. */
+function checkApprover(by: string): string {
+  const name = by.trim();
+  if (name === '') throw new UsageError('--by: give the name of the person approving', 'e.g. --by "Dr. Ada Smith"');
+  if (showName(name) !== name) throw new UsageError(`--by ${showName(name)}: control characters are not allowed in a name`, 'give the name as plain text');
+  return name;
+}
+
+/** An approval.json already there: say who and when. */
+function refuseApproved(dir: string): void {
+  const file = join(dir, APPROVAL_FILE);
+  const bytes = readRegularFile(file);
+  if (bytes === undefined) return;
+  let earlier: Partial<Approval> | undefined;
+  try {
+    earlier = JSON.parse(bytes.toString('utf8')) as Partial<Approval>;
+  } catch {
+    earlier = undefined;
+  }
+  const who = typeof earlier?.approver === 'string' ? showName(earlier.approver) : 'someone';
+  const at = typeof earlier?.approvedAt === 'string' ? showName(earlier.approvedAt) : 'an unknown time';
+  throw new UsageError(`${showName(dir)}: already approved by ${who} at ${at} (${APPROVAL_FILE})`, `to approve again, remove ${APPROVAL_FILE} after checking why`);
+}
+
+function changedError(dir: string, rows: readonly number[]): UsageError {
+  return new UsageError(
+    `${showName(dir)}: ${describeRows(rows, 'changed')} since the preview (the letter file differs from ${BATCH_FILE}, or is missing); nothing was approved`,
+    'preview again into a new folder, review it, then approve that',
+  );
+}
+
+/** report.json's summary and rows, or undefined when it cannot be read (the gallery is then left as it is). */
+function readReport(dir: string): { summary: ReportSummary; rows: ReportRow[] } | undefined {
+  try {
+    const bytes = readRegularFile(join(dir, REPORT_JSON));
+    if (bytes === undefined) return undefined;
+    const report = JSON.parse(bytes.toString('utf8')) as { summary?: ReportSummary; rows?: ReportRow[] };
+    return report.summary && Array.isArray(report.rows) ? { summary: report.summary, rows: report.rows } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type OwnText = Pick<LoadedTemplate, 'name' | 'ownText'>;
+
+/**
+ * Each template's own words for the gallery's search index, from the templates folder when its
+ * files are still those batch.json sealed (rendered at the batch's date); otherwise none, so
+ * every word of those letters is indexed with them.
+ */
+function sealedTemplates(batch: Batch): (name: string) => OwnText {
+  let set: TemplateSet | undefined;
+  try {
+    set = TemplateSet.load(batch.templatesDir, { renderDate: batch.renderDate, ...(isDateOrder(batch.options.dateInput) && { dateInput: batch.options.dateInput }) });
+  } catch {
+    set = undefined;
+  }
+  const sealed = new Map(batch.templates.map((t) => [t.name, JSON.stringify(t.sources)]));
+  const cache = new Map<string, OwnText>();
+  return (name) => {
+    let t = cache.get(name);
+    if (t === undefined) {
+      t = { name, ownText: () => undefined };
+      try {
+        if (set && JSON.stringify(set.sources(name)) === sealed.get(name)) t = set.get(name);
+      } catch {
+        // a template that no longer loads: no common words
+      }
+      cache.set(name, t);
+    }
+    return t;
+  };
+}
