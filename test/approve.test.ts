@@ -264,6 +264,17 @@ describe('approve writes', () => {
   });
 });
 
+describe('an approved preview folder', () => {
+  it('is never replaced by a later preview into the same --out', async () => {
+    const { out, csv, tpl } = await previewed();
+    writeApproval(prepareApproval({ dir: out, by: 'Ada' }));
+    const approval = readFileSync(join(out, 'approval.json'), 'utf8');
+    await expect(preview({ csv, templatesDir: tpl, out, provider: PROV })).rejects.toThrow(/holds an approved preview \(approval\.json\), the record of an approval; it is never replaced/);
+    expect(readFileSync(join(out, 'approval.json'), 'utf8')).toBe(approval);
+    expect(existsSync(join(out, 'batch.json'))).toBe(true);
+  });
+});
+
 describe('row lists', () => {
   it('reads 7,12-15 as rows, each once, sorted', () => {
     expect(parseRowList('7,12-15', '--exclude')).toEqual([7, 12, 13, 14, 15]);

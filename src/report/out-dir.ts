@@ -39,6 +39,8 @@ export const LETTERS_DIR = 'letters';
 /** Files a preview writes at the top of its folder (besides letters/). */
 const PREVIEW_FILES: ReadonlySet<string> = new Set([REPORT_CSV, REPORT_JSON, REPORT_SCRATCH, 'index.html', 'batch.json']);
 const LETTER_FILE = /^row-\d+\.(html|pdf)$/;
+/** Written by `approve` into a preview's folder. */
+const APPROVAL = 'approval.json';
 
 const REUSE_HINT = 'choose a new --out folder (or leave --out out for a fresh one)';
 
@@ -59,6 +61,9 @@ function earlierPreview(out: string): string[] {
         files.push(`${LETTERS_DIR}/${letter}`);
       }
       continue;
+    }
+    if (name === APPROVAL) {
+      throw new UnsafePathError(out, `holds an approved preview (${APPROVAL}), the record of an approval; it is never replaced`, REUSE_HINT);
     }
     if (!PREVIEW_FILES.has(name)) throw notPreview(out, name);
     const st = lstatOrUndefined(path);
