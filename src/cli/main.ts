@@ -16,6 +16,7 @@ import { runPreview } from './preview.js';
 import { addBatchOptions, preferSmallHeap, say } from './shared.js';
 import { runTemplates } from './templates.js';
 import { runInit } from './init.js';
+import { addLedgerCommand } from './ledger.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -82,9 +83,11 @@ function buildProgram(setExit: (code: number) => void): Command {
     .argument('[dir]', 'the folder to set up (created if missing)', '.')
     .action(async (dir: string) => setExit(await runInit(dir)));
 
+  addLedgerCommand(program, setExit);
+
   addHelpTexts(program);
-  program.exitOverride();
-  for (const cmd of program.commands) cmd.exitOverride();
+  const withSubcommands = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(withSubcommands)];
+  for (const cmd of withSubcommands(program)) cmd.exitOverride();
   return program;
 }
 
