@@ -141,7 +141,7 @@ describe('ledger list and export', () => {
     l.resolve({ letterKey: 'k1', outcome: 'sent', letterId: 'L9', by: '@evil' });
     const { text, letters } = auditCsv(l);
     expect(letters).toBe(2);
-    const [header, first, second] = parse(text) as string[][];
+    const [header, first, second] = parse(text, {});
     expect(header).toEqual(['letterKey', 'status', 'patientKey', 'providerKey', 'practiceLocationKey', 'template', 'sourceFile', 'row',
       'createdAt', 'updatedAt', 'httpStatus', 'letterId', 'attempts', 'approvalId', 'approver', 'resolutions']);
     const cell = (row: string[] | undefined, col: string) => row![header!.indexOf(col)];

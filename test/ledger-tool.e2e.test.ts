@@ -95,7 +95,7 @@ describe('ledger list, resolve and export', () => {
     expect(ledgerCli(['resolve', '--file', 'one.csv', '--row', '1', '--sent', '--letter-id', '=HYPERLINK("x")', '--by', '@boss']).code).toBe(0);
     const r = ledgerCli(['export', '-o', '-']);
     expect(r.code, r.stderr).toBe(0);
-    const [header, row] = parse(r.stdout) as string[][];
+    const [header, row] = parse(r.stdout, {});
     expect(header!.slice(0, 3)).toEqual(['letterKey', 'status', 'patientKey']);
     expect(row![header!.indexOf('letterId')]).toBe(`'=HYPERLINK("x")`);
     expect(row![header!.indexOf('resolutions')]).toMatch(/Z sent \(letter id =HYPERLINK\("x"\)\) by @boss$/);

@@ -23,13 +23,13 @@ export function auditCsv(ledger: Pick<Ledger, 'records' | 'resolutions'>, filter
   const records = ledger.records(filter);
   const resolutions = ledger.resolutions();
   const lines = records.map((rec) => {
-    const cells: Record<(typeof AUDIT_COLUMNS)[number], unknown> = { ...pick(rec), resolutions: formatResolutions(resolutions.get(rec.letterKey) ?? []) };
+    const cells: Record<(typeof AUDIT_COLUMNS)[number], string | number | undefined> = { ...pick(rec), resolutions: formatResolutions(resolutions.get(rec.letterKey) ?? []) };
     return AUDIT_COLUMNS.map((col) => neutraliseFormula(cells[col] === undefined ? '' : String(cells[col])));
   });
   return { text: stringify([[...AUDIT_COLUMNS], ...lines], { record_delimiter: 'unix' }), letters: lines.length };
 }
 
-function pick(rec: LedgerRecord): Omit<Record<(typeof AUDIT_COLUMNS)[number], unknown>, 'resolutions'> {
+function pick(rec: LedgerRecord): Omit<Record<(typeof AUDIT_COLUMNS)[number], string | number | undefined>, 'resolutions'> {
   const { letterKey, status, patientKey, providerKey, practiceLocationKey, template, sourceFile, row, createdAt, updatedAt, httpStatus, letterId, attempts, approvalId, approver } = rec;
   return { letterKey, status, patientKey, providerKey, practiceLocationKey, template, sourceFile, row, createdAt, updatedAt, httpStatus, letterId, attempts, approvalId, approver };
 }

@@ -317,7 +317,7 @@ class SendPass {
       case 'failed':
       case 'unknown': {
         const ok = await record({ status: result.status, httpStatus: result.httpStatus, attempts: result.attempts }, result.status);
-        const note = ok ? undefined : unrecordedNote('check the chart before any --resend-unknown');
+        const note = ok ? undefined : unrecordedNote('check the chart, then record what you found with canvas-letters ledger resolve');
         this.finish(reportRow(planned, result.status, { ...http, error: withNote(result.error, note) }));
         return;
       }
