@@ -7,11 +7,13 @@
  * event-loop turn are group-committed in a single BEGIN IMMEDIATE transaction on setImmediate, and
  * each promise settles only after that COMMIT returned. The claim check and its write happen inside
  * that transaction, so two processes can never both claim a key.
- * Only keys, statuses, timestamps, HTTP status, letter id, attempts, source file and row are
+ * Only keys, statuses, timestamps, HTTP status, letter id, attempts, source file and row (and,
+ * from schema 3, a sent letter's sha256, render date and approval, and people's resolutions) are
  * stored: never letter content or merge values.
  *
- * This file is the store (the queries and the group commit); open.ts opens and checks the file,
- * errors.ts turns SQLite errors into LedgerErrors.
+ * This file is the store (the claims and the group commit); records.ts reads records, resolve.ts
+ * records resolutions, open.ts opens, migrates and checks the file, errors.ts turns SQLite errors
+ * into LedgerErrors.
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
