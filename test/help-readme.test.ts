@@ -84,7 +84,12 @@ const flagSet = (options: Listed[]) => options.flatMap((o) => o.flags).sort();
 const defaultsByFlag = (options: Listed[]) => new Map(options.flatMap((o) => o.flags.map((f, i) => [f, o.defaults[i] ?? ''] as const)));
 
 const programHelp = help([]);
-const commands = commandNames(programHelp);
+/** Each command, a command with subcommands replaced by its subcommands (`ledger list`): each has its own README table. */
+const commands = commandNames(programHelp).flatMap((name) => {
+  const subcommands = commandNames(help([name]));
+  return subcommands.length === 0 ? [name] : subcommands.map((sub) => `${name} ${sub}`);
+});
+const parents = commandNames(programHelp).filter((name) => commandNames(help([name])).length > 0);
 
 describe('help and README', () => {
   it('the program lists the documented commands', () => {
@@ -92,7 +97,7 @@ describe('help and README', () => {
   });
 
   describe.each(commands)('%s', (command) => {
-    const text = help([command]);
+    const text = help(command.split(' '));
 
     it('lists in --help exactly the options of its README table', () => {
       expect(flagSet(helpOptions(text))).toEqual(flagSet(readmeOptions(command)));
@@ -119,6 +124,10 @@ describe('help and README', () => {
     it('prints no (default: []) after a repeatable option', () => {
       expect(text).not.toContain('(default: [])');
     });
+  });
+
+  it.each(parents)('%s --help, which lists its subcommands, ends with examples too', (command) => {
+    expect(help([command])).toMatch(/\nExamples:\n {2}canvas-letters [^\n]+\n {2}canvas-letters /);
   });
 
   it('the program help ends with examples too', () => {

@@ -78,9 +78,9 @@ describe('a damaged ledger is refused at open', () => {
     const file = ledgerFile();
     const db = new Database(file);
     db.exec('CREATE TABLE letters (letter_key TEXT PRIMARY KEY); CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)');
-    db.pragma('user_version = 2');
+    db.pragma('user_version = 3');
     db.close();
-    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 2: table letters lacks status/);
+    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 3: table letters lacks status/);
   });
 
   it('opens a new file as a new ledger and says it created it; a reopen did not', () => {
@@ -153,25 +153,92 @@ describe('a ledger belongs to one Canvas instance', () => {
   });
 
   it('an existing ledger of schema 1 keeps its letters and adopts the first origin used with it', () => {
-    const file = ledgerFile();
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.exec(`CREATE TABLE letters (
-      letter_key TEXT PRIMARY KEY NOT NULL,
-      status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'unknown')),
-      patient_key TEXT NOT NULL, provider_key TEXT NOT NULL, practice_location_key TEXT NOT NULL, template TEXT NOT NULL,
-      http_status INTEGER, letter_id TEXT, attempts INTEGER NOT NULL,
-      source_file TEXT NOT NULL, source_row INTEGER NOT NULL, run_id TEXT NOT NULL, pid INTEGER NOT NULL,
-      created_at TEXT NOT NULL, updated_at TEXT NOT NULL
-    ) WITHOUT ROWID; CREATE INDEX letters_status ON letters (status);`);
-    db.prepare(`INSERT INTO letters VALUES (?, 'sent', 'p', 'q', 'r', 'visit', 201, 'L1', 1, 'in.csv', 1, 'run', 1, 't', 't')`).run(key(1));
-    db.pragma('user_version = 1');
-    db.close();
+    const file = schema1Ledger();
     const l = Ledger.open(file);
     expect(l.origin).toBeUndefined();
     expect(l.get(key(1))?.status).toBe('sent');
     l.bindOrigin('http://127.0.0.1:4000');
     l.close();
     expect(() => Ledger.open(file, { origin: 'http://127.0.0.1:4001' })).toThrow(LedgerOriginError);
+  });
+});
+
+/** A closed ledger of schema 1 (frozen copy of its table) holding one sent letter, key(1). */
+function schema1Ledger(): string {
+  const file = ledgerFile();
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.exec(SCHEMA_1);
+  db.prepare(`INSERT INTO letters VALUES (?, 'sent', 'p', 'q', 'r', 'visit', 201, 'L1', 1, 'in.csv', 1, 'run', 1, 't', 't')`).run(key(1));
+  db.pragma('user_version = 1');
+  db.close();
+  return file;
+}
+
+const SCHEMA_1 = `CREATE TABLE letters (
+  letter_key TEXT PRIMARY KEY NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'unknown')),
+  patient_key TEXT NOT NULL, provider_key TEXT NOT NULL, practice_location_key TEXT NOT NULL, template TEXT NOT NULL,
+  http_status INTEGER, letter_id TEXT, attempts INTEGER NOT NULL,
+  source_file TEXT NOT NULL, source_row INTEGER NOT NULL, run_id TEXT NOT NULL, pid INTEGER NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+) WITHOUT ROWID; CREATE INDEX letters_status ON letters (status);`;
+const SCHEMA_2 = "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;";
+
+function schemaOf(file: string): { version: number; letters: string[]; tables: string[] } {
+  const db = new Database(file, { readonly: true });
+  try {
+    return {
+      version: db.pragma('user_version', { simple: true }) as number,
+      letters: db.prepare("SELECT name FROM pragma_table_info('letters')").pluck().all() as string[],
+      tables: db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all() as string[],
+    };
+  } finally {
+    db.close();
+  }
+}
+
+describe('schema 3', () => {
+  const NEW_COLUMNS = ['content_sha256', 'render_date', 'approval_id', 'approver'];
+
+  it('migrates a schema-1 ledger to 3: its letters kept with the new columns null, a resolutions table, no origin yet', () => {
+    const file = schema1Ledger();
+    const l = Ledger.open(file);
+    expect(l.get(key(1))).toMatchObject({ status: 'sent', letterId: 'L1', httpStatus: 201, sourceFile: 'in.csv' });
+    expect(l.get(key(1))?.approver).toBeUndefined();
+    expect(l.origin).toBeUndefined();
+    l.close();
+    const schema = schemaOf(file);
+    expect(schema.version).toBe(3);
+    expect(schema.letters).toEqual(expect.arrayContaining(NEW_COLUMNS));
+    expect(schema.tables).toEqual(['letters', 'meta', 'resolutions']);
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare(`SELECT ${NEW_COLUMNS.join(', ')} FROM letters`).get()).toEqual(Object.fromEntries(NEW_COLUMNS.map((c) => [c, null])));
+    db.close();
+  });
+
+  it('migrates a schema-2 ledger to 3 keeping its letters and its origin', () => {
+    const file = schema1Ledger();
+    const db = new Database(file);
+    db.exec(SCHEMA_2);
+    db.prepare("INSERT INTO meta VALUES ('origin', 'https://acme.canvasmedical.com')").run();
+    db.pragma('user_version = 2');
+    db.close();
+    const l = Ledger.open(file, { origin: 'https://acme.canvasmedical.com' });
+    expect(l.origin).toBe('https://acme.canvasmedical.com');
+    expect(l.get(key(1))?.status).toBe('sent');
+    l.close();
+    expect(schemaOf(file).version).toBe(3);
+    expect(schemaOf(file).letters).toEqual(expect.arrayContaining(NEW_COLUMNS));
+    expect(() => Ledger.open(file, { origin: 'https://other.canvasmedical.com' })).toThrow(LedgerOriginError);
+  });
+
+  it('refuses a schema-3 ledger without its resolutions table', () => {
+    const file = ledgerFile();
+    Ledger.open(file).close();
+    const db = new Database(file);
+    db.exec('DROP TABLE resolutions');
+    db.close();
+    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 3: no resolutions table/);
   });
 });

@@ -274,14 +274,18 @@ describe('storage', () => {
     const db = new Database(file, { readonly: true });
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all();
     const columns = db.prepare("SELECT name FROM pragma_table_info('letters')").pluck().all();
-    // meta holds only the Canvas instance's origin (contract: a ledger belongs to one instance).
-    expect(tables).toEqual(['letters', 'meta']);
+    // meta holds only the Canvas instance's origin (contract: a ledger belongs to one instance);
+    // resolutions only who found what on a chart, and when.
+    expect(tables).toEqual(['letters', 'meta', 'resolutions']);
+    expect(db.prepare("SELECT name FROM pragma_table_info('resolutions')").pluck().all()).toEqual(['id', 'letter_key', 'outcome', 'letter_id', 'by', 'at']);
     expect(db.prepare('SELECT key FROM meta').pluck().all()).toEqual([]);
     expect(columns.sort()).toEqual(
       ['letter_key', 'status', 'patient_key', 'provider_key', 'practice_location_key', 'template', 'http_status',
-        'letter_id', 'attempts', 'source_file', 'source_row', 'run_id', 'pid', 'created_at', 'updated_at'].sort(),
+        'letter_id', 'attempts', 'source_file', 'source_row', 'run_id', 'pid', 'created_at', 'updated_at',
+        // the sha256 of a sent letter and its render date (never its content), and its approval
+        'content_sha256', 'render_date', 'approval_id', 'approver'].sort(),
     );
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
   });

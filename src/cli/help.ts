@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 
-/** Examples by command name; the program's own under its name. */
+/** Examples by command name (a subcommand's under its full name, `ledger list`); the program's own under its name. */
 const EXAMPLES: Record<string, string[]> = {
   'canvas-letters': [
     'canvas-letters templates',
@@ -36,6 +36,23 @@ const EXAMPLES: Record<string, string[]> = {
     'canvas-letters approve out/patients-20261203-091500 --by "Dr. Ada Smith" --exclude 7,12-15 --yes',
   ],
   templates: ['canvas-letters templates', 'canvas-letters templates --templates-dir letters/templates --json'],
+  ledger: [
+    'canvas-letters ledger list --status unknown',
+    'canvas-letters ledger resolve --file patients.csv --row 7 --not-sent --by "Dr A. Vasquez"',
+    'canvas-letters ledger export --since 2026-12-01 -o audit.csv',
+  ],
+  'ledger list': [
+    'canvas-letters ledger list --status unknown',
+    'canvas-letters ledger list --patient 5f2c9d1e8a7b4c3d --since 2026-12-01 --json',
+  ],
+  'ledger resolve': [
+    'canvas-letters ledger resolve --file patients.csv --row 7 --not-sent --by "Dr A. Vasquez"',
+    'canvas-letters ledger resolve <letter-key> --sent --letter-id 4f3e2d --by "Dr A. Vasquez"',
+  ],
+  'ledger export': [
+    'canvas-letters ledger export -o audit.csv',
+    'canvas-letters ledger export --since 2026-12-01 -o - | less',
+  ],
 };
 
 /** What send and watch read from the environment (README, Configuration). */
@@ -49,11 +66,16 @@ Environment, also read from a .env file in the working directory:
 
 const WITH_ENVIRONMENT = new Set(['send', 'watch']);
 
-/** Add the environment and examples to the help of the program and of each of its commands. */
+/** A command and its subcommands, each with its name below the program (`ledger list`). */
+function named(cmd: Command, prefix = ''): Array<[string, Command]> {
+  return cmd.commands.flatMap((sub) => [[prefix + sub.name(), sub] as [string, Command], ...named(sub, `${prefix}${sub.name()} `)]);
+}
+
+/** Add the environment and examples to the help of the program and of each of its commands and subcommands. */
 export function addHelpTexts(program: Command): void {
-  for (const cmd of [program, ...program.commands]) {
-    if (WITH_ENVIRONMENT.has(cmd.name())) cmd.addHelpText('after', ENVIRONMENT);
-    const examples = EXAMPLES[cmd.name()];
+  for (const [name, cmd] of [[program.name(), program] as [string, Command], ...named(program)]) {
+    if (WITH_ENVIRONMENT.has(name)) cmd.addHelpText('after', ENVIRONMENT);
+    const examples = EXAMPLES[name];
     if (examples) cmd.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
   }
 }

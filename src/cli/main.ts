@@ -17,6 +17,7 @@ import { addBatchOptions, preferSmallHeap, say } from './shared.js';
 import { runTemplates } from './templates.js';
 import { runInit } from './init.js';
 import { runApprove, type ApproveFlags } from './approve.js';
+import { addLedgerCommand } from './ledger.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -92,9 +93,11 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
     .action(async (dir: string, flags: ApproveFlags) => setExit(await runApprove(dir, flags)));
 
+  addLedgerCommand(program, setExit);
+
   addHelpTexts(program);
-  program.exitOverride();
-  for (const cmd of program.commands) cmd.exitOverride();
+  const withSubcommands = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(withSubcommands)];
+  for (const cmd of withSubcommands(program)) cmd.exitOverride();
   return program;
 }
 

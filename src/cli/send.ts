@@ -88,7 +88,8 @@ export function printWriteFailure(w: WriteFailure, reportCsv: string, reportJson
   if (w.unrecorded.length > 0) {
     say(`not recorded in the ledger (${w.unrecorded.length} row${w.unrecorded.length === 1 ? '' : 's'}; the next run reports ${w.unrecorded.length === 1 ? 'it' : 'them'} unknown):`);
     for (const u of w.unrecorded) say(`  row ${u.row}, letter key ${u.letterKey}: ${u.outcome}`);
-    say('a row marked sent was created in Canvas: never send it again with --resend-unknown; check the chart for any other before resending');
+    say('a row marked sent was created in Canvas: never send it again with --resend-unknown; record it with canvas-letters ledger resolve <letter key> --sent --by <name>');
+    say('check the chart for any other, then record what you found with canvas-letters ledger resolve <letter key> --sent or --not-sent --by <name>');
   }
   if (w.unreported > 0) {
     say(`${w.unreported} row${w.unreported === 1 ? ' is' : 's are'} missing from ${showName(reportCsv)}: every letter recorded as sent is in the ledger (canvas-letters ledger list)`);

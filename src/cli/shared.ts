@@ -43,7 +43,7 @@ export function say(line: string): void {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-function positiveInt(value: string): number {
+export function positiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
   return n;
@@ -157,6 +157,10 @@ export function printPlanNotes(plan: Plan): void {
 export async function printSummary(summary: ReportSummary, json: boolean | undefined, files: { gallery?: string } = {}): Promise<void> {
   const { formatSummary } = await import('../report/writer.js');
   say(formatSummary(summary, files));
+  const unknown = summary.counts.unknown;
+  if (unknown > 0 && summary.command !== 'preview') {
+    say(`${unknown} unknown: Canvas may have created ${unknown === 1 ? 'it' : 'them'}; check the chart${unknown === 1 ? '' : 's'}, then record what you found with canvas-letters ledger resolve (ledger list --status unknown lists them)`);
+  }
   if (json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
 }
 

@@ -7,53 +7,38 @@
  * event-loop turn are group-committed in a single BEGIN IMMEDIATE transaction on setImmediate, and
  * each promise settles only after that COMMIT returned. The claim check and its write happen inside
  * that transaction, so two processes can never both claim a key.
- * Only keys, statuses, timestamps, HTTP status, letter id, attempts, source file and row are
+ * Only keys, statuses, timestamps, HTTP status, letter id, attempts, source file and row (and,
+ * from schema 3, a sent letter's sha256, render date and approval, and people's resolutions) are
  * stored: never letter content or merge values.
  *
- * This file is the store (the queries and the group commit); open.ts opens and checks the file,
- * errors.ts turns SQLite errors into LedgerErrors.
+ * This file is the store (the claims and the group commit); records.ts reads records, resolve.ts
+ * records resolutions, open.ts opens, migrates and checks the file, errors.ts turns SQLite errors
+ * into LedgerErrors.
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { showName } from '../escape.js';
-import { prepareLedgerFile } from '../fsutil.js';
+import { lstatOrUndefined, prepareLedgerFile } from '../fsutil.js';
 import { KEY_FIELDS, type Keys } from '../types.js';
 import { LedgerError, ledgerError } from './errors.js';
 import { bindOrigin, openDatabase, readOrigin } from './open.js';
+import { SELECT, selectRecords, selectResolutions, toRecord, type LedgerRecord, type RecordFilter, type Resolution, type Row } from './records.js';
+import { resolveLetter, type ResolveRequest, type ResolveResult } from './resolve.js';
 
 export { LedgerBusyError, LedgerError, LedgerOriginError, ledgerError } from './errors.js';
-
-export type LedgerStatus = 'pending' | 'sent' | 'failed' | 'unknown';
+export { currentResolution, type LedgerRecord, type LedgerStatus, type RecordFilter, type Resolution, type ResolutionOutcome } from './records.js';
+export type { ResolveRequest, ResolveResult } from './resolve.js';
 
 /** How long an outcome may wait for company before it is committed (claims never wait). */
 const LAZY_MS = 20;
 
-export interface LedgerRecord extends Keys {
-  letterKey: string;
-  status: LedgerStatus;
-  template: string;
-  httpStatus?: number;
-  letterId?: string;
-  attempts: number;
-  sourceFile: string;
-  row: number;
-  runId: string; // who last claimed it
-  pid: number;
-  createdAt: string; // ISO
-  updatedAt: string;
-}
 export interface ClaimRequest { letterKey: string; keys: Keys; template: string; sourceFile: string; row: number }
 export type ClaimResult = { claimed: true } | { claimed: false; existing: LedgerRecord };
 export interface FinishRequest { status: 'sent' | 'failed' | 'unknown'; httpStatus?: number; letterId?: string; attempts: number }
 
-const SELECT = `SELECT letter_key AS letterKey, status, patient_key AS patientKey, provider_key AS providerKey,
-  practice_location_key AS practiceLocationKey, template, http_status AS httpStatus, letter_id AS letterId, attempts,
-  source_file AS sourceFile, source_row AS row, run_id AS runId, pid, created_at AS createdAt, updated_at AS updatedAt
-  FROM letters`;
 const FINISH_STATUSES: ReadonlySet<string> = new Set(['sent', 'failed', 'unknown']);
 
-type Row = Omit<LedgerRecord, 'httpStatus' | 'letterId'> & { httpStatus: number | null; letterId: string | null };
 interface Op {
   /** Runs inside the group transaction; an Error result rejects this op only (others still commit). */
   run: () => unknown;
@@ -72,9 +57,16 @@ export class Ledger {
   private readonly stmt;
   private readonly batch;
 
-  static open(file: string, opts: { runId?: string; busyTimeoutMs?: number; origin?: string } = {}): Ledger {
+  /**
+   * Open (or, unless `create` is false, create) the ledger at `file`; with `origin`, check it
+   * against the Canvas instance the ledger belongs to (recorded on first use).
+   */
+  static open(file: string, opts: { runId?: string; busyTimeoutMs?: number; origin?: string; create?: boolean } = {}): Ledger {
     const path = resolve(file);
     const busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
+    if (opts.create === false && lstatOrUndefined(path) === undefined) {
+      throw new LedgerError(`no ledger at ${showName(path)}`, 'check --ledger (or CANVAS_LETTERS_LEDGER, the config file\'s ledger, CANVAS_BASE_URL); no ledger was created');
+    }
     // Refuses a symlink, device or FIFO (and such -wal/-shm); a new file is 0600 before SQLite sees it,
     // and SQLite gives -wal/-shm the database file's mode.
     const { created } = prepareLedgerFile(path, (message, hint) => new LedgerError(message, hint));
@@ -156,6 +148,26 @@ export class Ledger {
       this.stmt.claim.run({ letterKey, ...keys, template, sourceFile, row, runId: this.runId, pid: process.pid, now: now() });
       return { claimed: true };
     });
+  }
+
+  /**
+   * Record what a person found on the chart for an unknown (or abandoned pending) key, in its own
+   * IMMEDIATE transaction (resolve.ts): `sent` makes it skipped from then on, `not-sent` sendable
+   * by a plain run. A UsageError says why a key cannot be resolved.
+   */
+  resolve(req: ResolveRequest): ResolveResult {
+    this.flush();
+    return this.guard('recording a resolution', () => resolveLetter(this.db, this.file, req, (rec) => this.inFlight(rec)));
+  }
+
+  /** The records a filter selects (ledger list, ledger export), oldest first. */
+  records(filter: RecordFilter = {}): LedgerRecord[] {
+    return this.guard('reading letters', () => selectRecords(this.db, filter));
+  }
+
+  /** Every resolution, by letter key (or those of one key), oldest first. */
+  resolutions(letterKey?: string): Map<string, Resolution[]> {
+    return this.guard('reading resolutions', () => selectResolutions(this.db, letterKey));
   }
 
   /** Record the outcome of a key this ledger holds as pending; resolves when durable. */
@@ -240,7 +252,7 @@ export class Ledger {
     return false; // sent
   }
 
-  private inFlight(rec: Row): boolean {
+  private inFlight(rec: Pick<LedgerRecord, 'pid' | 'runId'>): boolean {
     if (rec.pid === process.pid) return [...openLedgers].some((l) => l.runId === rec.runId);
     try {
       process.kill(rec.pid, 0); // signal 0: only asks whether the process exists
@@ -263,11 +275,6 @@ export class Ledger {
       throw ledgerError(e, this.file, this.busyTimeoutMs, doing);
     }
   }
-}
-
-function toRecord(r: Row): LedgerRecord {
-  const { httpStatus, letterId, ...rest } = r;
-  return { ...rest, ...(httpStatus !== null && { httpStatus }), ...(letterId !== null && { letterId }) };
 }
 
 function now(): string {

@@ -8,8 +8,12 @@ import Database from 'better-sqlite3';
 import { showName } from '../escape.js';
 import { LedgerBusyError, LedgerError, LedgerOriginError, RESTORE_HINT, busyMessage, isBusy, ledgerError, sqliteCode } from './errors.js';
 
-/** 1: the letters table; 2: the meta table (the Canvas instance's origin). */
-const SCHEMA_VERSION = 2;
+/**
+ * 1: the letters table; 2: the meta table (the Canvas instance's origin); 3: each letter's content
+ * sha256, render date, approval id and approver, and the resolutions table (what a person found on
+ * the chart, as history: rows are only ever added).
+ */
+const SCHEMA_VERSION = 3;
 const SCHEMA_V1 = `
 CREATE TABLE letters (
   letter_key TEXT PRIMARY KEY NOT NULL,
@@ -21,9 +25,23 @@ CREATE TABLE letters (
 ) WITHOUT ROWID;
 CREATE INDEX letters_status ON letters (status);`;
 const SCHEMA_V2 = 'CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;';
+const SCHEMA_V3 = `
+ALTER TABLE letters ADD COLUMN content_sha256 TEXT;
+ALTER TABLE letters ADD COLUMN render_date TEXT;
+ALTER TABLE letters ADD COLUMN approval_id TEXT;
+ALTER TABLE letters ADD COLUMN approver TEXT;
+CREATE TABLE resolutions (
+  id INTEGER PRIMARY KEY,
+  letter_key TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'not-sent')),
+  letter_id TEXT, by TEXT NOT NULL, at TEXT NOT NULL
+);
+CREATE INDEX resolutions_letter_key ON resolutions (letter_key);`;
 const LETTERS_COLUMNS = ['letter_key', 'status', 'patient_key', 'provider_key', 'practice_location_key', 'template',
-  'http_status', 'letter_id', 'attempts', 'source_file', 'source_row', 'run_id', 'pid', 'created_at', 'updated_at'];
+  'http_status', 'letter_id', 'attempts', 'source_file', 'source_row', 'run_id', 'pid', 'created_at', 'updated_at',
+  'content_sha256', 'render_date', 'approval_id', 'approver'];
 const META_COLUMNS = ['key', 'value'];
+const RESOLUTIONS_COLUMNS = ['id', 'letter_key', 'outcome', 'letter_id', 'by', 'at'];
 /** How long an existing empty file may take to become a database (another process creating it) before it is refused. */
 const EMPTY_WAIT_MS = 2_000;
 
@@ -122,14 +140,15 @@ function migrate(db: Database.Database, path: string): void {
       }
       db.exec(SCHEMA_V1);
     }
-    db.exec(SCHEMA_V2); // 1 → 2: an existing ledger adopts the first origin used with it
+    if (now < 2) db.exec(SCHEMA_V2); // 1 → 2: an existing ledger adopts the first origin used with it
+    db.exec(SCHEMA_V3); // 2 → 3: the new columns are null for the letters already recorded
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
 
 /** The tables a ledger of this schema version must have, with their columns. */
 function checkSchema(db: Database.Database, path: string): void {
-  for (const [table, expected] of [['letters', LETTERS_COLUMNS], ['meta', META_COLUMNS]] as const) {
+  for (const [table, expected] of [['letters', LETTERS_COLUMNS], ['meta', META_COLUMNS], ['resolutions', RESOLUTIONS_COLUMNS]] as const) {
     const have = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
     const lacking = expected.filter((c) => !have.has(c));
     if (lacking.length > 0) {

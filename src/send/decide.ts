@@ -3,8 +3,10 @@
  * (skipped), an earlier outcome unknown (not resent), or over `--limit`; and the report row of
  * a row the ledger settled.
  */
+import { showName } from '../escape.js';
 import { reportRow } from '../report/rows.js';
 import type { Ledger, LedgerRecord } from '../ledger/ledger.js';
+import { currentResolution } from '../ledger/records.js';
 import type { ReportRow } from '../types.js';
 import type { Plan, PlannedRow } from '../plan/validate.js';
 
@@ -22,7 +24,8 @@ export interface Decisions {
   counts: Record<Decision, number>;
 }
 
-const UNKNOWN_BEFORE = 'earlier outcome unknown (ledger): check the patient chart in Canvas, then use --resend-unknown to send it again';
+const UNKNOWN_BEFORE =
+  'earlier outcome unknown (ledger): check the patient chart in Canvas, then record what you found with canvas-letters ledger resolve (--sent or --not-sent), or send every unknown row again with --resend-unknown';
 
 /** Ledger keys looked up at once. */
 const LOOKUP_CHUNK = 5_000;
@@ -39,11 +42,18 @@ export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, rese
   const decision = ledgerDecision(rec, resendUnknown);
   if (decision === Decision.AlreadySent) {
     return reportRow(p, 'skipped', {
-      error: `already sent (ledger: ${rec!.sourceFile} row ${rec!.row}, ${rec!.updatedAt})`,
+      error: `already sent (ledger: ${alreadySentBy(rec!)})`,
       ...(rec!.letterId ? { letterId: rec!.letterId } : {}),
     });
   }
   return decision === Decision.Unknown ? reportRow(p, 'unknown', { error: UNKNOWN_BEFORE }) : undefined;
+}
+
+/** Who recorded a sent key: a run (its file, row and time), or a person who found the letter on the chart. */
+function alreadySentBy(rec: LedgerRecord): string {
+  const resolution = currentResolution(rec);
+  if (resolution?.outcome === 'sent') return `resolved sent by ${showName(resolution.by)} ${resolution.at.slice(0, 10)}`;
+  return `${rec.sourceFile} row ${rec.row}, ${rec.updatedAt}`;
 }
 
 /**

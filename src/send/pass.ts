@@ -9,6 +9,7 @@
  * always waits for every request in flight and records its outcome (retrying the ledger for a
  * bounded time) before it returns; it never rejects for a write failure.
  */
+import { resolve as resolvePath } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { planRows, type PassRow } from '../plan/replay.js';
 import { reportRow, unreadRow } from '../report/rows.js';
@@ -252,7 +253,7 @@ class SendPass {
     let claim: Awaited<ReturnType<SenderOptions['ledger']['claim']>>;
     try {
       claim = await o.ledger.claim(
-        { letterKey, keys: planned.keys, template, sourceFile: o.plan.source.file, row: planned.row },
+        { letterKey, keys: planned.keys, template, sourceFile: resolvePath(o.plan.source.file), row: planned.row },
         { resendUnknown: o.resendUnknown },
       );
     } catch (err) {
@@ -316,7 +317,7 @@ class SendPass {
       case 'failed':
       case 'unknown': {
         const ok = await record({ status: result.status, httpStatus: result.httpStatus, attempts: result.attempts }, result.status);
-        const note = ok ? undefined : unrecordedNote('check the chart before any --resend-unknown');
+        const note = ok ? undefined : unrecordedNote('check the chart, then record what you found with canvas-letters ledger resolve');
         this.finish(reportRow(planned, result.status, { ...http, error: withNote(result.error, note) }));
         return;
       }

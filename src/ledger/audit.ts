@@ -1,0 +1,35 @@
+/**
+ * `ledger export`: the audit CSV of every letter the ledger holds (or those updated since a time):
+ * keys, status, times, HTTP status, letter id, attempts, approval, and every resolution in order.
+ * Never content (the ledger holds none). Cells go through the report's formula rule.
+ */
+import { stringify } from 'csv-stringify/sync';
+import { neutraliseFormula } from '../report/writer.js';
+import type { Ledger } from './ledger.js';
+import type { LedgerRecord, RecordFilter, Resolution } from './records.js';
+
+export const AUDIT_COLUMNS = [
+  'letterKey', 'status', 'patientKey', 'providerKey', 'practiceLocationKey', 'template', 'sourceFile', 'row',
+  'createdAt', 'updatedAt', 'httpStatus', 'letterId', 'attempts', 'approvalId', 'approver', 'resolutions',
+] as const;
+
+/** `2026-12-03T10:00:00.000Z not-sent by Ann; 2026-12-04T09:12:00.000Z sent (letter id L7) by Bob`. */
+export function formatResolutions(list: readonly Resolution[]): string {
+  return list.map((r) => `${r.at} ${r.outcome}${r.letterId !== undefined ? ` (letter id ${r.letterId})` : ''} by ${r.by}`).join('; ');
+}
+
+/** The audit CSV (header and one line per record), every cell formula-safe, and how many letters it holds. */
+export function auditCsv(ledger: Pick<Ledger, 'records' | 'resolutions'>, filter: Pick<RecordFilter, 'since'> = {}): { text: string; letters: number } {
+  const records = ledger.records(filter);
+  const resolutions = ledger.resolutions();
+  const lines = records.map((rec) => {
+    const cells: Record<(typeof AUDIT_COLUMNS)[number], string | number | undefined> = { ...pick(rec), resolutions: formatResolutions(resolutions.get(rec.letterKey) ?? []) };
+    return AUDIT_COLUMNS.map((col) => neutraliseFormula(cells[col] === undefined ? '' : String(cells[col])));
+  });
+  return { text: stringify([[...AUDIT_COLUMNS], ...lines], { record_delimiter: 'unix' }), letters: lines.length };
+}
+
+function pick(rec: LedgerRecord): Omit<Record<(typeof AUDIT_COLUMNS)[number], string | number | undefined>, 'resolutions'> {
+  const { letterKey, status, patientKey, providerKey, practiceLocationKey, template, sourceFile, row, createdAt, updatedAt, httpStatus, letterId, attempts, approvalId, approver } = rec;
+  return { letterKey, status, patientKey, providerKey, practiceLocationKey, template, sourceFile, row, createdAt, updatedAt, httpStatus, letterId, attempts, approvalId, approver };
+}

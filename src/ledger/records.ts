@@ -1,0 +1,128 @@
+/**
+ * The ledger's records as the library sees them: the letters table read into LedgerRecords (with
+ * the last resolution of each), the resolutions kept as history, and the queries `ledger list` and
+ * `ledger export` use. Never letter content: the ledger holds none.
+ */
+import type Database from 'better-sqlite3';
+import type { Keys } from '../types.js';
+
+export type LedgerStatus = 'pending' | 'sent' | 'failed' | 'unknown';
+
+/** What a person found on the chart: the letter is there (`sent`) or not (`not-sent`). */
+export type ResolutionOutcome = 'sent' | 'not-sent';
+
+/** One resolution (`ledger resolve`), as kept in the history. */
+export interface Resolution {
+  outcome: ResolutionOutcome;
+  /** With `sent`: the letter id the person found, when given. */
+  letterId?: string;
+  by: string;
+  at: string; // ISO
+}
+
+export interface LedgerRecord extends Keys {
+  letterKey: string;
+  status: LedgerStatus;
+  template: string;
+  httpStatus?: number;
+  letterId?: string;
+  attempts: number;
+  sourceFile: string;
+  row: number;
+  runId: string; // who last claimed it
+  pid: number;
+  createdAt: string; // ISO
+  updatedAt: string;
+  /** The approval the letter was sent under (send --approved), when it was. */
+  approvalId?: string;
+  approver?: string;
+  /** The latest resolution of this key, when a person resolved it. */
+  lastResolution?: Resolution;
+}
+
+/** What `ledger list` and `ledger export` select: every filter optional. */
+export interface RecordFilter {
+  status?: LedgerStatus;
+  patientKey?: string;
+  /** ISO time: records updated (sent, failed, resolved…) at or after it. */
+  since?: string;
+}
+
+const LAST_RESOLUTION = `(SELECT json_object('outcome', r.outcome, 'letterId', r.letter_id, 'by', r.by, 'at', r.at)
+  FROM resolutions r WHERE r.letter_key = letters.letter_key ORDER BY r.id DESC LIMIT 1)`;
+
+export const SELECT = `SELECT letter_key AS letterKey, status, patient_key AS patientKey, provider_key AS providerKey,
+  practice_location_key AS practiceLocationKey, template, http_status AS httpStatus, letter_id AS letterId, attempts,
+  source_file AS sourceFile, source_row AS row, run_id AS runId, pid, created_at AS createdAt, updated_at AS updatedAt,
+  approval_id AS approvalId, approver, ${LAST_RESOLUTION} AS lastResolution
+  FROM letters`;
+
+type Nullable<T, K extends keyof T> = Omit<T, K> & { [P in K]: T[P] | null };
+export type Row = Nullable<Omit<LedgerRecord, 'lastResolution'>, 'httpStatus' | 'letterId' | 'approvalId' | 'approver'> & { lastResolution: string | null };
+type ResolutionRow = Nullable<Resolution, 'letterId'>;
+
+export function toRecord(r: Row): LedgerRecord {
+  const { httpStatus, letterId, approvalId, approver, lastResolution, ...rest } = r;
+  return {
+    ...rest,
+    ...(httpStatus !== null && { httpStatus }),
+    ...(letterId !== null && { letterId }),
+    ...(approvalId !== null && { approvalId }),
+    ...(approver !== null && { approver }),
+    ...(lastResolution !== null && { lastResolution: toResolution(JSON.parse(lastResolution) as ResolutionRow) }),
+  };
+}
+
+function toResolution(r: ResolutionRow): Resolution {
+  const { letterId, ...rest } = r;
+  return { ...rest, ...(letterId !== null && { letterId }) };
+}
+
+/**
+ * The resolution that set the record's present status, if one did: the latest one, when no run has
+ * touched the key since (a resolution sets updated_at to its own time; a claim or an outcome moves it).
+ */
+export function currentResolution(rec: LedgerRecord): Resolution | undefined {
+  const last = rec.lastResolution;
+  return last !== undefined && last.at === rec.updatedAt ? last : undefined;
+}
+
+/** The records a filter selects, oldest first. */
+export function selectRecords(db: Database.Database, filter: RecordFilter = {}): LedgerRecord[] {
+  const where: string[] = [];
+  if (filter.status !== undefined) where.push('status = @status');
+  if (filter.patientKey !== undefined) where.push('patient_key = @patientKey');
+  if (filter.since !== undefined) where.push('updated_at >= @since');
+  const sql = `${SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, source_file, source_row, letter_key`;
+  return db.prepare<[RecordFilter], Row>(sql).all({ ...filter }).map(toRecord);
+}
+
+/** Every resolution of every key (or of one key), oldest first. */
+export function selectResolutions(db: Database.Database, letterKey?: string): Map<string, Resolution[]> {
+  const rows = db
+    .prepare<[{ letterKey?: string }], ResolutionRow & { letterKey: string }>(
+      `SELECT letter_key AS letterKey, outcome, letter_id AS letterId, by, at FROM resolutions
+        ${letterKey !== undefined ? 'WHERE letter_key = @letterKey' : ''} ORDER BY id`,
+    )
+    .all(letterKey !== undefined ? { letterKey } : {});
+  const byKey = new Map<string, Resolution[]>();
+  for (const { letterKey: key, ...r } of rows) {
+    const list = byKey.get(key) ?? [];
+    list.push(toResolution(r));
+    byKey.set(key, list);
+  }
+  return byKey;
+}
+
+/** The records of one source file and row: the file as given (absolute), else every file of that base name. */
+export function selectByFileRow(db: Database.Database, files: readonly string[], row: number): LedgerRecord[] {
+  return db
+    .prepare<[string, number], Row>(`${SELECT} WHERE source_file IN (SELECT value FROM json_each(?)) AND source_row = ? ORDER BY created_at`)
+    .all(JSON.stringify(files), row)
+    .map(toRecord);
+}
+
+/** The distinct source files the ledger holds (to match a base name). */
+export function sourceFiles(db: Database.Database): string[] {
+  return db.prepare<[], string>('SELECT DISTINCT source_file FROM letters ORDER BY source_file').pluck().all();
+}
