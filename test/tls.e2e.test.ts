@@ -17,12 +17,16 @@ const box = useSandbox();
 let server: tls.Server;
 let httpsUrl: string;
 let connections = 0;
+let open = 0;
+let mostOpen = 0;
 let dir: string;
 
 beforeAll(async () => {
   const upstreamPort = Number(new URL(box.sandbox.url).port);
   server = tls.createServer({ key: readFileSync(join(FIXTURES, 'key.pem')), cert: readFileSync(join(FIXTURES, 'cert.pem')) }, (socket) => {
     connections++;
+    mostOpen = Math.max(mostOpen, ++open);
+    socket.on('close', () => open--);
     const upstream = net.connect(upstreamPort, '127.0.0.1');
     socket.pipe(upstream).pipe(socket);
     socket.on('error', () => upstream.destroy());
@@ -36,6 +40,7 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 beforeEach(() => {
   dir = tempDir('cl-tls-');
   connections = 0;
+  mostOpen = 0;
 });
 
 function send(env: NodeJS.ProcessEnv) {
@@ -52,7 +57,11 @@ describe('send over https', () => {
     expect(box.sandbox.letters).toHaveLength(20);
     expect(new Set(box.sandbox.letters.map((l) => l.patientKey)).size).toBe(20);
     expect(connections).toBeGreaterThan(0);
-    expect(connections).toBeLessThanOrEqual(6); // -c 4 letter sockets + token requests, kept alive
+    // Kept alive: far fewer connections than letters, and never more open at once than -c 4 letter
+    // sockets and one for the token. (A socket idle for 4 s is closed and another opened later, so
+    // a loaded machine may open a few more in all: the total is not a fixed number.)
+    expect(connections).toBeLessThan(20);
+    expect(mostOpen).toBeLessThanOrEqual(6);
   });
 
   it('sends nothing when the certificate is not trusted, and says what to check', async () => {
