@@ -93,7 +93,7 @@ export async function runSend(csv: string | undefined, flags: SendFlags, config?
 async function approvedInput(dir: string, flags: SendFlags): Promise<{ approved: string; out: string }> {
   const [{ readBatch }, { defaultOutDir }] = await Promise.all([import('../approve/batch.js'), import('../report/out-dir.js')]);
   const { batch } = readBatch(dir);
-  return { approved: resolve(dir), out: resolve(flags.out ?? defaultOutDir(batch.csv.path)) };
+  return { approved: dir, out: resolve(flags.out ?? defaultOutDir(batch.csv.path)) };
 }
 
 /** The line said before the summary of a refused run, if any (the summary's stop reason says the rest). */
