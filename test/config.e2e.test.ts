@@ -122,12 +122,26 @@ describe('the config file with send', () => {
     expect(box.sandbox.letters).toHaveLength(6);
   });
 
-  it('send refuses a job that requires approval, naming the setting, and sends nothing', async () => {
+  it('a job that requires approval refuses a plain send, naming the setting and the commands to run, and sends nothing', async () => {
     writeConfig(jury({ requireApproval: true }));
     const r = await send(['--ledger', join(root, 'ledger.db')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('job jury requires approval (../../canvas-letters.config.json: jobs.jury.requireApproval is true)');
+    expect(r.stderr).toContain('canvas-letters preview <csv> --job jury');
+    expect(r.stderr).toContain('canvas-letters approve <out> --by <name>');
+    expect(r.stderr).toContain('canvas-letters send --approved <out> --job jury');
     expect(box.sandbox.letters).toHaveLength(0);
     expect(existsSync(join(root, 'ledger.db'))).toBe(false);
+  });
+
+  it('a job that requires approval sends its approved preview: preview, approve, then send --approved with the job', async () => {
+    writeConfig(jury({ requireApproval: true, ledger: 'state/ledger.db' }));
+    expect(runCli(['preview', 'export.csv', '--job', 'jury', '-o', 'review'], { cwd: sub }).code).toBe(0);
+    expect(runCli(['approve', 'review', '--by', 'Dr. V', '--yes'], { cwd: sub }).code).toBe(0);
+    const r = await runCliAsync(['send', '--approved', 'review', '--job', 'jury', '--yes', '-o', 'sent'], { cwd: sub, env: box.env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('2 sent');
+    expect(reportJson(join(sub, 'sent')).summary).toMatchObject({ config: { job: 'jury' }, approval: { approver: 'Dr. V' } });
+    expect(box.sandbox.letters).toHaveLength(2);
   });
 });

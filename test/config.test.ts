@@ -236,12 +236,15 @@ describe('options from the config file on the command line', () => {
     expect(cmd.opts().provider).toBeUndefined();
   });
 
-  it('send refuses a job that requires approval, naming the setting; preview takes it', async () => {
+  it('send refuses a job that requires approval without --approved, naming the setting and the commands; watch refuses it; preview and send --approved take it', async () => {
     const { deep } = project({ jobs: { jury: { template: 'jury-duty', requireApproval: true } } });
-    await expect(applyProjectConfig(parsed(['--job', 'jury'], addBatchOptions, 'send'), { cwd: deep })).rejects.toThrow(
-      /^job jury requires approval \(\.\.\/\.\.\/canvas-letters\.config\.json: jobs\.jury\.requireApproval is true\).*nothing was sent/,
-    );
-    await expect(applyProjectConfig(parsed(['--job', 'jury'], addWatchOptions, 'watch'), { cwd: deep })).rejects.toThrow(/^watch cannot send jobs that require approval/);
+    const plain = applyProjectConfig(parsed(['--job', 'jury'], addBatchOptions, 'send'), { cwd: deep });
+    await expect(plain).rejects.toThrow(/^job jury requires approval \(\.\.\/\.\.\/canvas-letters\.config\.json: jobs\.jury\.requireApproval is true\).*nothing was sent/);
+    await expect(plain).rejects.toThrow(/canvas-letters approve <out> --by <name>, then canvas-letters send --approved <out> --job jury/);
+    const watch = applyProjectConfig(parsed(['--job', 'jury'], addWatchOptions, 'watch'), { cwd: deep });
+    await expect(watch).rejects.toThrow(/^watch cannot send jobs that require approval .*never an approved preview/);
     await expect(applyProjectConfig(parsed(['--job', 'jury']), { cwd: deep })).resolves.toBeDefined();
+    const approved = parsed(['--job', 'jury', '--approved', 'out'], addBatchOptions, 'send');
+    await expect(applyProjectConfig(approved, { cwd: deep })).resolves.toBeDefined();
   });
 });

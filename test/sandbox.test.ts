@@ -269,8 +269,8 @@ describe('sandbox control API and lifecycle', () => {
     await post(sb, t, { ...LETTER, patientKey: 'pat-2' });
     const list = (await (await fetch(`${sb.url}/sandbox/letters`)).json()) as Record<string, unknown>[];
     expect(list.map((l) => l.patientKey)).toEqual(['pat-2', 'pat-1']); // newest first
-    expect(Object.keys(list[0] ?? {}).sort()).toEqual(['id', 'patientKey', 'practiceLocationKey', 'providerKey', 'receivedAt', 'size', 'subject', 'template']);
-    expect(list[0]).toMatchObject({ template: null, subject: null });
+    expect(Object.keys(list[0] ?? {}).sort()).toEqual(['approvalId', 'id', 'patientKey', 'practiceLocationKey', 'providerKey', 'receivedAt', 'size', 'subject', 'template']);
+    expect(list[0]).toMatchObject({ template: null, subject: null, approvalId: null });
     const one = await fetch(`${sb.url}/sandbox/letters/${String(list[0]?.id)}`);
     expect(await one.json()).toMatchObject({ patientKey: 'pat-2', content: LETTER.content });
     expect((await fetch(`${sb.url}/sandbox/letters/unknown`)).status).toBe(404);
@@ -279,6 +279,20 @@ describe('sandbox control API and lifecycle', () => {
     expect(stats).not.toHaveProperty('startTimes');
     expect((await fetch(`${sb.url}/sandbox/letters`, { method: 'DELETE' })).status).toBe(204);
     expect(sb.letters).toHaveLength(0);
+  });
+
+  it("keeps a letter's X-Canvas-Letters-Approval header as its approvalId (a malformed one is not kept)", async () => {
+    const sb = await sandbox();
+    const t = await token(sb);
+    const headers = (approval: string) => ({ 'Content-Type': 'application/json', Authorization: `Bearer ${t}`, 'X-Canvas-Letters-Approval': approval });
+    const id = '3b2c1d4e-5f60-4718-9a2b-3c4d5e6f7a8b';
+    expect((await fetch(sb.url + LETTER_PATH, { method: 'POST', headers: headers(id), body: JSON.stringify(LETTER) })).status).toBe(201);
+    expect((await fetch(sb.url + LETTER_PATH, { method: 'POST', headers: headers('<b>not an id</b>'), body: JSON.stringify(LETTER) })).status).toBe(201);
+    expect(sb.letters.map((l) => l.approvalId)).toEqual([id, undefined]);
+    const list = (await (await fetch(`${sb.url}/sandbox/letters`)).json()) as { approvalId: string | null }[];
+    expect(list.map((l) => l.approvalId)).toEqual([null, id]);
+    const one = (await (await fetch(`${sb.url}/sandbox/letters/${sb.letters[0]!.id}`)).json()) as { approvalId: string | null };
+    expect(one.approvalId).toBe(id);
   });
 
   it('changes faults with PUT /sandbox/faults and refuses bad ones with 400', async () => {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { CanvasClient, TokenSource } from '../src/canvas/index.js';
 import type { ClaimResult, FinishRequest } from '../src/ledger/ledger.js';
 import { Decision } from '../src/send/decide.js';
-import { runSender, type SenderOptions } from '../src/send/pass.js';
+import { planSource, runSender, type SenderOptions } from '../src/send/pass.js';
 import type { ReportRow } from '../src/types.js';
 import { validateBatch, type Plan } from '../src/plan/validate.js';
 import { FileChangedError, planRows } from '../src/plan/replay.js';
@@ -93,7 +93,7 @@ function fakeClock() {
 }
 
 function options(plan: Plan, more: Partial<SenderOptions> & Pick<SenderOptions, 'ledger' | 'add'>): SenderOptions {
-  return { plan, decisions: sendAll(plan), toSend: plan.rows, concurrency: 4, retryBaseDelayMs: 0, ...more };
+  return { source: planSource(plan), decisions: sendAll(plan), toSend: plan.rows, concurrency: 4, retryBaseDelayMs: 0, ...more };
 }
 
 /** After the first entry matching `failure`, no letter request starts. */

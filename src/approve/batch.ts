@@ -13,6 +13,7 @@ import { UsageError } from '../errors.js';
 import { showName } from '../escape.js';
 import { checkPath, readRegularFile, writePrivateFile } from '../fsutil.js';
 import type { TemplateSet, TemplateSource } from '../templates/index.js';
+import { KEY_FIELDS, type Keys } from '../types.js';
 
 export const BATCH_FILE = 'batch.json';
 export const BATCH_VERSION = 1;
@@ -21,6 +22,8 @@ export const BATCH_VERSION = 1;
 export interface BatchRow {
   row: number;
   letterKey: string;
+  /** The three Canvas keys the letter is for (as in the report), sealed with it: `send --approved` sends with these. */
+  keys?: Keys;
   template: string;
   /** The letter file, relative to the preview folder (`letters/row-NNNNN.html`). */
   file: string;
@@ -128,7 +131,8 @@ function isBatchRow(r: unknown): r is BatchRow {
   return (
     typeof row === 'object' && row !== null && Number.isInteger(row.row) && (row.row ?? 0) > 0 &&
     typeof row.template === 'string' && typeof row.letterKey === 'string' &&
-    typeof row.file === 'string' && LETTER_FILE.test(row.file) && typeof row.sha256 === 'string' && HEX.test(row.sha256)
+    typeof row.file === 'string' && LETTER_FILE.test(row.file) && typeof row.sha256 === 'string' && HEX.test(row.sha256) &&
+    (row.keys === undefined || (typeof row.keys === 'object' && row.keys !== null && KEY_FIELDS.every((f) => typeof row.keys![f] === 'string')))
   );
 }
 

@@ -16,7 +16,12 @@ export interface LetterRequest {
   providerKey: string;
   practiceLocationKey: string;
   content: string;
+  /** The approval the letter was sent under (send --approved): sent as the APPROVAL_HEADER header, never in the body. */
+  approvalId?: string;
 }
+
+/** The request header naming a letter's approval (Canvas ignores unknown headers; the sandbox shows it). */
+export const APPROVAL_HEADER = 'x-canvas-letters-approval';
 
 export type AttemptOutcome =
   | { kind: 'created'; httpStatus: number; letterId?: string }
@@ -62,7 +67,12 @@ export class CanvasClient {
     try {
       const res = await this.http.post(this.letterUrl, {
         body,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(letter.approvalId !== undefined && { [APPROVAL_HEADER]: letter.approvalId }),
+        },
       });
       status = res.status;
       text = res.body;

@@ -33,7 +33,7 @@ export async function applyProjectConfig(cmd: Command, opts: ApplyOptions = {}):
   const job = cmd.getOptionValue('job') as string | undefined;
   const config = loadProjectConfig({ job, ...(opts.cwd !== undefined && { cwd: opts.cwd }) });
   if (config === undefined) return undefined;
-  refuseApproval(cmd.name(), config);
+  refuseApproval(cmd, config);
   const { map, ledger, requireApproval: _approval, ...settings } = config.options;
   const takes = (name: string) =>
     cmd.options.some((o) => o.attributeName() === name) && (only === undefined || only.includes(name as OptionName)) && !NOT_TAKEN[cmd.name()]?.includes(name);
@@ -56,18 +56,27 @@ function mergeMap(cmd: Command, map: Record<string, string>): void {
   cmd.setOptionValueWithSource('map', [...fromConfig, ...flags], source);
 }
 
-/** `requireApproval`: send and watch refuse (approval is not in this version); preview ignores it. */
-function refuseApproval(command: string, config: ProjectConfig): void {
+/**
+ * `requireApproval`: send refuses to run without --approved (saying how to get an approved
+ * batch), and watch refuses such jobs (it sends CSV files, never approved batches); preview
+ * ignores it.
+ */
+function refuseApproval(cmd: Command, config: ProjectConfig): void {
   if (config.approvalKey === undefined) return;
   const setting = `${config.shown}: ${config.approvalKey} is true`;
-  const what = config.used.job !== undefined ? `job ${config.used.job}` : 'this project';
-  if (command === 'send') {
+  const job = config.used.job;
+  const what = job !== undefined ? `job ${job}` : 'this project';
+  const jobFlag = job !== undefined ? ` --job ${job}` : '';
+  if (cmd.name() === 'send' && cmd.getOptionValue('approved') === undefined) {
     throw new UsageError(
-      `${what} requires approval (${setting}), and approval is not available in this version: nothing was sent`,
-      'preview it to review the letters; to send without approval, set "requireApproval": false',
+      `${what} requires approval (${setting}): send sends only an approved preview; nothing was sent`,
+      `run canvas-letters preview <csv>${jobFlag} --out <out>, review <out>/index.html, then canvas-letters approve <out> --by <name>, then canvas-letters send --approved <out>${jobFlag}`,
     );
   }
-  if (command === 'watch') {
-    throw new UsageError(`watch cannot send jobs that require approval (${setting})`, 'nothing was sent; give watch a job without "requireApproval"');
+  if (cmd.name() === 'watch') {
+    throw new UsageError(
+      `watch cannot send jobs that require approval (${setting}): it sends the CSV files dropped in, never an approved preview`,
+      `nothing was sent; give watch a job without "requireApproval", and send approved batches with canvas-letters send --approved <out>${jobFlag}`,
+    );
   }
 }

@@ -31,8 +31,8 @@ function buildProgram(setExit: (code: number) => void): Command {
    * config file (and --job), then run and keep its exit code.
    */
   const batchAction =
-    <F extends object>(run: (target: string, flags: F, config?: AppliedConfig) => Promise<number>) =>
-    async (target: string, _flags: F, cmd: Command) => {
+    <F extends object, T extends string | undefined = string>(run: (target: T, flags: F, config?: AppliedConfig) => Promise<number>) =>
+    async (target: T, _flags: F, cmd: Command) => {
       await preferSmallHeap();
       const config = await applyProjectConfig(cmd);
       setExit(await run(target, cmd.opts<F>(), config));
@@ -53,7 +53,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     program
       .command('send')
       .description('validate every row first; then create each letter in Canvas once, with bounded concurrency; write the report')
-      .argument('<csv>', 'the CSV file, one letter per row'),
+      .argument('[csv]', 'the CSV file, one letter per row (none with --approved)'),
     'send',
   ).action(batchAction(runSend));
 

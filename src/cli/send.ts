@@ -4,25 +4,32 @@
  * in flight finish and be recorded (exit 130 when there were letters to send); a second one
  * exits at once, leaving those letters pending in the ledger (reported `unknown` by the next run).
  */
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../errors.js';
 import { showName } from '../escape.js';
 import type { Plan } from '../plan/validate.js';
 import type { Preflight, Refusal, WriteFailure } from '../send/index.js';
+import type { SendProgress } from '../send/pass.js';
 import type { AppliedConfig } from './config.js';
 import { batchInput, ledgerInput, printPlanNotes, printSummary, say, type SendFlags } from './shared.js';
 
-export async function runSend(csv: string, flags: SendFlags, config?: AppliedConfig): Promise<number> {
+export async function runSend(csv: string | undefined, flags: SendFlags, config?: AppliedConfig): Promise<number> {
+  if (csv !== undefined && flags.approved !== undefined) {
+    throw new UsageError('send takes a <csv> or --approved <preview-dir>, not both', 'nothing was sent; an approved batch names its own CSV');
+  }
+  if (csv === undefined && flags.approved === undefined) {
+    throw new UsageError('send needs a <csv>, or --approved <preview-dir>', 'e.g. canvas-letters send letters.csv, or canvas-letters send --approved out/letters-20260105-093000');
+  }
   const interactive = process.stdin.isTTY === true;
   if (!flags.yes && !interactive) {
     throw new UsageError('send needs --yes when standard input is not a terminal', 'nothing was sent; add --yes to confirm non-interactively');
   }
-  const [{ send }, { loadConfig }, { createProgressView }] = await Promise.all([
+  const [{ send, sendApproved }, { loadConfig }, { createProgressView }] = await Promise.all([
     import('../send/index.js'),
     import('../canvas/index.js'),
     import('./progress.js'),
   ]);
-  const input = await batchInput(csv, flags);
   const ledger = await ledgerInput(flags, config?.ledger);
 
   const interrupt = new AbortController();
@@ -42,24 +49,32 @@ export async function runSend(csv: string, flags: SendFlags, config?: AppliedCon
 
   let view: Awaited<ReturnType<typeof createProgressView>> | undefined;
   try {
-    const { plan, summary, refusal, writeFailure } = await send({
-      ...input,
+    const common = {
       ...sendTuning(flags),
       ...ledger,
       config: () => loadConfig(), // only once there is something to send
       ...(config && { configUsed: config.used }),
       signal: interrupt.signal,
-      onValidated: printPlanNotes,
-      confirm: async (p) => {
+      confirm: async (p: Preflight) => {
         if (flags.yes) say(describe(p));
         else if (!(await ask(p))) return false;
         view = await createProgressView(p.toSend, process.stderr.isTTY === true);
         return true;
       },
-      onProgress: (p) => view?.update(p),
-    });
+      onProgress: (p: SendProgress) => view?.update(p),
+    };
+    let note: string | undefined;
+    let result: Awaited<ReturnType<typeof sendApproved>>;
+    if (csv !== undefined) {
+      const sent = await send({ ...(await batchInput(csv, flags)), ...common, onValidated: printPlanNotes });
+      note = refusalNote(sent.refusal, csv, sent.plan);
+      result = sent;
+    } else {
+      const onChecked = (warnings: readonly string[]) => warnings.forEach((w) => say(`warning: ${w}`));
+      result = await sendApproved({ ...common, ...(await approvedInput(flags.approved!, flags)), onChecked });
+    }
+    const { summary, writeFailure } = result;
     view?.stop();
-    const note = refusalNote(refusal, csv, plan);
     if (note !== undefined) say(note);
     await printSummary(summary, flags.json);
     if (writeFailure) printWriteFailure(writeFailure, summary.reportCsv, summary.reportJson);
@@ -69,6 +84,16 @@ export async function runSend(csv: string, flags: SendFlags, config?: AppliedCon
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+/**
+ * An approved batch's run: its report goes to --out, else to the default folder named after the
+ * batch's CSV. The batch is checked by the library (sendApproved); its notes are said here.
+ */
+async function approvedInput(dir: string, flags: SendFlags): Promise<{ approved: string; out: string }> {
+  const [{ readBatch }, { defaultOutDir }] = await Promise.all([import('../approve/batch.js'), import('../report/out-dir.js')]);
+  const { batch } = readBatch(dir);
+  return { approved: dir, out: resolve(flags.out ?? defaultOutDir(batch.csv.path)) };
 }
 
 /** The line said before the summary of a refused run, if any (the summary's stop reason says the rest). */

@@ -26,6 +26,8 @@ export interface BatchFlags {
   yes?: boolean;
   lookup?: boolean;
   json?: boolean;
+  /** `send --approved <preview-dir>`. */
+  approved?: string;
 }
 
 /** The flags of the commands that send (the same set: see addBatchOptions). */
@@ -83,7 +85,7 @@ export function startEmpty(cmd: Command, ...names: string[]): Command {
  */
 export function addBatchOptions(cmd: Command, command: BatchCommand): Command {
   const preview = command === 'preview';
-  return startEmpty(cmd, 'map')
+  startEmpty(cmd, 'map')
     .option('-t, --template <name>', 'template <templates-dir>/<name>.hbs; a "template" column overrides it per row')
     .option('--templates-dir <dir>', 'where templates, partials, stylesheets and images live', './templates')
     .addOption(shownIn(new Option('-o, --out <dir>', `where the report${preview ? ', the letters and index.html are' : ' is'} written (default: ./out/<csv-name>-<YYYYMMDD-HHMMSS>)`), command !== 'watch'))
@@ -102,6 +104,9 @@ export function addBatchOptions(cmd: Command, command: BatchCommand): Command {
     .addOption(shownIn(new Option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)'), command === 'send'))
     .option('--lookup', "read patient, provider and location details from the Canvas FHIR API by the rows' keys (a CSV column of the same name wins)")
     .option('--json', 'print the run summary as JSON on stdout');
+  // send's own (preview and watch do not have it): the letters of an approved preview, instead of a CSV.
+  if (command === 'send') cmd.option('--approved <preview-dir>', 'send exactly the approved letters of a sealed preview (see Approval), instead of a <csv>');
+  return cmd;
 }
 
 /** Library input from the shared flags. */

@@ -33,7 +33,16 @@ export type { ResolveRequest, ResolveResult } from './resolve.js';
 /** How long an outcome may wait for company before it is committed (claims never wait). */
 const LAZY_MS = 20;
 
-export interface ClaimRequest { letterKey: string; keys: Keys; template: string; sourceFile: string; row: number }
+export interface ClaimRequest {
+  letterKey: string;
+  keys: Keys;
+  template: string;
+  sourceFile: string;
+  row: number;
+  /** The approval the letter is sent under (send --approved), and who approved it. */
+  approvalId?: string;
+  approver?: string;
+}
 export type ClaimResult = { claimed: true } | { claimed: false; existing: LedgerRecord };
 export interface FinishRequest { status: 'sent' | 'failed' | 'unknown'; httpStatus?: number; letterId?: string; attempts: number }
 
@@ -86,14 +95,15 @@ export class Ledger {
       get: db.prepare<[string], Row>(`${SELECT} WHERE letter_key = ?`),
       lookup: db.prepare<[string], Row>(`${SELECT} WHERE letter_key IN (SELECT value FROM json_each(?))`),
       claim: db.prepare(`INSERT INTO letters (letter_key, status, patient_key, provider_key, practice_location_key,
-          template, attempts, source_file, source_row, run_id, pid, created_at, updated_at)
+          template, attempts, source_file, source_row, run_id, pid, created_at, updated_at, approval_id, approver)
         VALUES (@letterKey, 'pending', @patientKey, @providerKey, @practiceLocationKey, @template, 0, @sourceFile, @row,
-          @runId, @pid, @now, @now)
+          @runId, @pid, @now, @now, @approvalId, @approver)
         ON CONFLICT (letter_key) DO UPDATE SET status = 'pending', patient_key = excluded.patient_key,
           provider_key = excluded.provider_key, practice_location_key = excluded.practice_location_key,
           template = excluded.template, http_status = NULL, letter_id = NULL, attempts = 0,
           source_file = excluded.source_file, source_row = excluded.source_row, run_id = excluded.run_id,
-          pid = excluded.pid, updated_at = excluded.updated_at`),
+          pid = excluded.pid, updated_at = excluded.updated_at, approval_id = excluded.approval_id,
+          approver = excluded.approver`),
       finish: db.prepare(`UPDATE letters SET status = @status, http_status = @httpStatus, letter_id = @letterId,
           attempts = @attempts, updated_at = @now
         WHERE letter_key = @letterKey AND status = 'pending' AND run_id = @runId`),
@@ -135,7 +145,8 @@ export class Ledger {
    */
   claim(req: ClaimRequest, opts: { resendUnknown?: boolean } = {}): Promise<ClaimResult> {
     const strings = [req.letterKey, req.template, req.sourceFile, ...KEY_FIELDS.map((f) => req.keys?.[f])];
-    if (!strings.every((v) => typeof v === 'string') || !Number.isInteger(req.row)) {
+    const optional = [req.approvalId, req.approver];
+    if (!strings.every((v) => typeof v === 'string') || !optional.every((v) => v === undefined || typeof v === 'string') || !Number.isInteger(req.row)) {
       // Checked here so that one bad request cannot make its whole group transaction fail.
       return Promise.reject(new Error(`invalid ledger claim for ${String(req.letterKey)}`));
     }
@@ -145,7 +156,8 @@ export class Ledger {
         return { claimed: false, existing: toRecord(existing) };
       }
       const { letterKey, keys, template, sourceFile, row } = req;
-      this.stmt.claim.run({ letterKey, ...keys, template, sourceFile, row, runId: this.runId, pid: process.pid, now: now() });
+      const approval = { approvalId: req.approvalId ?? null, approver: req.approver ?? null };
+      this.stmt.claim.run({ letterKey, ...keys, template, sourceFile, row, ...approval, runId: this.runId, pid: process.pid, now: now() });
       return { claimed: true };
     });
   }

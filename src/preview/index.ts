@@ -127,7 +127,7 @@ async function writeOutput(
         extra.preview = letterFileName(planned.row);
         writePrivateFile(join(opts.out, extra.preview), html);
         texts.add(planned.row, letter.template, html);
-        batch.add({ row: planned.row, letterKey: planned.letterKey!, template: letter.template.name, file: extra.preview }, html);
+        batch.add({ row: planned.row, letterKey: planned.letterKey!, keys: planned.keys, template: letter.template.name, file: extra.preview }, html);
       }
       if (printer) Object.assign(extra, await printPdf(printer, html, opts.out, planned.row, warnings));
       add({ ...reportRow(planned, 'previewed', extra), ...(warnings.length ? { warnings } : {}) });

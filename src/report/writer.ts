@@ -47,6 +47,8 @@ export interface ReportSummary {
   stopReason?: string;
   /** The config file (absolute path) and job the run took its options from, when it did (not in report.csv). */
   config?: { file: string; job?: string };
+  /** `send --approved`: the approval the letters were sent under, who approved them, and the preview folder (absolute). */
+  approval?: { id: string; approver: string; dir: string };
   exitCode: ExitCode;
   reportCsv: string;
   reportJson: string;
@@ -197,6 +199,7 @@ export function formatSummary(s: ReportSummary, files: { gallery?: string } = {}
   const lines = [`${s.command}: ${formatCounts(s)}`];
   if (s.stopReason) lines.push(`stopped: ${s.stopReason}`);
   if (s.config) lines.push(formatConfigUsed(s.config));
+  if (s.approval) lines.push(`approved by ${showName(s.approval.approver)} (approval ${s.approval.id}, ${s.approval.dir})`);
   lines.push(`report: ${s.reportCsv}`);
   if (files.gallery !== undefined) lines.push(`gallery: ${files.gallery} (open it in a browser to review the letters)`);
   return lines.join('\n');

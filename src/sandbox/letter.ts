@@ -3,7 +3,8 @@
  * Content-Type and the four fields (and, with knownKeys, that the directory knows the three keys:
  * 422 otherwise, as Canvas answers unknown references), then picks the outcome (script first, then the fault rates),
  * waits the latency, and creates the letter (ok, reset, hang) or answers the fault. Every outcome,
- * refusals included, gets the latency.
+ * refusals included, gets the latency. A letter sent under an approval keeps the request's
+ * X-Canvas-Letters-Approval header as its `approvalId`.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,7 +14,11 @@ import { unknownKeys, type Bodies } from './directory.js';
 import { readBody, sendJson } from './http.js';
 import type { Handler } from './router.js';
 import type { SandboxState } from './state.js';
-import type { FaultKind } from './types.js';
+import type { FaultKind, ReceivedLetter } from './types.js';
+import { APPROVAL_HEADER } from '../canvas/letters.js';
+
+/** An approval id as send writes it (a UUID); anything else in the header is not kept. */
+const APPROVAL_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 const LETTER_FIELDS = ['patientKey', 'providerKey', 'practiceLocationKey', 'content'] as const;
 const LETTER_BODY_LIMIT = 10 * 1024 * 1024;
@@ -73,7 +78,9 @@ function checkKeys(fields: LetterFields, known: Bodies | undefined, state: Sandb
 function createLetter(kind: 'ok' | 'reset' | 'hang', fields: LetterFields, req: IncomingMessage, res: ServerResponse, state: SandboxState): void {
   const id = randomBytes(16).toString('hex');
   const { patientKey, providerKey, practiceLocationKey, content } = fields;
-  const letter = { id, receivedAt: new Date().toISOString(), patientKey, providerKey, practiceLocationKey, content, size: Buffer.byteLength(content) };
+  const approval = req.headers[APPROVAL_HEADER];
+  const letter: ReceivedLetter = { id, receivedAt: new Date().toISOString(), patientKey, providerKey, practiceLocationKey, content, size: Buffer.byteLength(content) };
+  if (typeof approval === 'string' && APPROVAL_ID.test(approval)) letter.approvalId = approval;
   state.store?.save(letter);
   state.letters.push(letter);
   if (kind === 'reset') {

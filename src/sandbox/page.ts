@@ -67,6 +67,7 @@ export const INBOX_PAGE = `<!doctype html>
           <div><dt>Location</dt><dd><code id="d-location"></code></dd></div>
           <div><dt>Received</dt><dd id="d-time"></dd></div>
           <div><dt>Template</dt><dd id="d-template"></dd></div>
+          <div id="d-approval-row" hidden><dt>Approval</dt><dd><code id="d-approval"></code></dd></div>
           <div><dt>Size</dt><dd id="d-size"></dd></div>
         </dl>
         <div class="tabs" role="tablist">

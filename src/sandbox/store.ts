@@ -39,13 +39,15 @@ function parseLetter(text: string, id: string): ReceivedLetter | string {
     return 'not valid JSON';
   }
   const r = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const { receivedAt, patientKey, providerKey, practiceLocationKey, content } = r;
+  const { receivedAt, patientKey, providerKey, practiceLocationKey, content, approvalId } = r;
   if (r.id !== id) return 'id does not match the file name';
   if (!isString(receivedAt) || Number.isNaN(Date.parse(receivedAt))) return 'receivedAt is not a date';
   if (!isString(patientKey) || !isString(providerKey) || !isString(practiceLocationKey) || !isString(content)) {
     return 'patientKey, providerKey, practiceLocationKey and content must be strings';
   }
-  return { id, receivedAt, patientKey, providerKey, practiceLocationKey, content, size: Buffer.byteLength(content) };
+  const letter: ReceivedLetter = { id, receivedAt, patientKey, providerKey, practiceLocationKey, content, size: Buffer.byteLength(content) };
+  if (isString(approvalId)) letter.approvalId = approvalId;
+  return letter;
 }
 
 /** Open (creating 0700 if missing) a store folder and load its letters. Throws on an unusable folder. */
@@ -85,8 +87,8 @@ export function openStore(folder: string): LetterStore {
     skipped,
     save(letter) {
       const file = join(dir, `${letter.id}.json`);
-      const { id, receivedAt, patientKey, providerKey, practiceLocationKey, content, size } = letter;
-      writePrivateFile(file, JSON.stringify({ id, receivedAt, patientKey, providerKey, practiceLocationKey, size, content }, null, 2) + '\n', { replace: true });
+      const { id, receivedAt, patientKey, providerKey, practiceLocationKey, content, size, approvalId } = letter;
+      writePrivateFile(file, JSON.stringify({ id, receivedAt, patientKey, providerKey, practiceLocationKey, size, approvalId, content }, null, 2) + '\n', { replace: true });
     },
     clear() {
       for (const name of readdirSync(dir)) if (OWN_FILE.test(name)) removeFile(join(dir, name));

@@ -17,6 +17,8 @@ export interface LetterSummary {
   template: string | null;
   /** The letter's <title>; null when it has none (or it is blank). */
   subject: string | null;
+  /** The approval it was sent under (send --approved); null when none. */
+  approvalId: string | null;
 }
 
 const MAX_FIELD = 300;
@@ -67,7 +69,8 @@ export function summarize(letter: ReceivedLetter): LetterSummary {
   let s = summaries.get(letter);
   if (!s) {
     const { id, receivedAt, patientKey, providerKey, practiceLocationKey, size, content } = letter;
-    s = { id, receivedAt, patientKey, providerKey, practiceLocationKey, size, template: templateOf(content), subject: subjectOf(content) };
+    const approvalId = letter.approvalId ?? null;
+    s = { id, receivedAt, patientKey, providerKey, practiceLocationKey, size, template: templateOf(content), subject: subjectOf(content), approvalId };
     summaries.set(letter, s);
   }
   return s;

@@ -93,6 +93,8 @@ export interface ReceivedLetter {
   content: string;
   /** UTF-8 byte length of content. */
   size: number;
+  /** The X-Canvas-Letters-Approval header of the request (send --approved), when it had a well-formed one. */
+  approvalId?: string;
 }
 
 export interface FhirReadStats {

@@ -1,8 +1,10 @@
 /**
  * `send`: validate every row, settle what the ledger already knows (sent → skipped,
  * pending/unknown → unknown), confirm, then create each remaining letter in Canvas exactly
- * once through the sender, and write the report as rows finish.
+ * once through the sender, and write the report as rows finish. `sendApproved` does the same
+ * with an approved preview's letter files (send --approved), checked before anything else.
  */
+import { resolve } from 'node:path';
 import { planRows } from '../plan/replay.js';
 import { checkOutDir, prepareOutDir } from '../report/out-dir.js';
 import { refusedRow } from '../report/rows.js';
@@ -12,10 +14,13 @@ import { Ledger, LedgerError } from '../ledger/ledger.js';
 import { openDirectory } from '../lookup/index.js';
 import { ReportWriter, exitCodeFor, type ReportSummary } from '../report/writer.js';
 import type { RecordRetry } from './record.js';
-import { Decision, decideRows } from './decide.js';
+import { Decision, decideRows, type Decisions } from './decide.js';
 import { runSender, type SenderOptions, type SenderOutcome, type SendProgress, type UnrecordedRow } from './pass.js';
 import { emptyCounts, type ReportRow } from '../types.js';
 import { validateBatch, type Plan, type ValidateOptions } from '../plan/validate.js';
+import { openApproved } from '../approve/approved.js';
+import { approvedSource, decideApproved } from './approved.js';
+import { planSource, type PassSource } from './pass.js';
 
 
 export interface SendOptions extends ValidateOptions {
@@ -59,6 +64,17 @@ export interface SendOptions extends ValidateOptions {
   configUsed?: ReportSummary['config'];
 }
 
+/**
+ * `send --approved <dir>`: the letters of an approved preview, as they were approved. The
+ * batch names its CSV; the options that shape letters (templates, mapping, lookup) do not apply.
+ */
+export type ApprovedSendOptions = Omit<SendOptions, keyof ValidateOptions | 'skipInvalid' | 'lookupFhir' | 'onValidated'> & {
+  /** The approved preview folder. */
+  approved: string;
+  /** Called once the batch passed every check, with its notes (the CSV changed since the preview). */
+  onChecked?: (warnings: readonly string[]) => void;
+};
+
 /** What is about to happen, for the confirmation prompt. */
 export interface Preflight {
   rows: number;
@@ -88,6 +104,9 @@ export interface SendResult {
   writeFailure?: WriteFailure;
 }
 
+/** The result of `send --approved`: no CSV was validated. */
+export type ApprovedSendResult = Omit<SendResult, 'plan'>;
+
 export interface WriteFailure {
   /** The first failure, with the file it concerns. */
   message: string;
@@ -108,6 +127,66 @@ interface Wire {
 }
 
 export async function send(opts: SendOptions): Promise<SendResult> {
+  let validated: Plan | undefined;
+  const result = await run(opts, async (getWire, concurrency, timeoutMs) => {
+    let lookup = opts.lookup;
+    if (opts.lookupFhir) {
+      lookup = openDirectory({ ...getWire(), concurrency, timeoutMs, retryBaseDelayMs: opts.retryBaseDelayMs, signal: opts.signal });
+    }
+    const plan = await validateBatch({ ...opts, lookup });
+    validated = plan;
+    opts.onValidated?.(plan);
+    return {
+      plan,
+      csv: opts.csv,
+      source: planSource(plan),
+      rows: plan.rows,
+      invalid: plan.invalid,
+      duplicates: plan.skipped,
+      decide: (ledger, resendUnknown) => decideRows(plan, ledger, resendUnknown, opts.limit),
+    };
+  });
+  return { ...result, plan: validated! }; // run() returns only once the plan is made
+}
+
+/**
+ * `send --approved`: every check of the approved batch (approval.json seals batch.json, each
+ * letter file is the one sealed, the report agrees) is made first: a refusal (UsageError, exit
+ * 2) comes before any output, ledger or request.
+ */
+export async function sendApproved(opts: ApprovedSendOptions): Promise<ApprovedSendResult> {
+  const batch = openApproved(opts.approved);
+  opts.onChecked?.(batch.warnings);
+  const { id, approver } = batch.approval;
+  return run(opts, () =>
+    Promise.resolve({
+      csv: batch.batch.csv.path,
+      source: approvedSource(batch),
+      rows: batch.rows,
+      invalid: 0,
+      duplicates: 0,
+      decide: (ledger, resendUnknown) => decideApproved(batch, ledger, resendUnknown, opts.limit),
+      approval: { id, approver, dir: resolve(opts.approved) },
+    }),
+  );
+}
+
+/** What a run sends: the rows of a validated CSV, or of an approved batch. */
+interface RunInput {
+  plan?: Plan;
+  /** The CSV the rows come from (the summary's `csv`). */
+  csv: string;
+  source: PassSource;
+  rows: number;
+  invalid: number;
+  duplicates: number;
+  decide: (ledger: Ledger, resendUnknown: boolean) => Decisions;
+  approval?: NonNullable<ReportSummary['approval']>;
+}
+
+type RunOptions = Omit<SendOptions, keyof ValidateOptions>;
+
+async function run(opts: RunOptions, prepare: (getWire: () => Wire, concurrency: number, timeoutMs: number) => Promise<RunInput>): Promise<ApprovedSendResult> {
   const startedAt = new Date().toISOString();
   const concurrency = opts.concurrency ?? 4;
   const timeoutMs = (opts.timeoutSeconds ?? 30) * 1000;
@@ -124,12 +203,7 @@ export async function send(opts: SendOptions): Promise<SendResult> {
     return wire;
   };
   try {
-    let lookup = opts.lookup;
-    if (opts.lookupFhir) {
-      lookup = openDirectory({ ...getWire(), concurrency, timeoutMs, retryBaseDelayMs: opts.retryBaseDelayMs, signal: opts.signal });
-    }
-    const plan = await validateBatch({ ...opts, lookup });
-    opts.onValidated?.(plan);
+    const input = await prepare(getWire, concurrency, timeoutMs);
     const origin = opts.origin ?? (wire ? wire.config.baseUrl.origin : typeof opts.config === 'object' ? opts.config.baseUrl.origin : undefined);
     checkOutDir(opts.out); // a refused --out folder stops the run before a ledger is created
     const ledger = openLedger(opts.ledgerFile, origin); // an unusable ledger stops the run before any output
@@ -141,7 +215,7 @@ export async function send(opts: SendOptions): Promise<SendResult> {
         ledger.bindOrigin(w.config.baseUrl.origin);
         return w;
       };
-      return await sendPlan(opts, plan, ledger, startedAt, boundWire);
+      return await sendPlan(opts, input, ledger, startedAt, boundWire);
     } finally {
       ledger.close();
     }
@@ -150,10 +224,11 @@ export async function send(opts: SendOptions): Promise<SendResult> {
   }
 }
 
-async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt: string, getWire: () => Wire): Promise<SendResult> {
-  const refused = plan.invalid > 0 && !opts.skipInvalid;
+async function sendPlan(opts: RunOptions, input: RunInput, ledger: Ledger, startedAt: string, getWire: () => Wire): Promise<ApprovedSendResult> {
+  const { plan } = input;
+  const refused = input.invalid > 0 && !opts.skipInvalid;
   const resendUnknown = opts.resendUnknown === true;
-  const { decisions, counts } = decideRows(plan, ledger, resendUnknown, opts.limit);
+  const { decisions, counts } = input.decide(ledger, resendUnknown);
   const toSend = refused ? 0 : counts[Decision.Send];
   // Something to send: configuration problems stop the run here, before any output.
   const wire = toSend > 0 ? getWire() : undefined;
@@ -161,15 +236,14 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
   prepareOutDir(opts.out);
   const report = new ReportSink(new ReportWriter(opts.out), opts.onRow);
   const add = (row: ReportRow) => report.add(row);
-  const run = { command: 'send', csv: opts.csv, out: opts.out, startedAt, ...(opts.configUsed && { config: opts.configUsed }) };
-  const close = async (preflight: Preflight | undefined, end: RunEnd = {}): Promise<SendResult> => ({
-    plan,
+  const run = { command: 'send', csv: input.csv, out: opts.out, startedAt, ...(opts.configUsed && { config: opts.configUsed }), ...(input.approval && { approval: input.approval }) };
+  const close = async (preflight: Preflight | undefined, end: RunEnd = {}): Promise<ApprovedSendResult> => ({
     ...(preflight ? { preflight } : {}),
     ...(end.refusal ? { refusal: end.refusal } : {}),
     ...(await report.close(summaryBase(run, end), end.pass)),
   });
 
-  if (refused) {
+  if (refused && plan) {
     for await (const { planned } of planRows(plan)) {
       try {
         add(refusedRow(plan, planned));
@@ -179,21 +253,23 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
     }
     // Ctrl-C during --lookup leaves keys unread (invalid rows): the run was interrupted, not refused.
     if (opts.lookupFhir && opts.signal?.aborted) return close(undefined, { interrupted: true, stopReason: 'interrupted during the lookup; nothing was sent' });
-    return close(undefined, { refusal: 'invalid-rows', stopReason: `${plan.invalid} invalid rows; nothing was sent` });
+    return close(undefined, { refusal: 'invalid-rows', stopReason: `${input.invalid} invalid rows; nothing was sent` });
   }
 
   const preflight: Preflight = {
-    rows: plan.rows,
+    rows: input.rows,
     toSend,
     alreadySent: counts[Decision.AlreadySent],
     unknown: counts[Decision.Unknown],
-    invalid: plan.invalid,
-    duplicates: plan.skipped,
+    invalid: input.invalid,
+    duplicates: input.duplicates,
     overLimit: counts[Decision.OverLimit],
     host: wire?.config.baseUrl.host ?? '',
   };
   const concurrency = opts.concurrency ?? 4;
-  const pass = (more: Partial<SenderOptions>) => runSender({ ...opts, plan, decisions, toSend, ledger, add, concurrency, resendUnknown, ...more });
+  const source = input.source;
+  const approval = input.approval && { id: input.approval.id, approver: input.approval.approver };
+  const pass = (more: Partial<SenderOptions>) => runSender({ ...opts, source, ...(approval && { approval }), decisions, toSend, ledger, add, concurrency, resendUnknown, ...more });
 
   if (!wire) return close(preflight, stopped(await pass({})));
   if (opts.confirm && !(await opts.confirm(preflight))) {
@@ -234,7 +310,7 @@ function stopped(outcome: SenderOutcome): RunEnd {
 }
 
 /** The summary's fields of a run that ended so. */
-function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt' | 'config'>, end: RunEnd): SummaryBase {
+function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt' | 'config' | 'approval'>, end: RunEnd): SummaryBase {
   return {
     ...run,
     refused: end.refusal !== undefined,

@@ -1,5 +1,6 @@
 /**
- * The send pass: streams the file a second time and accounts for every row, in order. Rows
+ * The send pass: streams the rows a second time (the CSV read again, or an approved batch's
+ * letter files: a PassSource) and accounts for every row, in order. Rows
  * validation or the ledger settled are reported as they come; each letter to send goes out
  * with at most `concurrency` requests in flight and at most `rate` started per second. For
  * every letter the pending record is committed to the ledger before its request leaves, and
@@ -25,6 +26,32 @@ export type { UnrecordedRow } from './record.js';
 
 export const CIRCUIT_BREAKER_THRESHOLD = 10;
 
+/** A letter already made: an approved letter file's content, sent as it is (send --approved). */
+export interface ReadyLetter {
+  templateName: string;
+  content: string;
+}
+
+/** A row of the pass: the CSV's second pass gives PassRows; an approved batch gives ready letters. */
+export interface SendRow {
+  planned: PlannedRow;
+  letter?: PassRow['letter'] | ReadyLetter;
+  /** A row reported as it is, whatever its plan status (an approved batch's row that is not approved). */
+  report?: ReportRow;
+}
+
+/** Where the pass's rows come from: how many, the file the ledger records, and the rows in order. */
+export interface PassSource {
+  readonly rows: number;
+  readonly file: string;
+  passRows(): AsyncIterable<SendRow>;
+}
+
+/** The rows of a validated CSV, read again (planRows). */
+export function planSource(plan: Plan): PassSource {
+  return { rows: plan.rows, file: plan.source.file, passRows: () => planRows(plan) };
+}
+
 export interface SendProgress {
   total: number;
   done: number;
@@ -36,7 +63,9 @@ export interface SendProgress {
 }
 
 export interface SenderOptions {
-  plan: Plan;
+  source: PassSource;
+  /** The approval the letters are sent under (send --approved): recorded with each claim, and sent as a request header. */
+  approval?: { id: string; approver: string };
   /** Per row number: the ledger's decision for ready rows (0 for the others). */
   decisions: Uint8Array;
   /** How many rows are to be sent. */
@@ -116,7 +145,7 @@ class SendPass {
     const limit = pLimit(o.concurrency);
     let lastRow = 0;
     try {
-      for await (const passRow of planRows(o.plan)) {
+      for await (const passRow of o.source.passRows()) {
         lastRow = passRow.planned.row;
         try {
           await this.handle(passRow, limit);
@@ -128,7 +157,7 @@ class SendPass {
       // The file cannot be read again (it changed since validation: FileChangedError, or a read
       // failed): stop, and account for the rows that can no longer be read.
       this.stop(messageOf(err));
-      for (let row = lastRow + 1; row <= o.plan.rows; row++) this.add(unreadRow(row, `not attempted: ${this.stopReason}`));
+      for (let row = lastRow + 1; row <= o.source.rows; row++) this.add(unreadRow(row, `not attempted: ${this.stopReason}`));
     } finally {
       // Every request in flight ends and is recorded before the caller may close the ledger or the client.
       while (this.running.size > 0) await Promise.allSettled([...this.running]);
@@ -145,10 +174,10 @@ class SendPass {
   }
 
   /** Report a row of the second pass, or queue its letter. Returns once it is reported or queued. */
-  private async handle({ planned, letter }: PassRow, limit: LimitFunction): Promise<void> {
+  private async handle({ planned, letter, report }: SendRow, limit: LimitFunction): Promise<void> {
     const { o } = this;
     const decision = o.decisions[planned.row] as Decision | 0;
-    if (!letter) this.add(reportRow(planned, planned.status as RowStatus));
+    if (!letter) this.add(report ?? reportRow(planned, planned.status as RowStatus));
     else if (decision === Decision.AlreadySent || decision === Decision.Unknown) this.settled(planned);
     else if (decision === Decision.OverLimit) this.add(reportRow(planned, 'not_attempted', { error: `over --limit ${o.limit}` }));
     else if (!o.sending) this.notAttempted(planned, o.notSending);
@@ -157,7 +186,7 @@ class SendPass {
   }
 
   /** Render a letter to send and queue it, once the queue has room. */
-  private async enqueue(planned: PlannedRow, letter: NonNullable<PassRow['letter']>, limit: LimitFunction): Promise<void> {
+  private async enqueue(planned: PlannedRow, letter: NonNullable<SendRow['letter']>, limit: LimitFunction): Promise<void> {
     // Backpressure: never queue more than one extra letter per slot (flat memory).
     while (this.running.size >= this.o.concurrency * 2) await new Promise<void>((resolve) => (this.wake = resolve));
     if (this.stopped) {
@@ -165,8 +194,8 @@ class SendPass {
       return;
     }
     // Rendered before a slot frees up, so a free slot goes straight to the ledger and the wire.
-    const content = letter.template.renderLetter(letter.data);
-    this.track(this.letter(limit, planned, letter.template.name, content));
+    if ('content' in letter) this.track(this.letter(limit, planned, letter.templateName, letter.content));
+    else this.track(this.letter(limit, planned, letter.template.name, letter.template.renderLetter(letter.data)));
   }
 
   /**
@@ -174,7 +203,7 @@ class SendPass {
    * run stops with the error's message, the row is reported not_attempted with it, and the
    * rows after it are still read and reported.
    */
-  private unexpected({ planned, letter }: PassRow, err: unknown): void {
+  private unexpected({ planned, letter }: SendRow, err: unknown): void {
     const message = messageOf(err);
     this.stop(message);
     const row = reportRow(planned, 'not_attempted', { error: `not attempted: ${message}` });
@@ -250,10 +279,11 @@ class SendPass {
   private async claimAndSend(planned: PlannedRow, template: string, content: string): Promise<LetterResult | undefined> {
     const { o } = this;
     const letterKey = planned.letterKey!;
+    const approval = o.approval && { approvalId: o.approval.id, approver: o.approval.approver };
     let claim: Awaited<ReturnType<SenderOptions['ledger']['claim']>>;
     try {
       claim = await o.ledger.claim(
-        { letterKey, keys: planned.keys, template, sourceFile: resolvePath(o.plan.source.file), row: planned.row },
+        { letterKey, keys: planned.keys, template, sourceFile: resolvePath(o.source.file), row: planned.row, ...approval },
         { resendUnknown: o.resendUnknown },
       );
     } catch (err) {
@@ -273,7 +303,8 @@ class SendPass {
     this.progress.inFlight++;
     let result: LetterResult;
     try {
-      result = await sendWithRetry(o.sending!.client, o.sending!.tokens, { ...planned.keys, content }, {
+      const letter = { ...planned.keys, content, ...(o.approval && { approvalId: o.approval.id }) };
+      result = await sendWithRetry(o.sending!.client, o.sending!.tokens, letter, {
         signal: this.stopper.signal,
         baseDelayMs: o.retryBaseDelayMs,
         beforeAttempt: this.limiter ? (signal) => this.limiter!.take(signal) : undefined,

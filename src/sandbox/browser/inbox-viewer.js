@@ -28,6 +28,8 @@ async function select(id) {
   $('d-provider').textContent = l.providerKey;
   $('d-location').textContent = l.practiceLocationKey;
   $('d-template').textContent = l.template || '—';
+  $('d-approval').textContent = l.approvalId || '';
+  $('d-approval-row').hidden = !l.approvalId;
   $('d-size').textContent = sizeText(l.size) + ' (' + l.size.toLocaleString() + ' bytes)';
   $('d-id').textContent = l.id;
   var raw = '/sandbox/letters/' + encodeURIComponent(id) + '/html';

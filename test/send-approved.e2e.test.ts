@@ -1,0 +1,104 @@
+/**
+ * End-to-end: preview → approve → send --approved through the built CLI, against the sandbox.
+ * Exactly the approved letter files' bytes arrive, with the approval id; an excluded row is not
+ * attempted; the summary and the ledger name the approval; a plain send afterwards skips those
+ * letters; an edited letter file refuses with nothing sent; a CSV and --approved together refuse.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useSandbox } from './support/sandbox.js';
+import { runCli, runCliAsync, tempDir, writeTree } from './support/cli.js';
+
+const box = useSandbox();
+const PROV = 'aa11bb22cc33dd44ee55ff6677889900';
+const LOC = '3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f6a7b8';
+const NAMES = ['Siobhan Quigley', 'Zoë Marchetti', 'Ignatius Pennywhistle'];
+
+let dir: string;
+beforeEach(() => {
+  dir = tempDir('cl-send-approved-e2e-');
+  writeTree(dir, {
+    'tpl/visit.hbs': '<html><body><p>Dear {{name}}, this letter is dated {{today}}.</p></body></html>\n',
+    'in.csv': ['patientKey,providerKey,practiceLocationKey,name', ...NAMES.map((n, i) => `0f1e2d3c4b5a69788796a5b4c3d2e1f${i},${PROV},${LOC},${n}`)].join('\n') + '\n',
+  });
+  expect(runCli(['preview', 'in.csv', '-t', 'visit', '--templates-dir', 'tpl', '-o', 'review'], { cwd: dir }).code).toBe(0);
+});
+
+const env = () => box.env({ CANVAS_LETTERS_LEDGER: join(dir, 'ledger.db') });
+const letterFile = (row: number) => join(dir, 'review', 'letters', `row-0000${row}.html`);
+
+describe('send --approved', () => {
+  it('sends exactly the approved letter files, carries the approval in the summary, the ledger and the sandbox; a plain send then skips them', async () => {
+    expect(runCli(['approve', 'review', '--by', 'Dr. Ada Smith', '--exclude', '2', '--yes'], { cwd: dir }).code).toBe(0);
+    const approval = JSON.parse(readFileSync(join(dir, 'review', 'approval.json'), 'utf8')) as { id: string };
+
+    const r = await runCliAsync(['send', '--approved', 'review', '--yes', '--json', '-o', 'sent'], { cwd: dir, env: env() });
+    expect(r.code, r.stderr).toBe(1); // row 2 is not_attempted
+    expect(r.stderr).toContain('2 sent');
+    expect(r.stderr).toContain(`approved by Dr. Ada Smith (approval ${approval.id}`);
+    for (const name of NAMES) expect(r.stderr).not.toContain(name);
+    const summary = JSON.parse(r.stdout) as { approval: unknown; csv: string };
+    expect(summary.approval).toEqual({ id: approval.id, approver: 'Dr. Ada Smith', dir: join(dir, 'review') });
+    expect(summary.csv).toBe(join(dir, 'in.csv'));
+    const report = JSON.parse(readFileSync(join(dir, 'sent', 'report.json'), 'utf8')) as { rows: { row: number; status: string; error?: string }[] };
+    expect(report.rows.map((row) => [row.row, row.status, row.error])).toEqual([
+      [1, 'sent', undefined],
+      [2, 'not_attempted', 'not approved'],
+      [3, 'sent', undefined],
+    ]);
+
+    const letters = box.sandbox.letters;
+    expect(letters.map((l) => l.content)).toEqual([readFileSync(letterFile(1), 'utf8'), readFileSync(letterFile(3), 'utf8')]);
+    expect(letters.map((l) => l.approvalId)).toEqual([approval.id, approval.id]);
+    const inbox = (await (await fetch(`${box.sandbox.url}/sandbox/letters/${letters[0]!.id}`)).json()) as { approvalId: string };
+    expect(inbox.approvalId).toBe(approval.id);
+
+    const listed = runCli(['ledger', 'list', '--json'], { cwd: dir, env: env() });
+    expect(listed.code, listed.stderr).toBe(0);
+    const records = JSON.parse(listed.stdout) as { row: number; approvalId?: string; approver?: string }[];
+    expect(records.map((rec) => [rec.row, rec.approvalId, rec.approver])).toEqual([
+      [1, approval.id, 'Dr. Ada Smith'],
+      [3, approval.id, 'Dr. Ada Smith'],
+    ]);
+
+    const plain = await runCliAsync(['send', 'in.csv', '-t', 'visit', '--templates-dir', 'tpl', '--yes', '-o', 'plain'], { cwd: dir, env: env() });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain('1 sent');
+    expect(plain.stderr).toContain('2 skipped');
+    expect(box.sandbox.letters).toHaveLength(3);
+    expect(box.sandbox.letters[2]!.approvalId).toBeUndefined();
+  });
+
+  it('refuses a letter file edited after the approval (exit 2): the sandbox receives nothing and no ledger is made', async () => {
+    expect(runCli(['approve', 'review', '--by', 'Dr. Ada Smith', '--yes'], { cwd: dir }).code).toBe(0);
+    writeFileSync(letterFile(3), readFileSync(letterFile(3), 'utf8').replace('Dear', 'Dearest'));
+    const r = await runCliAsync(['send', '--approved', 'review', '--yes', '-o', 'sent'], { cwd: dir, env: env() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('1 row changed: row 3');
+    expect(r.stderr).toContain('nothing was sent');
+    expect(box.sandbox.stats().letterRequests).toBe(0);
+    expect(existsSync(join(dir, 'ledger.db'))).toBe(false);
+    expect(existsSync(join(dir, 'sent'))).toBe(false);
+  });
+
+  it('refuses a preview not approved yet, a CSV with --approved, and neither (exit 2, nothing sent)', async () => {
+    const notYet = await runCliAsync(['send', '--approved', 'review', '--yes'], { cwd: dir, env: env() });
+    expect(notYet.code).toBe(2);
+    expect(notYet.stderr).toContain('not approved yet');
+    expect(notYet.stderr).toContain('run canvas-letters approve review --by <name>');
+    const both = await runCliAsync(['send', 'in.csv', '--approved', 'review', '--yes'], { cwd: dir, env: env() });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('send takes a <csv> or --approved <preview-dir>, not both');
+    const neither = await runCliAsync(['send', '--yes'], { cwd: dir, env: env() });
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('send needs a <csv>, or --approved <preview-dir>');
+    expect(box.sandbox.stats().letterRequests).toBe(0);
+  });
+
+  it('preview and watch do not have --approved', () => {
+    const r = runCli(['preview', 'in.csv', '-t', 'visit', '--templates-dir', 'tpl', '--approved', 'review'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown option '--approved'");
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * `sendApproved` (send --approved) in process, against the sandbox: every check comes before
+ * anything is sent or a ledger is made (a changed letter file, batch.json edited, approval.json
+ * missing or edited, a report that disagrees), rows not approved are `not_attempted` "not
+ * approved", letters go out as the files' bytes with the approval's header, the ledger records
+ * the approval, and the ledger's rules hold between a plain send and an approved one.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { prepareApproval, writeApproval, type Approval } from '../src/approve/index.js';
+import { loadConfig } from '../src/canvas/index.js';
+import { UsageError } from '../src/errors.js';
+import { Ledger } from '../src/ledger/ledger.js';
+import { preview } from '../src/preview/index.js';
+import { send, sendApproved, type ApprovedSendOptions } from '../src/send/index.js';
+import type { ReportRow } from '../src/types.js';
+import { useSandbox } from './support/sandbox.js';
+import { tempDir, writeTree } from './support/cli.js';
+
+const box = useSandbox();
+const PROV = 'aa11bb22cc33dd44ee55ff6677889900';
+const LOC = '3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f6a7b8';
+const key = (n: number) => `0f1e2d3c4b5a69788796a5b4c3d2e1${String(n).padStart(2, '0')}`;
+
+let dir: string;
+beforeEach(() => {
+  dir = tempDir('cl-send-approved-');
+  writeTree(dir, {
+    'tpl/visit.hbs': '<html><body><p>Dear {{name}}, this letter is dated {{today "iso"}}.</p></body></html>\n',
+    // Row 3 has no patient key: invalid, so not previewed (with skipInvalid).
+    'in.csv': ['patientKey,providerKey,practiceLocationKey,name', `${key(1)},${PROV},${LOC},Ada`, `${key(2)},${PROV},${LOC},Bea`, `,${PROV},${LOC},Cy`, `${key(4)},${PROV},${LOC},Di`].join('\n') + '\n',
+  });
+});
+
+const ledgerFile = () => join(dir, 'ledger.db');
+const config = () => loadConfig({ env: box.env(), cwd: dir });
+
+/** Preview into `<dir>/review` and approve it, leaving `exclude` out. */
+async function approved(exclude?: string): Promise<Approval> {
+  await preview({ csv: join(dir, 'in.csv'), templatesDir: join(dir, 'tpl'), template: 'visit', out: join(dir, 'review'), skipInvalid: true });
+  return writeApproval(prepareApproval({ dir: join(dir, 'review'), by: 'Dr. Ada Smith', ...(exclude !== undefined && { exclude }) }));
+}
+
+function options(more: Partial<ApprovedSendOptions> = {}): ApprovedSendOptions {
+  return { approved: join(dir, 'review'), out: join(dir, `sent-${Math.random()}`), ledgerFile: ledgerFile(), config, retryBaseDelayMs: 1, ...more };
+}
+
+/** The UsageError message of a refused approved send; nothing was sent and no ledger was made. */
+async function refused(more: Partial<ApprovedSendOptions> = {}): Promise<string> {
+  const err = (await sendApproved(options(more)).then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as Error | undefined;
+  expect(err).toBeInstanceOf(UsageError);
+  expect((err as UsageError).exitCode).toBe(2);
+  expect(box.sandbox.letters).toHaveLength(0);
+  expect(box.sandbox.stats().letterRequests).toBe(0);
+  expect(existsSync(ledgerFile())).toBe(false);
+  return err!.message;
+}
+
+const reportRows = (out: string) => (JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { rows: ReportRow[] }).rows;
+const review = (...p: string[]) => join(dir, 'review', ...p);
+
+describe('send --approved refuses before anything is sent', () => {
+  it('a letter file changed since the preview, naming the rows', async () => {
+    await approved();
+    writeFileSync(review('letters', 'row-00002.html'), readFileSync(review('letters', 'row-00002.html'), 'utf8').replace('Dear', 'Dearest'));
+    rmSync(review('letters', 'row-00004.html'));
+    expect(await refused()).toContain('2 rows changed: rows 2, 4');
+  });
+
+  it('batch.json edited after the approval', async () => {
+    await approved();
+    writeFileSync(review('batch.json'), readFileSync(review('batch.json'), 'utf8') + ' ');
+    expect(await refused()).toContain('batch.json changed since it was approved');
+  });
+
+  it('a preview not approved yet, saying how to approve it', async () => {
+    await approved();
+    rmSync(review('approval.json'));
+    expect(await refused()).toMatch(/not approved yet .*run canvas-letters approve .*review --by <name>/);
+  });
+
+  it('approval.json edited: another batch sha256, or not readable', async () => {
+    await approved();
+    const text = readFileSync(review('approval.json'), 'utf8');
+    const approval = JSON.parse(text) as Approval;
+    writeFileSync(review('approval.json'), JSON.stringify({ ...approval, batchSha256: 'f'.repeat(64) }));
+    expect(await refused()).toContain('batch.json changed since it was approved');
+    writeFileSync(review('approval.json'), JSON.stringify({ ...approval, approved: [1, 99] }));
+    expect(await refused()).toContain('approval.json approves 1 row not in the batch: row 99');
+    writeFileSync(review('approval.json'), text.slice(0, 20));
+    expect(await refused()).toContain('approval.json cannot be read');
+  });
+
+  it("a report whose keys disagree with the batch's", async () => {
+    await approved();
+    const report = JSON.parse(readFileSync(review('report.json'), 'utf8')) as { rows: ReportRow[] };
+    report.rows[0]!.patientKey = key(9);
+    writeFileSync(review('report.json'), JSON.stringify(report));
+    expect(await refused()).toContain('report.json does not agree with batch.json (keys, template or letter file): 1 row differ: row 1');
+  });
+});
+
+describe('send --approved', () => {
+  it('sends the approved files byte for byte with the approval header; rows excluded or not previewed are not attempted, "not approved"', async () => {
+    const approval = await approved('2');
+    const out = join(dir, 'sent');
+    const result = await sendApproved(options({ out }));
+    expect(result.summary).toMatchObject({ command: 'send', csv: join(dir, 'in.csv'), counts: { sent: 2, not_attempted: 2 }, exitCode: 1 });
+    expect(result.summary.approval).toEqual({ id: approval.id, approver: 'Dr. Ada Smith', dir: review() });
+    const rows = reportRows(out);
+    expect(rows.map((r) => [r.row, r.status, r.error])).toEqual([
+      [1, 'sent', undefined],
+      [2, 'not_attempted', 'not approved'],
+      [3, 'not_attempted', 'not approved'],
+      [4, 'sent', undefined],
+    ]);
+    const letters = box.sandbox.letters;
+    expect(letters.map((l) => [l.patientKey, l.providerKey, l.practiceLocationKey])).toEqual([key(1), key(4)].map((k) => [k, PROV, LOC]));
+    expect(letters.map((l) => l.content)).toEqual(['row-00001.html', 'row-00004.html'].map((f) => readFileSync(review('letters', f), 'utf8')));
+    expect(letters.map((l) => l.approvalId)).toEqual([approval.id, approval.id]);
+    const ledger = Ledger.open(ledgerFile(), { create: false });
+    try {
+      expect(ledger.records().map((r) => [r.row, r.status, r.approvalId, r.approver])).toEqual([
+        [1, 'sent', approval.id, 'Dr. Ada Smith'],
+        [4, 'sent', approval.id, 'Dr. Ada Smith'],
+      ]);
+    } finally {
+      ledger.close();
+    }
+  });
+
+  it('skips letters a plain send sent before (the same letter keys)', async () => {
+    await approved();
+    const plain = await send({ csv: join(dir, 'in.csv'), templatesDir: join(dir, 'tpl'), template: 'visit', skipInvalid: true, out: join(dir, 'plain'), ledgerFile: ledgerFile(), config, retryBaseDelayMs: 1 });
+    expect(plain.summary.counts.sent).toBe(3);
+    const result = await sendApproved(options());
+    expect(result.summary.counts).toMatchObject({ sent: 0, skipped: 3, not_attempted: 1 });
+    expect(box.sandbox.letters).toHaveLength(3);
+  });
+
+  it('notes a CSV edited since the preview, and still sends the approved letters', async () => {
+    await approved();
+    writeFileSync(join(dir, 'in.csv'), readFileSync(join(dir, 'in.csv'), 'utf8').replace('Ada', 'Adele'));
+    const notes: string[] = [];
+    const result = await sendApproved(options({ onChecked: (w) => notes.push(...w) }));
+    expect(notes).toEqual([expect.stringContaining('in.csv changed since the preview: the approved letter files are sent as they were approved')]);
+    expect(result.summary.counts.sent).toBe(3);
+    expect(box.sandbox.letters[0]!.content).toContain('Dear Ada,');
+  });
+});
