@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../errors.js';
 import { showName } from '../escape.js';
 import type { PendingApproval } from '../approve/index.js';
-import { say } from './shared.js';
+import { say, shellWord } from './shared.js';
 
 export interface ApproveFlags {
   by: string;
@@ -26,6 +26,7 @@ export async function runApprove(dir: string, flags: ApproveFlags): Promise<numb
   const approval = writeApproval(pending);
   say(`approved: ${letters(approval.approved.length)} by ${showName(approval.approver)} at ${approval.approvedAt} (approval ${approval.id})`);
   say(`approval: ${showName(join(dir, APPROVAL_FILE))}; gallery: ${showName(pending.gallery)}`);
+  say(`next: canvas-letters send --approved ${showName(shellWord(dir))} (add the --job or --ledger the batch was meant for)`);
   return 0;
 }
 

@@ -6,13 +6,9 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { showName } from '../escape.js';
+import { shellWord } from './shared.js';
 
-/** The examples at the end of `init --help`. */
-/** A word the shell reads as it is, or the word in single quotes. */
-function shellWord(word: string): string {
-  return /^[\w@%+=:,./~-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
+/** Write the starter project into `dir` and say what was written and what to run next. */
 export async function runInit(dir: string): Promise<number> {
   const { initProject } = await import('../init/index.js');
   const result = initProject(dir);

@@ -39,6 +39,11 @@ export const LEDGER_HELP =
   '<state>/canvas-letters/<host>[_<port>]/ledger.db, <state> = $XDG_STATE_HOME or ~/.local/state; ' +
   'an existing ./.canvas-letters/ledger.db, the old default, is still used, with a warning)';
 
+/** A word the shell reads as it is, or the word in single quotes. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./~-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
 export function say(line: string): void {
   process.stderr.write(line + '\n');
 }
