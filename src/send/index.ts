@@ -42,6 +42,8 @@ export interface SendOptions extends ValidateOptions {
   timeoutSeconds?: number;
   skipInvalid?: boolean;
   resendUnknown?: boolean;
+  /** Rows already sent whose letter now differs are sent again, as new letters superseding the earlier ones. */
+  resendChanged?: boolean;
   /** Aborting stops starting new letters; requests in flight finish and are recorded. */
   signal?: AbortSignal;
   /** Asked once, after validation and before any credential is used; false → nothing is sent. */
@@ -63,7 +65,13 @@ export interface SendOptions extends ValidateOptions {
 export interface Preflight {
   rows: number;
   toSend: number;
+  /** Already sent, the same letter (skipped). */
   alreadySent: number;
+  /** Already sent, but the letter now differs: skipped, or sent again (within toSend) when `resendChanged`. */
+  changed: number;
+  resendChanged: boolean;
+  /** Of `changed`, those sent again as new letters (within toSend; --limit may leave some out). */
+  resent: number;
   unknown: number;
   invalid: number;
   duplicates: number;
@@ -153,15 +161,20 @@ export async function send(opts: SendOptions): Promise<SendResult> {
 async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt: string, getWire: () => Wire): Promise<SendResult> {
   const refused = plan.invalid > 0 && !opts.skipInvalid;
   const resendUnknown = opts.resendUnknown === true;
-  const { decisions, counts } = decideRows(plan, ledger, resendUnknown, opts.limit);
-  const toSend = refused ? 0 : counts[Decision.Send];
+  const resendChanged = opts.resendChanged === true;
+  const { decisions, counts, changed } = await decideRows(plan, ledger, resendUnknown, opts.limit, resendChanged);
+  const toSend = refused ? 0 : counts[Decision.Send] + counts[Decision.Resend];
   // Something to send: configuration problems stop the run here, before any output.
   const wire = toSend > 0 ? getWire() : undefined;
 
   prepareOutDir(opts.out);
   const report = new ReportSink(new ReportWriter(opts.out), opts.onRow);
   const add = (row: ReportRow) => report.add(row);
-  const run = { command: 'send', csv: opts.csv, out: opts.out, startedAt, ...(opts.configUsed && { config: opts.configUsed }) };
+  const run = {
+    command: 'send', csv: opts.csv, out: opts.out, startedAt,
+    ...(changed.size > 0 && { changed: changed.size, ...(resendChanged && { resendChanged }) }),
+    ...(opts.configUsed && { config: opts.configUsed }),
+  };
   const close = async (preflight: Preflight | undefined, end: RunEnd = {}): Promise<SendResult> => ({
     plan,
     ...(preflight ? { preflight } : {}),
@@ -186,6 +199,9 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
     rows: plan.rows,
     toSend,
     alreadySent: counts[Decision.AlreadySent],
+    changed: changed.size,
+    resendChanged,
+    resent: counts[Decision.Resend],
     unknown: counts[Decision.Unknown],
     invalid: plan.invalid,
     duplicates: plan.skipped,
@@ -193,7 +209,7 @@ async function sendPlan(opts: SendOptions, plan: Plan, ledger: Ledger, startedAt
     host: wire?.config.baseUrl.host ?? '',
   };
   const concurrency = opts.concurrency ?? 4;
-  const pass = (more: Partial<SenderOptions>) => runSender({ ...opts, plan, decisions, toSend, ledger, add, concurrency, resendUnknown, ...more });
+  const pass = (more: Partial<SenderOptions>) => runSender({ ...opts, plan, decisions, changed, toSend, ledger, add, concurrency, resendUnknown, ...more });
 
   if (!wire) return close(preflight, stopped(await pass({})));
   if (opts.confirm && !(await opts.confirm(preflight))) {
@@ -234,7 +250,7 @@ function stopped(outcome: SenderOutcome): RunEnd {
 }
 
 /** The summary's fields of a run that ended so. */
-function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt' | 'config'>, end: RunEnd): SummaryBase {
+function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt' | 'config' | 'changed' | 'resendChanged'>, end: RunEnd): SummaryBase {
   return {
     ...run,
     refused: end.refusal !== undefined,
