@@ -94,8 +94,9 @@ export async function decideRows(
     const known = ledger.lookup(chunk.map((row) => plan.letterKeyOf(row)!));
     for (const row of chunk) {
       const rec = known.get(plan.letterKeyOf(row)!);
-      decisions[row] = ledgerDecision(rec, resendUnknown) ?? 0;
-      if (decisions[row] === Decision.AlreadySent && rec?.contentSha256 !== undefined && rec.renderDate !== undefined) {
+      const d = ledgerDecision(rec, resendUnknown);
+      decisions[row] = d ?? 0;
+      if (d === Decision.AlreadySent && rec?.contentSha256 !== undefined && rec.renderDate !== undefined) {
         sent.set(row, { contentSha256: rec.contentSha256, renderDate: rec.renderDate });
       }
     }

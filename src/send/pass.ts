@@ -181,7 +181,7 @@ class SendPass {
     const message = messageOf(err);
     this.stop(message);
     const row = reportRow(planned, 'not_attempted', { error: `not attempted: ${message}` });
-    if (letter && isToSend(this.o.decisions[planned.row]!)) this.finish(row);
+    if (letter && isToSend(this.o.decisions[planned.row] as Decision | 0)) this.finish(row);
     else this.add(row);
   }
 
@@ -360,7 +360,7 @@ const RESENT = 'sent again as a new letter (--resend-changed): it supersedes the
 /** A resend that created nothing: the ledger holds the earlier letter's record again. */
 const RESEND_FAILED = 'the letter sent earlier stays recorded as sent';
 
-function isToSend(decision: number): boolean {
+function isToSend(decision: Decision | 0): boolean {
   return decision === Decision.Send || decision === Decision.Resend;
 }
 
