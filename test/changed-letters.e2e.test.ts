@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useSandbox } from './support/sandbox.js';
-import { ROOT, runCliAsync, tempDir } from './support/cli.js';
+import { ROOT, runCli, runCliAsync, tempDir } from './support/cli.js';
 
 const box = useSandbox();
 let dir: string;
@@ -88,5 +88,38 @@ describe('changed letters, end to end', () => {
       expect(JSON.parse(again.stdout)).not.toHaveProperty('changed');
     }
     expect(box.sandbox.letters).toHaveLength(6);
+  });
+
+  it('a resend Canvas refuses keeps the earlier letter recorded as sent: the next plain run skips it with the note again', async () => {
+    writeFileSync(join(dir, 'batch.csv'), csv(2));
+    expect((await send('out1')).code).toBe(0);
+    const template = join(dir, 'templates', 'jury-duty.hbs');
+    writeFileSync(template, readFileSync(template, 'utf8').replace('{{today}}</p>', `{{today}}</p>\n<p>${MARK}</p>`));
+    box.sandbox.script('422', 'ok'); // one resend refused, the other created
+    const resend = await send('out2', '--resend-changed');
+    expect(resend.code).toBe(1);
+    const rows = report('out2');
+    expect(rows.map((r) => r.status).sort()).toEqual(['failed', 'sent']);
+    const failed = rows.find((r) => r.status === 'failed')!;
+    expect(failed.error).toContain('the letter sent earlier stays recorded as sent');
+    expect(rows.find((r) => r.status === 'sent')!.error).toMatch(/^sent again as a new letter \(--resend-changed\)/);
+    expect(box.sandbox.letters).toHaveLength(3);
+
+    const list = runCli(['ledger', 'list', '--json', '--ledger', join(dir, 'ledger.db')], { cwd: dir, env: box.env() });
+    expect(list.code).toBe(0);
+    const records = JSON.parse(list.stdout) as Array<{ row: number; status: string; superseded?: number }>;
+    expect(records.map((r) => r.status)).toEqual(['sent', 'sent']);
+    expect(records.find((r) => String(r.row) === failed.row)!.superseded).toBeUndefined();
+    expect(records.find((r) => String(r.row) !== failed.row)!.superseded).toBe(1);
+
+    const again = await send('out3');
+    expect(again.code).toBe(0);
+    for (const r of report('out3')) {
+      expect(r.status).toBe('skipped');
+      if (r.row === failed.row) expect(r.error).toMatch(/the letter now differs from the one sent$/);
+      else expect(r.error).not.toMatch(/differs/);
+    }
+    expect(JSON.parse(again.stdout)).toMatchObject({ changed: 1 });
+    expect(box.sandbox.letters).toHaveLength(3);
   });
 });

@@ -8,6 +8,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import { auditCsv } from '../src/ledger/audit.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { planRows } from '../src/plan/replay.js';
 import { validateBatch, type Plan } from '../src/plan/validate.js';
@@ -111,7 +113,7 @@ describe('superseding a sent letter in the ledger', () => {
     return Ledger.open(file, { runId: 'resend' });
   }
 
-  it('claims a sent key only with the recorded hash, and records the new letter with its own hash and date', async () => {
+  it('claims a sent key only with the recorded hash, records the new letter with its own hash and date, and the audit lists both letters', async () => {
     const l = await sentLedger();
     expect(await l.claim(req, { supersede: 'b'.repeat(64) })).toMatchObject({ claimed: false });
     expect(await l.claim(req, { supersede: 'a'.repeat(64) })).toEqual({ claimed: true });
@@ -119,6 +121,9 @@ describe('superseding a sent letter in the ledger', () => {
     expect(l.get('k1')!.contentSha256).toBeUndefined();
     await l.finish('k1', { status: 'sent', httpStatus: 201, letterId: 'L-2', attempts: 1, contentSha256: 'c'.repeat(64), renderDate: '2026-03-11' });
     expect(l.get('k1')).toMatchObject({ status: 'sent', letterId: 'L-2', contentSha256: 'c'.repeat(64), renderDate: '2026-03-11', superseded: 1 });
+    // The audit lists both letters: the earlier one as superseded, then the key's record.
+    const audit = parse<Record<string, string>>(auditCsv(l).text, { columns: true });
+    expect(audit.map((r) => [r.status, r.letterId, r.patientKey])).toEqual([['superseded', 'L-1', 'p'], ['sent', 'L-2', 'p']]);
     l.close();
   });
 
@@ -130,6 +135,7 @@ describe('superseding a sent letter in the ledger', () => {
     const after = l.get('k1')!;
     expect(after).toMatchObject({ status: 'sent', letterId: 'L-1', contentSha256: 'a'.repeat(64), renderDate: '2026-03-10', updatedAt: before.updatedAt });
     expect(after.superseded).toBeUndefined();
+    expect(auditCsv(l).letters).toBe(1);
     l.close();
   });
 });

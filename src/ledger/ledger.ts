@@ -23,11 +23,11 @@ import { lstatOrUndefined, prepareLedgerFile } from '../fsutil.js';
 import { KEY_FIELDS, type Keys } from '../types.js';
 import { LedgerError, ledgerError } from './errors.js';
 import { bindOrigin, openDatabase, readOrigin } from './open.js';
-import { SELECT, selectRecords, selectResolutions, toRecord, type LedgerRecord, type RecordFilter, type Resolution, type Row } from './records.js';
+import { SELECT, selectRecords, selectResolutions, selectSuperseded, toRecord, type AuditRecord, type LedgerRecord, type RecordFilter, type Resolution, type Row } from './records.js';
 import { resolveLetter, type ResolveRequest, type ResolveResult } from './resolve.js';
 
 export { LedgerBusyError, LedgerError, LedgerOriginError, ledgerError } from './errors.js';
-export { currentResolution, type LedgerRecord, type LedgerStatus, type RecordFilter, type Resolution, type ResolutionOutcome } from './records.js';
+export { currentResolution, type AuditRecord, type LedgerRecord, type LedgerStatus, type RecordFilter, type Resolution, type ResolutionOutcome } from './records.js';
 export type { ResolveRequest, ResolveResult } from './resolve.js';
 
 /** How long an outcome may wait for company before it is committed (claims never wait). */
@@ -198,6 +198,11 @@ export class Ledger {
   /** The records a filter selects (ledger list, ledger export), oldest first. */
   records(filter: RecordFilter = {}): LedgerRecord[] {
     return this.guard('reading letters', () => selectRecords(this.db, filter));
+  }
+
+  /** The earlier letters resends superseded (superseded since a time), by letter key, oldest first. */
+  supersededLetters(filter: Pick<RecordFilter, 'since'> = {}): Map<string, AuditRecord[]> {
+    return this.guard('reading superseded letters', () => selectSuperseded(this.db, filter));
   }
 
   /** Every resolution, by letter key (or those of one key), oldest first. */

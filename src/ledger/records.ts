@@ -125,6 +125,35 @@ export function selectResolutions(db: Database.Database, letterKey?: string): Ma
   return byKey;
 }
 
+/**
+ * The earlier letters a resend (--resend-changed) superseded, by letter key, oldest first, as
+ * records of status `superseded` (updatedAt: when they were superseded), with the keys and template
+ * of the key's record. A superseding claim whose resend created nothing (restored) is not one.
+ */
+export function selectSuperseded(db: Database.Database, filter: Pick<RecordFilter, 'since'> = {}): Map<string, AuditRecord[]> {
+  const rows = db
+    .prepare<[{ since?: string }], Omit<AuditRecord, 'httpStatus' | 'letterId' | 'approvalId' | 'approver'> & Record<'httpStatus' | 'letterId' | 'approvalId' | 'approver', string | number | null>>(
+      `SELECT s.letter_key AS letterKey, 'superseded' AS status, l.patient_key AS patientKey, l.provider_key AS providerKey,
+        l.practice_location_key AS practiceLocationKey, l.template, s.source_file AS sourceFile, s.source_row AS row,
+        s.created_at AS createdAt, s.superseded_at AS updatedAt, s.http_status AS httpStatus, s.letter_id AS letterId,
+        s.attempts, s.approval_id AS approvalId, s.approver
+      FROM superseded s JOIN letters l USING (letter_key)
+      WHERE s.restored_at IS NULL ${filter.since !== undefined ? 'AND s.superseded_at >= @since' : ''} ORDER BY s.id`,
+    )
+    .all(filter.since !== undefined ? { since: filter.since } : {});
+  const byKey = new Map<string, AuditRecord[]>();
+  for (const r of rows) {
+    const rec = Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null)) as unknown as AuditRecord;
+    byKey.set(r.letterKey, [...(byKey.get(r.letterKey) ?? []), rec]);
+  }
+  return byKey;
+}
+
+/** A letter as the audit lists it: a record, or an earlier letter a resend superseded (`superseded`). */
+export type AuditRecord = Omit<LedgerRecord, 'status' | 'runId' | 'pid' | 'lastResolution' | 'superseded' | 'contentSha256' | 'renderDate'> & {
+  status: LedgerStatus | 'superseded';
+};
+
 /** The records of one source file and row: the file as given (absolute), else every file of that base name. */
 export function selectByFileRow(db: Database.Database, files: readonly string[], row: number): LedgerRecord[] {
   return db
