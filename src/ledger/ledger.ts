@@ -8,8 +8,10 @@
  * each promise settles only after that COMMIT returned. The claim check and its write happen inside
  * that transaction, so two processes can never both claim a key.
  * Only keys, statuses, timestamps, HTTP status, letter id, attempts, source file and row (and,
- * from schema 3, a sent letter's sha256, render date and approval, and people's resolutions) are
- * stored: never letter content or merge values.
+ * from schema 3, a sent letter's sha256, render date and approval, people's resolutions, and the
+ * records of sent letters a resend superseded) are stored: never letter content or merge values.
+ * A claim with `supersede` (--resend-changed) keeps the sent record in the superseded table in the
+ * claim's own transaction; a resend that then creates nothing gets that record back.
  *
  * This file is the store (the claims and the group commit); records.ts reads records, resolve.ts
  * records resolutions, open.ts opens, migrates and checks the file, errors.ts turns SQLite errors
