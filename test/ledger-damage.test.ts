@@ -201,17 +201,18 @@ function schemaOf(file: string): { version: number; letters: string[]; tables: s
 describe('schema 3', () => {
   const NEW_COLUMNS = ['content_sha256', 'render_date', 'approval_id', 'approver'];
 
-  it('migrates a schema-1 ledger to 3: its letters kept with the new columns null, a resolutions table, no origin yet', () => {
+  it('migrates a schema-1 ledger to 3: its letters kept with the new columns null, resolutions and superseded tables, no origin yet', () => {
     const file = schema1Ledger();
     const l = Ledger.open(file);
     expect(l.get(key(1))).toMatchObject({ status: 'sent', letterId: 'L1', httpStatus: 201, sourceFile: 'in.csv' });
     expect(l.get(key(1))?.approver).toBeUndefined();
+    expect(l.get(key(1))?.contentSha256).toBeUndefined(); // an old record: its letter is never "changed"
     expect(l.origin).toBeUndefined();
     l.close();
     const schema = schemaOf(file);
     expect(schema.version).toBe(3);
     expect(schema.letters).toEqual(expect.arrayContaining(NEW_COLUMNS));
-    expect(schema.tables).toEqual(['letters', 'meta', 'resolutions']);
+    expect(schema.tables).toEqual(['letters', 'meta', 'resolutions', 'superseded']);
     const db = new Database(file, { readonly: true });
     expect(db.prepare(`SELECT ${NEW_COLUMNS.join(', ')} FROM letters`).get()).toEqual(Object.fromEntries(NEW_COLUMNS.map((c) => [c, null])));
     db.close();
@@ -230,6 +231,7 @@ describe('schema 3', () => {
     l.close();
     expect(schemaOf(file).version).toBe(3);
     expect(schemaOf(file).letters).toEqual(expect.arrayContaining(NEW_COLUMNS));
+    expect(schemaOf(file).tables).toContain('superseded');
     expect(() => Ledger.open(file, { origin: 'https://other.canvasmedical.com' })).toThrow(LedgerOriginError);
   });
 
@@ -240,5 +242,18 @@ describe('schema 3', () => {
     db.exec('DROP TABLE resolutions');
     db.close();
     expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 3: no resolutions table/);
+  });
+
+  it('refuses a schema-3 ledger without its superseded table (or lacking one of its columns)', () => {
+    const file = ledgerFile();
+    Ledger.open(file).close();
+    const db = new Database(file);
+    db.exec('ALTER TABLE superseded DROP COLUMN restored_at');
+    db.close();
+    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 3: table superseded lacks restored_at/);
+    const again = new Database(file);
+    again.exec('DROP TABLE superseded');
+    again.close();
+    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 3: no superseded table/);
   });
 });

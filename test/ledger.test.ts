@@ -275,9 +275,13 @@ describe('storage', () => {
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all();
     const columns = db.prepare("SELECT name FROM pragma_table_info('letters')").pluck().all();
     // meta holds only the Canvas instance's origin (contract: a ledger belongs to one instance);
-    // resolutions only who found what on a chart, and when.
-    expect(tables).toEqual(['letters', 'meta', 'resolutions']);
+    // resolutions only who found what on a chart, and when; superseded a resent letter's earlier
+    // record (keys, outcome, sha256 and render date: never content).
+    expect(tables).toEqual(['letters', 'meta', 'resolutions', 'superseded']);
     expect(db.prepare("SELECT name FROM pragma_table_info('resolutions')").pluck().all()).toEqual(['id', 'letter_key', 'outcome', 'letter_id', 'by', 'at']);
+    expect(db.prepare("SELECT name FROM pragma_table_info('superseded')").pluck().all()).toEqual(['id', 'letter_key', 'letter_id', 'http_status',
+      'attempts', 'content_sha256', 'render_date', 'approval_id', 'approver', 'source_file', 'source_row', 'run_id', 'created_at',
+      'sent_at', 'superseded_at', 'superseded_by_run', 'restored_at']);
     expect(db.prepare('SELECT key FROM meta').pluck().all()).toEqual([]);
     expect(columns.sort()).toEqual(
       ['letter_key', 'status', 'patient_key', 'provider_key', 'practice_location_key', 'template', 'http_status',

@@ -142,7 +142,7 @@ function describeResolution(r: Resolution | undefined): string {
 /** One aligned line per record (names from outside escaped), under a header. */
 export function formatTable(records: readonly LedgerRecord[]): string {
   const lines = records.map((r) => [
-    String(r.row), showName(r.sourceFile), r.status, r.patientKey, r.providerKey, r.practiceLocationKey, showName(r.template),
+    String(r.row), showName(r.sourceFile), r.superseded ? `${r.status} (${r.superseded} earlier sent)` : r.status, r.patientKey, r.providerKey, r.practiceLocationKey, showName(r.template),
     shortTime(r.createdAt), shortTime(r.updatedAt), r.httpStatus === undefined ? '-' : String(r.httpStatus),
     r.letterId === undefined ? '-' : showName(r.letterId), String(r.attempts), r.approver === undefined ? '-' : showName(r.approver),
     r.letterKey, describeResolution(r.lastResolution),

@@ -51,6 +51,7 @@ export async function runSend(csv: string | undefined, flags: SendFlags, config?
   try {
     const common = {
       ...sendTuning(flags),
+      resendChanged: flags.resendChanged === true, // send only: never a watch's or a job's setting
       ...ledger,
       config: () => loadConfig(), // only once there is something to send
       ...(config && { configUsed: config.used }),
@@ -139,8 +140,14 @@ export function sendTuning(flags: SendFlags) {
 
 function describe(p: Preflight): string {
   const lines = [`About to create ${p.toSend} letter${p.toSend === 1 ? '' : 's'} in Canvas at ${p.host}.`];
+  if (p.resent) {
+    lines.push(`${p.resent} of them ${p.resent === 1 ? 'was' : 'were'} sent before and now differ${p.resent === 1 ? 's' : ''}: sent again as new letters (--resend-changed); the earlier ones stay in Canvas.`);
+  }
   const notes: string[] = [];
   if (p.alreadySent) notes.push(`${p.alreadySent} already sent (skipped)`);
+  if (p.changed) {
+    notes.push(`${p.changed} already sent but now different ${p.resendChanged ? '(sent again as new letters: --resend-changed)' : '(skipped; --resend-changed sends them again)'}`);
+  }
   if (p.unknown) notes.push(`${p.unknown} with an unknown earlier outcome (not resent)`);
   if (p.invalid) notes.push(`${p.invalid} invalid (not sent)`);
   if (p.duplicates) notes.push(`${p.duplicates} duplicate rows (skipped)`);

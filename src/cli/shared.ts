@@ -23,6 +23,7 @@ export interface BatchFlags {
   job?: string;
   skipInvalid?: boolean;
   resendUnknown?: boolean;
+  resendChanged?: boolean;
   yes?: boolean;
   lookup?: boolean;
   json?: boolean;
@@ -85,8 +86,8 @@ export function startEmpty(cmd: Command, ...names: string[]): Command {
  * The contract's options, on every batch command (preview, send, watch), so a command line
  * can move between them. Options that have no effect in a command are accepted there and hidden
  * from its help (README): preview sends nothing (--rate, --ledger, --resend-unknown, --yes; it
- * uses --concurrency and --timeout only for --lookup reads), and watch never asks (--yes) and
- * writes each report beside its file (--out).
+ * uses --concurrency and --timeout only for --lookup reads), and watch never asks (--yes,
+ * --resend-changed: a deliberate, confirmed act) and writes each report beside its file (--out).
  */
 export function addBatchOptions(cmd: Command, command: BatchCommand): Command {
   const preview = command === 'preview';
@@ -106,6 +107,7 @@ export function addBatchOptions(cmd: Command, command: BatchCommand): Command {
     .option('--job <name>', "take the options of a named job from canvas-letters.config.json (flags win over the job, the job over the file's defaults)")
     .option('--skip-invalid', `${preview ? 'render' : 'send'} the valid rows even when some are invalid (default: refuse the whole file)`)
     .addOption(shownIn(new Option('--resend-unknown', 'send again rows whose earlier outcome is unknown (check the charts first)'), !preview))
+    .addOption(shownIn(new Option('--resend-changed', 'send again, as new letters, rows already sent whose letter now differs (asks first)'), command === 'send'))
     .addOption(shownIn(new Option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)'), command === 'send'))
     .option('--lookup', "read patient, provider and location details from the Canvas FHIR API by the rows' keys (a CSV column of the same name wins)")
     .option('--json', 'print the run summary as JSON on stdout');

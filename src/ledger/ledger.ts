@@ -8,8 +8,10 @@
  * each promise settles only after that COMMIT returned. The claim check and its write happen inside
  * that transaction, so two processes can never both claim a key.
  * Only keys, statuses, timestamps, HTTP status, letter id, attempts, source file and row (and,
- * from schema 3, a sent letter's sha256, render date and approval, and people's resolutions) are
- * stored: never letter content or merge values.
+ * from schema 3, a sent letter's sha256, render date and approval, people's resolutions, and the
+ * records of sent letters a resend superseded) are stored: never letter content or merge values.
+ * A claim with `supersede` (--resend-changed) keeps the sent record in the superseded table in the
+ * claim's own transaction; a resend that then creates nothing gets that record back.
  *
  * This file is the store (the claims and the group commit); records.ts reads records, resolve.ts
  * records resolutions, open.ts opens, migrates and checks the file, errors.ts turns SQLite errors
@@ -23,11 +25,11 @@ import { lstatOrUndefined, prepareLedgerFile } from '../fsutil.js';
 import { KEY_FIELDS, type Keys } from '../types.js';
 import { LedgerError, ledgerError } from './errors.js';
 import { bindOrigin, openDatabase, readOrigin } from './open.js';
-import { SELECT, selectRecords, selectResolutions, toRecord, type LedgerRecord, type RecordFilter, type Resolution, type Row } from './records.js';
+import { SELECT, selectRecords, selectResolutions, selectSuperseded, toRecord, type AuditRecord, type LedgerRecord, type RecordFilter, type Resolution, type Row } from './records.js';
 import { resolveLetter, type ResolveRequest, type ResolveResult } from './resolve.js';
 
 export { LedgerBusyError, LedgerError, LedgerOriginError, ledgerError } from './errors.js';
-export { currentResolution, type LedgerRecord, type LedgerStatus, type RecordFilter, type Resolution, type ResolutionOutcome } from './records.js';
+export { currentResolution, type AuditRecord, type LedgerRecord, type LedgerStatus, type RecordFilter, type Resolution, type ResolutionOutcome } from './records.js';
 export type { ResolveRequest, ResolveResult } from './resolve.js';
 
 /** How long an outcome may wait for company before it is committed (claims never wait). */
@@ -44,7 +46,25 @@ export interface ClaimRequest {
   approver?: string;
 }
 export type ClaimResult = { claimed: true } | { claimed: false; existing: LedgerRecord };
-export interface FinishRequest { status: 'sent' | 'failed' | 'unknown'; httpStatus?: number; letterId?: string; attempts: number }
+export interface ClaimOptions {
+  resendUnknown?: boolean;
+  /**
+   * --resend-changed: claim a key recorded `sent` whose letter now differs, as a new letter. Only
+   * while the record is still sent with this content sha256; its record is kept in the superseded
+   * table, in the claim's transaction. Should the resend create nothing (failed, or released), the
+   * earlier record is restored: the key stays sent.
+   */
+  supersede?: string;
+}
+export interface FinishRequest {
+  status: 'sent' | 'failed' | 'unknown';
+  httpStatus?: number;
+  letterId?: string;
+  attempts: number;
+  /** With `sent`: the sha256 (hex) of the exact content string sent (UTF-8), and the render date (YYYY-MM-DD). */
+  contentSha256?: string;
+  renderDate?: string;
+}
 
 const FINISH_STATUSES: ReadonlySet<string> = new Set(['sent', 'failed', 'unknown']);
 
@@ -65,6 +85,8 @@ export class Ledger {
   private commits = 0;
   private readonly stmt;
   private readonly batch;
+  /** Keys this ledger claimed to supersede a sent record, and that record's row in the superseded table. */
+  private readonly superseding = new Map<string, number | bigint>();
 
   /**
    * Open (or, unless `create` is false, create) the ledger at `file`; with `origin`, check it
@@ -101,12 +123,24 @@ export class Ledger {
         ON CONFLICT (letter_key) DO UPDATE SET status = 'pending', patient_key = excluded.patient_key,
           provider_key = excluded.provider_key, practice_location_key = excluded.practice_location_key,
           template = excluded.template, http_status = NULL, letter_id = NULL, attempts = 0,
+          content_sha256 = NULL, render_date = NULL,
           source_file = excluded.source_file, source_row = excluded.source_row, run_id = excluded.run_id,
           pid = excluded.pid, updated_at = excluded.updated_at, approval_id = excluded.approval_id,
           approver = excluded.approver`),
       finish: db.prepare(`UPDATE letters SET status = @status, http_status = @httpStatus, letter_id = @letterId,
-          attempts = @attempts, updated_at = @now
+          attempts = @attempts, content_sha256 = @contentSha256, render_date = @renderDate, updated_at = @now
         WHERE letter_key = @letterKey AND status = 'pending' AND run_id = @runId`),
+      supersede: db.prepare(`INSERT INTO superseded (letter_key, letter_id, http_status, attempts, content_sha256, render_date,
+          approval_id, approver, source_file, source_row, run_id, created_at, sent_at, superseded_at, superseded_by_run)
+        SELECT letter_key, letter_id, http_status, attempts, content_sha256, render_date, approval_id, approver,
+          source_file, source_row, run_id, created_at, updated_at, @now, @runId
+        FROM letters WHERE letter_key = @letterKey AND status = 'sent'`),
+      restore: db.prepare(`UPDATE letters SET status = 'sent', letter_id = s.letter_id, http_status = s.http_status,
+          attempts = s.attempts, content_sha256 = s.content_sha256, render_date = s.render_date,
+          approval_id = s.approval_id, approver = s.approver, source_file = s.source_file, source_row = s.source_row,
+          run_id = s.run_id, created_at = s.created_at, updated_at = s.sent_at
+        FROM superseded s WHERE s.id = @id AND letters.letter_key = @letterKey AND letters.status = 'pending' AND letters.run_id = @runId`),
+      restored: db.prepare(`UPDATE superseded SET restored_at = @now WHERE id = @id`),
       release: db.prepare(`UPDATE letters SET status = 'failed', updated_at = @now
         WHERE letter_key = @letterKey AND status = 'pending' AND run_id = @runId`),
     };
@@ -143,7 +177,7 @@ export class Ledger {
    * absent or failed, or unknown/pending with resendUnknown — except a pending key still in flight
    * (claimed by this ledger, another open ledger of this process, or a live process), never claimed twice.
    */
-  claim(req: ClaimRequest, opts: { resendUnknown?: boolean } = {}): Promise<ClaimResult> {
+  claim(req: ClaimRequest, opts: ClaimOptions = {}): Promise<ClaimResult> {
     const strings = [req.letterKey, req.template, req.sourceFile, ...KEY_FIELDS.map((f) => req.keys?.[f])];
     const optional = [req.approvalId, req.approver];
     if (!strings.every((v) => typeof v === 'string') || !optional.every((v) => v === undefined || typeof v === 'string') || !Number.isInteger(req.row)) {
@@ -152,12 +186,15 @@ export class Ledger {
     }
     return this.enqueue<ClaimResult>(() => {
       const existing = this.stmt.get.get(req.letterKey);
-      if (existing && !this.claimable(existing, opts.resendUnknown === true)) {
+      const supersede = existing !== undefined && opts.supersede !== undefined && existing.status === 'sent' && existing.contentSha256 === opts.supersede;
+      if (existing && !supersede && !this.claimable(existing, opts.resendUnknown === true)) {
         return { claimed: false, existing: toRecord(existing) };
       }
       const { letterKey, keys, template, sourceFile, row } = req;
       const approval = { approvalId: req.approvalId ?? null, approver: req.approver ?? null };
-      this.stmt.claim.run({ letterKey, ...keys, template, sourceFile, row, ...approval, runId: this.runId, pid: process.pid, now: now() });
+      const at = now();
+      if (supersede) this.superseding.set(letterKey, this.stmt.supersede.run({ letterKey, runId: this.runId, now: at }).lastInsertRowid);
+      this.stmt.claim.run({ letterKey, ...keys, template, sourceFile, row, ...approval, runId: this.runId, pid: process.pid, now: at });
       return { claimed: true };
     });
   }
@@ -177,6 +214,11 @@ export class Ledger {
     return this.guard('reading letters', () => selectRecords(this.db, filter));
   }
 
+  /** The earlier letters resends superseded (superseded since a time), by letter key, oldest first. */
+  supersededLetters(filter: Pick<RecordFilter, 'since'> = {}): Map<string, AuditRecord[]> {
+    return this.guard('reading superseded letters', () => selectSuperseded(this.db, filter));
+  }
+
   /** Every resolution, by letter key (or those of one key), oldest first. */
   resolutions(letterKey?: string): Map<string, Resolution[]> {
     return this.guard('reading resolutions', () => selectResolutions(this.db, letterKey));
@@ -188,17 +230,38 @@ export class Ledger {
       // Checked here (not by the CHECK constraint) so that it cannot fail the whole group transaction.
       return Promise.reject(new Error(`invalid ledger outcome for ${letterKey}: ${JSON.stringify(result)}`));
     }
+    const sent = result.status === 'sent';
     const params = { letterKey, status: result.status, httpStatus: result.httpStatus ?? null,
-      letterId: result.letterId ?? null, attempts: result.attempts, runId: this.runId };
-    return this.enqueue<void>(() => this.held(letterKey, this.stmt.finish.run({ ...params, now: now() }).changes), false);
+      letterId: result.letterId ?? null, attempts: result.attempts, runId: this.runId,
+      contentSha256: sent ? (result.contentSha256 ?? null) : null, renderDate: sent ? (result.renderDate ?? null) : null };
+    if (result.status === 'failed' && this.superseding.has(letterKey)) return this.release(letterKey);
+    return this.settled(letterKey, this.enqueue<void>(() => this.held(letterKey, this.stmt.finish.run({ ...params, now: now() }).changes), false));
   }
 
-  /** A claimed key whose request never left: pending → failed (attempts unchanged), so a later run retries it. */
+  /**
+   * A claimed key whose request never left: pending → failed (attempts unchanged), so a later run
+   * retries it. A key claimed to supersede a sent letter gets that earlier record back instead
+   * (nothing new was created: the key stays sent), and its superseded row says when.
+   */
   release(letterKey: string): Promise<void> {
+    const id = this.superseding.get(letterKey);
+    if (id !== undefined) {
+      return this.settled(letterKey, this.enqueue<void>(() => {
+        const error = this.held(letterKey, this.stmt.restore.run({ id, letterKey, runId: this.runId }).changes);
+        if (error === undefined) this.stmt.restored.run({ id, now: now() });
+        return error;
+      }, false));
+    }
     return this.enqueue<void>(
       () => this.held(letterKey, this.stmt.release.run({ letterKey, runId: this.runId, now: now() }).changes),
       false,
     );
+  }
+
+  /** Once an outcome is committed, a superseding claim of the key is over (a failed commit is retried the same way). */
+  private async settled(letterKey: string, write: Promise<void>): Promise<void> {
+    await write;
+    this.superseding.delete(letterKey);
   }
 
   /** Commit everything queued now, in one IMMEDIATE transaction, then settle its promises. */

@@ -10,8 +10,10 @@ import { LedgerBusyError, LedgerError, LedgerOriginError, RESTORE_HINT, busyMess
 
 /**
  * 1: the letters table; 2: the meta table (the Canvas instance's origin); 3: each letter's content
- * sha256, render date, approval id and approver, and the resolutions table (what a person found on
- * the chart, as history: rows are only ever added).
+ * sha256, render date, approval id and approver, the resolutions table (what a person found on
+ * the chart, as history: rows are only ever added), and the superseded table (a sent letter's
+ * record, kept when --resend-changed sends that key again as a new letter; rows are only added,
+ * and `restored_at` is set when that resend created nothing and the earlier record came back).
  */
 const SCHEMA_VERSION = 3;
 const SCHEMA_V1 = `
@@ -36,12 +38,25 @@ CREATE TABLE resolutions (
   outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'not-sent')),
   letter_id TEXT, by TEXT NOT NULL, at TEXT NOT NULL
 );
-CREATE INDEX resolutions_letter_key ON resolutions (letter_key);`;
+CREATE INDEX resolutions_letter_key ON resolutions (letter_key);
+CREATE TABLE superseded (
+  id INTEGER PRIMARY KEY,
+  letter_key TEXT NOT NULL,
+  letter_id TEXT, http_status INTEGER, attempts INTEGER NOT NULL,
+  content_sha256 TEXT, render_date TEXT, approval_id TEXT, approver TEXT,
+  source_file TEXT NOT NULL, source_row INTEGER NOT NULL, run_id TEXT NOT NULL,
+  created_at TEXT NOT NULL, sent_at TEXT NOT NULL,
+  superseded_at TEXT NOT NULL, superseded_by_run TEXT NOT NULL, restored_at TEXT
+);
+CREATE INDEX superseded_letter_key ON superseded (letter_key);`;
 const LETTERS_COLUMNS = ['letter_key', 'status', 'patient_key', 'provider_key', 'practice_location_key', 'template',
   'http_status', 'letter_id', 'attempts', 'source_file', 'source_row', 'run_id', 'pid', 'created_at', 'updated_at',
   'content_sha256', 'render_date', 'approval_id', 'approver'];
 const META_COLUMNS = ['key', 'value'];
 const RESOLUTIONS_COLUMNS = ['id', 'letter_key', 'outcome', 'letter_id', 'by', 'at'];
+const SUPERSEDED_COLUMNS = ['id', 'letter_key', 'letter_id', 'http_status', 'attempts', 'content_sha256', 'render_date',
+  'approval_id', 'approver', 'source_file', 'source_row', 'run_id', 'created_at', 'sent_at', 'superseded_at',
+  'superseded_by_run', 'restored_at'];
 /** How long an existing empty file may take to become a database (another process creating it) before it is refused. */
 const EMPTY_WAIT_MS = 2_000;
 
@@ -148,7 +163,7 @@ function migrate(db: Database.Database, path: string): void {
 
 /** The tables a ledger of this schema version must have, with their columns. */
 function checkSchema(db: Database.Database, path: string): void {
-  for (const [table, expected] of [['letters', LETTERS_COLUMNS], ['meta', META_COLUMNS], ['resolutions', RESOLUTIONS_COLUMNS]] as const) {
+  for (const [table, expected] of [['letters', LETTERS_COLUMNS], ['meta', META_COLUMNS], ['resolutions', RESOLUTIONS_COLUMNS], ['superseded', SUPERSEDED_COLUMNS]] as const) {
     const have = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
     const lacking = expected.filter((c) => !have.has(c));
     if (lacking.length > 0) {

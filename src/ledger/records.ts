@@ -33,6 +33,11 @@ export interface LedgerRecord extends Keys {
   pid: number;
   createdAt: string; // ISO
   updatedAt: string;
+  /** A sent letter's content sha256 (of the exact content string, UTF-8) and render date (YYYY-MM-DD), when recorded (schema 3). */
+  contentSha256?: string;
+  renderDate?: string;
+  /** How many earlier sent letters of this key a resend (--resend-changed) superseded: kept in the superseded table. */
+  superseded?: number;
   /** The approval the letter was sent under (send --approved), when it was. */
   approvalId?: string;
   approver?: string;
@@ -51,22 +56,28 @@ export interface RecordFilter {
 const LAST_RESOLUTION = `(SELECT json_object('outcome', r.outcome, 'letterId', r.letter_id, 'by', r.by, 'at', r.at)
   FROM resolutions r WHERE r.letter_key = letters.letter_key ORDER BY r.id DESC LIMIT 1)`;
 
+const SUPERSEDED_COUNT = `(SELECT count(*) FROM superseded s WHERE s.letter_key = letters.letter_key AND s.restored_at IS NULL)`;
+
 export const SELECT = `SELECT letter_key AS letterKey, status, patient_key AS patientKey, provider_key AS providerKey,
   practice_location_key AS practiceLocationKey, template, http_status AS httpStatus, letter_id AS letterId, attempts,
   source_file AS sourceFile, source_row AS row, run_id AS runId, pid, created_at AS createdAt, updated_at AS updatedAt,
+  content_sha256 AS contentSha256, render_date AS renderDate, ${SUPERSEDED_COUNT} AS superseded,
   approval_id AS approvalId, approver, ${LAST_RESOLUTION} AS lastResolution
   FROM letters`;
 
 type Nullable<T, K extends keyof T> = Omit<T, K> & { [P in K]: T[P] | null };
-export type Row = Nullable<Omit<LedgerRecord, 'lastResolution'>, 'httpStatus' | 'letterId' | 'approvalId' | 'approver'> & { lastResolution: string | null };
+export type Row = Nullable<Omit<LedgerRecord, 'lastResolution' | 'superseded'>, 'httpStatus' | 'letterId' | 'contentSha256' | 'renderDate' | 'approvalId' | 'approver'> & { lastResolution: string | null; superseded: number };
 type ResolutionRow = Nullable<Resolution, 'letterId'>;
 
 export function toRecord(r: Row): LedgerRecord {
-  const { httpStatus, letterId, approvalId, approver, lastResolution, ...rest } = r;
+  const { httpStatus, letterId, contentSha256, renderDate, superseded, approvalId, approver, lastResolution, ...rest } = r;
   return {
     ...rest,
+    ...(superseded > 0 && { superseded }),
     ...(httpStatus !== null && { httpStatus }),
     ...(letterId !== null && { letterId }),
+    ...(contentSha256 !== null && { contentSha256 }),
+    ...(renderDate !== null && { renderDate }),
     ...(approvalId !== null && { approvalId }),
     ...(approver !== null && { approver }),
     ...(lastResolution !== null && { lastResolution: toResolution(JSON.parse(lastResolution) as ResolutionRow) }),
@@ -113,6 +124,35 @@ export function selectResolutions(db: Database.Database, letterKey?: string): Ma
   }
   return byKey;
 }
+
+/**
+ * The earlier letters a resend (--resend-changed) superseded, by letter key, oldest first, as
+ * records of status `superseded` (updatedAt: when they were superseded), with the keys and template
+ * of the key's record. A superseding claim whose resend created nothing (restored) is not one.
+ */
+export function selectSuperseded(db: Database.Database, filter: Pick<RecordFilter, 'since'> = {}): Map<string, AuditRecord[]> {
+  const rows = db
+    .prepare<[{ since?: string }], Omit<AuditRecord, 'httpStatus' | 'letterId' | 'approvalId' | 'approver'> & Record<'httpStatus' | 'letterId' | 'approvalId' | 'approver', string | number | null>>(
+      `SELECT s.letter_key AS letterKey, 'superseded' AS status, l.patient_key AS patientKey, l.provider_key AS providerKey,
+        l.practice_location_key AS practiceLocationKey, l.template, s.source_file AS sourceFile, s.source_row AS row,
+        s.created_at AS createdAt, s.superseded_at AS updatedAt, s.http_status AS httpStatus, s.letter_id AS letterId,
+        s.attempts, s.approval_id AS approvalId, s.approver
+      FROM superseded s JOIN letters l USING (letter_key)
+      WHERE s.restored_at IS NULL ${filter.since !== undefined ? 'AND s.superseded_at >= @since' : ''} ORDER BY s.id`,
+    )
+    .all(filter.since !== undefined ? { since: filter.since } : {});
+  const byKey = new Map<string, AuditRecord[]>();
+  for (const r of rows) {
+    const rec = Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null)) as unknown as AuditRecord;
+    byKey.set(r.letterKey, [...(byKey.get(r.letterKey) ?? []), rec]);
+  }
+  return byKey;
+}
+
+/** A letter as the audit lists it: a record, or an earlier letter a resend superseded (`superseded`). */
+export type AuditRecord = Omit<LedgerRecord, 'status' | 'runId' | 'pid' | 'lastResolution' | 'superseded' | 'contentSha256' | 'renderDate'> & {
+  status: LedgerStatus | 'superseded';
+};
 
 /** The records of one source file and row: the file as given (absolute), else every file of that base name. */
 export function selectByFileRow(db: Database.Database, files: readonly string[], row: number): LedgerRecord[] {

@@ -45,6 +45,13 @@ export interface ReportSummary {
   interrupted: boolean;
   /** Why the run stopped early, when it did (no patient data). */
   stopReason?: string;
+  /**
+   * send: rows already sent whose letter now differs from the one sent (an edited template,
+   * partial or stylesheet), when there were any: skipped, or sent again with `resendChanged`.
+   */
+  changed?: number;
+  /** send --resend-changed: the `changed` rows were sent again as new letters. */
+  resendChanged?: boolean;
   /** The config file (absolute path) and job the run took its options from, when it did (not in report.csv). */
   config?: { file: string; job?: string };
   /** `send --approved`: the approval the letters were sent under, who approved them, and the preview folder (absolute). */
@@ -198,6 +205,9 @@ export function formatConfigUsed(c: NonNullable<ReportSummary['config']>): strin
 export function formatSummary(s: ReportSummary, files: { gallery?: string } = {}): string {
   const lines = [`${s.command}: ${formatCounts(s)}`];
   if (s.stopReason) lines.push(`stopped: ${s.stopReason}`);
+  if (s.changed) {
+    lines.push(`${s.changed} already sent but now different ${s.resendChanged ? '(sent again as new letters: --resend-changed)' : '(skipped; --resend-changed sends them again)'}`);
+  }
   if (s.config) lines.push(formatConfigUsed(s.config));
   if (s.approval) lines.push(`approved by ${showName(s.approval.approver)} (approval ${s.approval.id}, ${s.approval.dir})`);
   lines.push(`report: ${s.reportCsv}`);

@@ -26,7 +26,7 @@ export class LetterFileChangedError extends CanvasLettersError {
 
 /** The approved batch as the pass's rows, in row order. */
 export function approvedSource(a: ApprovedBatch): PassSource {
-  return { rows: a.rows, file: a.batch.csv.path, passRows: () => approvedRows(a) };
+  return { rows: a.rows, file: a.batch.csv.path, renderDate: a.batch.renderDate, passRows: () => approvedRows(a) };
 }
 
 async function* approvedRows(a: ApprovedBatch): AsyncGenerator<SendRow> {
@@ -66,7 +66,7 @@ const LOOKUP_CHUNK = 5_000;
 /** The ledger's decision for each approved letter (decide.ts's rules): send, already sent, unknown, over the limit. */
 export function decideApproved(a: ApprovedBatch, ledger: Pick<Ledger, 'lookup'>, resendUnknown: boolean, limit: number | undefined): Decisions {
   const decisions = new Uint8Array(a.rows + 1);
-  const counts = { [Decision.Send]: 0, [Decision.AlreadySent]: 0, [Decision.Unknown]: 0, [Decision.OverLimit]: 0 };
+  const counts = { [Decision.Send]: 0, [Decision.AlreadySent]: 0, [Decision.Unknown]: 0, [Decision.OverLimit]: 0, [Decision.Changed]: 0, [Decision.Resend]: 0 };
   for (let i = 0; i < a.letters.length; i += LOOKUP_CHUNK) {
     const chunk = a.letters.slice(i, i + LOOKUP_CHUNK);
     const known = ledger.lookup(chunk.map((l) => l.letterKey));
@@ -76,5 +76,5 @@ export function decideApproved(a: ApprovedBatch, ledger: Pick<Ledger, 'lookup'>,
       counts[d]++;
     }
   }
-  return { decisions, counts };
+  return { decisions, counts, changed: new Map() };
 }

@@ -1,7 +1,8 @@
 /**
  * What the ledger says of each ready row before anything is sent: send it, already sent
- * (skipped), an earlier outcome unknown (not resent), or over `--limit`; and the report row of
- * a row the ledger settled.
+ * (skipped), already sent but the letter now differs (skipped, or with --resend-changed sent
+ * again as a new letter), an earlier outcome unknown (not resent), or over `--limit`; and the
+ * report row of a row the ledger settled.
  */
 import { showName } from '../escape.js';
 import { reportRow } from '../report/rows.js';
@@ -9,6 +10,7 @@ import type { Ledger, LedgerRecord } from '../ledger/ledger.js';
 import { currentResolution } from '../ledger/records.js';
 import type { ReportRow } from '../types.js';
 import type { Plan, PlannedRow } from '../plan/validate.js';
+import { changedRows, type SentLetter } from './changed.js';
 
 /** What to do with a ready row, decided from the ledger before the pass. */
 export enum Decision {
@@ -16,13 +18,22 @@ export enum Decision {
   AlreadySent = 2,
   Unknown = 3,
   OverLimit = 4,
+  /** Already sent, and the letter would now differ: skipped, with a note. */
+  Changed = 5,
+  /** Already sent, the letter now differs, and --resend-changed: sent again as a new letter. */
+  Resend = 6,
 }
 
 /** The decisions of a run: one per row number (0 for rows that are not ready), and how many of each. */
 export interface Decisions {
   decisions: Uint8Array;
   counts: Record<Decision, number>;
+  /** Rows whose letter now differs from the one sent (Changed, Resend, or over the limit): the content sha256 the ledger recorded. */
+  changed: Map<number, string>;
 }
+
+/** Appended to a changed row's `already sent` error. */
+export const NOW_DIFFERS = 'the letter now differs from the one sent';
 
 const UNKNOWN_BEFORE =
   'earlier outcome unknown (ledger): check the patient chart in Canvas, then record what you found with canvas-letters ledger resolve (--sent or --not-sent), or send every unknown row again with --resend-unknown';
@@ -37,12 +48,17 @@ export function ledgerDecision(rec: LedgerRecord | undefined, resendUnknown: boo
   return resendUnknown ? undefined : Decision.Unknown;
 }
 
-/** The report row for a ready row the ledger already knows, or undefined when it is to be sent. */
-export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, resendUnknown: boolean): ReportRow | undefined {
+/**
+ * The report row for a ready row the ledger already knows, or undefined when it is to be sent.
+ * `changedFrom`: the row's letter was found to differ from the one recorded with this sha256 (the
+ * note is added while the record still holds it).
+ */
+export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, resendUnknown: boolean, changedFrom?: string): ReportRow | undefined {
   const decision = ledgerDecision(rec, resendUnknown);
   if (decision === Decision.AlreadySent) {
+    const differs = changedFrom !== undefined && rec!.contentSha256 === changedFrom;
     return reportRow(p, 'skipped', {
-      error: `already sent (ledger: ${alreadySentBy(rec!)})`,
+      error: `already sent (ledger: ${alreadySentBy(rec!)})${differs ? `; ${NOW_DIFFERS}` : ''}`,
       ...(rec!.letterId ? { letterId: rec!.letterId } : {}),
     });
   }
@@ -58,22 +74,42 @@ function alreadySentBy(rec: LedgerRecord): string {
 
 /**
  * Decide each ready row from the ledger (looked up in chunks), before anything is sent: what
- * the confirmation shows. Rows to send beyond `limit` are OverLimit.
+ * the confirmation shows. A row recorded sent with its letter's sha256 is rendered again at its
+ * recorded date (changed.ts): Changed when it differs, or Resend with `resendChanged`. Rows to
+ * send (Send, Resend) beyond `limit` are OverLimit.
  */
-export function decideRows(plan: Plan, ledger: Pick<Ledger, 'lookup'>, resendUnknown: boolean, limit: number | undefined): Decisions {
+export async function decideRows(
+  plan: Plan,
+  ledger: Pick<Ledger, 'lookup'>,
+  resendUnknown: boolean,
+  limit: number | undefined,
+  resendChanged = false,
+): Promise<Decisions> {
   const decisions = new Uint8Array(plan.rows + 1);
-  const counts = { [Decision.Send]: 0, [Decision.AlreadySent]: 0, [Decision.Unknown]: 0, [Decision.OverLimit]: 0 };
+  const counts = { [Decision.Send]: 0, [Decision.AlreadySent]: 0, [Decision.Unknown]: 0, [Decision.OverLimit]: 0, [Decision.Changed]: 0, [Decision.Resend]: 0 };
+  const sent = new Map<number, SentLetter>();
   const rows = [...plan.readyRows()];
   for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
     const chunk = rows.slice(i, i + LOOKUP_CHUNK);
     const known = ledger.lookup(chunk.map((row) => plan.letterKeyOf(row)!));
     for (const row of chunk) {
-      const d =
-        ledgerDecision(known.get(plan.letterKeyOf(row)!), resendUnknown) ??
-        (limit !== undefined && counts[Decision.Send] >= limit ? Decision.OverLimit : Decision.Send);
-      decisions[row] = d;
-      counts[d]++;
+      const rec = known.get(plan.letterKeyOf(row)!);
+      const d = ledgerDecision(rec, resendUnknown);
+      decisions[row] = d ?? 0;
+      if (d === Decision.AlreadySent && rec?.contentSha256 !== undefined && rec.renderDate !== undefined) {
+        sent.set(row, { contentSha256: rec.contentSha256, renderDate: rec.renderDate });
+      }
     }
   }
-  return { decisions, counts };
+  const differ = await changedRows(plan, sent);
+  const changed = new Map([...differ].map((row) => [row, sent.get(row)!.contentSha256]));
+  for (const row of rows) {
+    let d = decisions[row] as Decision | 0;
+    if (d === Decision.AlreadySent && differ.has(row)) d = resendChanged ? Decision.Resend : Decision.Changed;
+    if (d === 0) d = Decision.Send;
+    if ((d === Decision.Send || d === Decision.Resend) && limit !== undefined && counts[Decision.Send] + counts[Decision.Resend] >= limit) d = Decision.OverLimit;
+    decisions[row] = d;
+    counts[d]++;
+  }
+  return { decisions, counts, changed };
 }

@@ -47,6 +47,8 @@ export interface SendOptions extends ValidateOptions {
   timeoutSeconds?: number;
   skipInvalid?: boolean;
   resendUnknown?: boolean;
+  /** Rows already sent whose letter now differs are sent again, as new letters superseding the earlier ones. */
+  resendChanged?: boolean;
   /** Aborting stops starting new letters; requests in flight finish and are recorded. */
   signal?: AbortSignal;
   /** Asked once, after validation and before any credential is used; false → nothing is sent. */
@@ -79,7 +81,13 @@ export type ApprovedSendOptions = Omit<SendOptions, keyof ValidateOptions | 'ski
 export interface Preflight {
   rows: number;
   toSend: number;
+  /** Already sent, the same letter (skipped). */
   alreadySent: number;
+  /** Already sent, but the letter now differs: skipped, or sent again (within toSend) when `resendChanged`. */
+  changed: number;
+  resendChanged: boolean;
+  /** Of `changed`, those sent again as new letters (within toSend; --limit may leave some out). */
+  resent: number;
   unknown: number;
   invalid: number;
   duplicates: number;
@@ -143,7 +151,7 @@ export async function send(opts: SendOptions): Promise<SendResult> {
       rows: plan.rows,
       invalid: plan.invalid,
       duplicates: plan.skipped,
-      decide: (ledger, resendUnknown) => decideRows(plan, ledger, resendUnknown, opts.limit),
+      decide: (ledger, resendUnknown) => decideRows(plan, ledger, resendUnknown, opts.limit, opts.resendChanged === true),
     };
   });
   return { ...result, plan: validated! }; // run() returns only once the plan is made
@@ -165,7 +173,7 @@ export async function sendApproved(opts: ApprovedSendOptions): Promise<ApprovedS
       rows: batch.rows,
       invalid: 0,
       duplicates: 0,
-      decide: (ledger, resendUnknown) => decideApproved(batch, ledger, resendUnknown, opts.limit),
+      decide: (ledger, resendUnknown) => Promise.resolve(decideApproved(batch, ledger, resendUnknown, opts.limit)),
       approval: { id, approver, dir: resolve(opts.approved) },
     }),
   );
@@ -180,7 +188,7 @@ interface RunInput {
   rows: number;
   invalid: number;
   duplicates: number;
-  decide: (ledger: Ledger, resendUnknown: boolean) => Decisions;
+  decide: (ledger: Ledger, resendUnknown: boolean) => Promise<Decisions>;
   approval?: NonNullable<ReportSummary['approval']>;
 }
 
@@ -228,15 +236,21 @@ async function sendPlan(opts: RunOptions, input: RunInput, ledger: Ledger, start
   const { plan } = input;
   const refused = input.invalid > 0 && !opts.skipInvalid;
   const resendUnknown = opts.resendUnknown === true;
-  const { decisions, counts } = input.decide(ledger, resendUnknown);
-  const toSend = refused ? 0 : counts[Decision.Send];
+  const resendChanged = opts.resendChanged === true;
+  const { decisions, counts, changed } = await input.decide(ledger, resendUnknown);
+  const toSend = refused ? 0 : counts[Decision.Send] + counts[Decision.Resend];
   // Something to send: configuration problems stop the run here, before any output.
   const wire = toSend > 0 ? getWire() : undefined;
 
   prepareOutDir(opts.out);
   const report = new ReportSink(new ReportWriter(opts.out), opts.onRow);
   const add = (row: ReportRow) => report.add(row);
-  const run = { command: 'send', csv: input.csv, out: opts.out, startedAt, ...(opts.configUsed && { config: opts.configUsed }), ...(input.approval && { approval: input.approval }) };
+  const run = {
+    command: 'send', csv: input.csv, out: opts.out, startedAt,
+    ...(changed.size > 0 && { changed: changed.size, ...(resendChanged && { resendChanged }) }),
+    ...(opts.configUsed && { config: opts.configUsed }),
+    ...(input.approval && { approval: input.approval }),
+  };
   const close = async (preflight: Preflight | undefined, end: RunEnd = {}): Promise<ApprovedSendResult> => ({
     ...(preflight ? { preflight } : {}),
     ...(end.refusal ? { refusal: end.refusal } : {}),
@@ -260,6 +274,9 @@ async function sendPlan(opts: RunOptions, input: RunInput, ledger: Ledger, start
     rows: input.rows,
     toSend,
     alreadySent: counts[Decision.AlreadySent],
+    changed: changed.size,
+    resendChanged,
+    resent: counts[Decision.Resend],
     unknown: counts[Decision.Unknown],
     invalid: input.invalid,
     duplicates: input.duplicates,
@@ -269,7 +286,8 @@ async function sendPlan(opts: RunOptions, input: RunInput, ledger: Ledger, start
   const concurrency = opts.concurrency ?? 4;
   const source = input.source;
   const approval = input.approval && { id: input.approval.id, approver: input.approval.approver };
-  const pass = (more: Partial<SenderOptions>) => runSender({ ...opts, source, ...(approval && { approval }), decisions, toSend, ledger, add, concurrency, resendUnknown, ...more });
+  const pass = (more: Partial<SenderOptions>) =>
+    runSender({ ...opts, source, ...(approval && { approval }), decisions, changed, toSend, ledger, add, concurrency, resendUnknown, ...more });
 
   if (!wire) return close(preflight, stopped(await pass({})));
   if (opts.confirm && !(await opts.confirm(preflight))) {
@@ -310,7 +328,7 @@ function stopped(outcome: SenderOutcome): RunEnd {
 }
 
 /** The summary's fields of a run that ended so. */
-function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt' | 'config' | 'approval'>, end: RunEnd): SummaryBase {
+function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt' | 'config' | 'approval' | 'changed' | 'resendChanged'>, end: RunEnd): SummaryBase {
   return {
     ...run,
     refused: end.refusal !== undefined,

@@ -16,6 +16,7 @@ import { planRows, type PassRow } from '../plan/replay.js';
 import { reportRow, unreadRow } from '../report/rows.js';
 import { sendWithRetry, type CanvasClient, type LetterResult, type TokenSource } from '../canvas/index.js';
 import type { FinishRequest, Ledger, LedgerRecord } from '../ledger/ledger.js';
+import { contentSha256 } from './changed.js';
 import { Decision, ledgerVerdict } from './decide.js';
 import { RateLimiter } from './rate-limit.js';
 import { Recorder, ledgerMessage, messageOf, type RecordRetry, type UnrecordedRow } from './record.js';
@@ -44,12 +45,14 @@ export interface SendRow {
 export interface PassSource {
   readonly rows: number;
   readonly file: string;
+  /** The date the letters were rendered at (`{{today}}`), recorded with each sent letter. */
+  readonly renderDate: string;
   passRows(): AsyncIterable<SendRow>;
 }
 
 /** The rows of a validated CSV, read again (planRows). */
 export function planSource(plan: Plan): PassSource {
-  return { rows: plan.rows, file: plan.source.file, passRows: () => planRows(plan) };
+  return { rows: plan.rows, file: plan.source.file, renderDate: plan.templates.renderDate, passRows: () => planRows(plan) };
 }
 
 export interface SendProgress {
@@ -82,6 +85,8 @@ export interface SenderOptions {
   rate?: number;
   /** Rows whose earlier outcome is unknown are sent again (and not reported unknown). */
   resendUnknown?: boolean;
+  /** Rows recorded sent whose letter now differs (Changed, Resend): the content sha256 the ledger recorded (decideRows). */
+  changed?: ReadonlyMap<number, string>;
   /** Aborting stops starting letters (Ctrl-C); requests in flight finish and are recorded. */
   signal?: AbortSignal;
   retryBaseDelayMs?: number;
@@ -178,7 +183,7 @@ class SendPass {
     const { o } = this;
     const decision = o.decisions[planned.row] as Decision | 0;
     if (!letter) this.add(report ?? reportRow(planned, planned.status as RowStatus));
-    else if (decision === Decision.AlreadySent || decision === Decision.Unknown) this.settled(planned);
+    else if (decision === Decision.AlreadySent || decision === Decision.Unknown || decision === Decision.Changed) this.settled(planned);
     else if (decision === Decision.OverLimit) this.add(reportRow(planned, 'not_attempted', { error: `over --limit ${o.limit}` }));
     else if (!o.sending) this.notAttempted(planned, o.notSending);
     else if (this.stopped) this.notAttempted(planned);
@@ -207,7 +212,7 @@ class SendPass {
     const message = messageOf(err);
     this.stop(message);
     const row = reportRow(planned, 'not_attempted', { error: `not attempted: ${message}` });
-    if (letter && this.o.decisions[planned.row] === Decision.Send) this.finish(row);
+    if (letter && isToSend(this.o.decisions[planned.row] as Decision | 0)) this.finish(row);
     else this.add(row);
   }
 
@@ -258,7 +263,8 @@ class SendPass {
       this.notAttempted(planned);
       return;
     }
-    this.add(ledgerVerdict(planned, rec, this.o.resendUnknown === true) ?? reportRow(planned, 'not_attempted', { error: 'not attempted: the ledger changed during the run; run again' }));
+    const verdict = ledgerVerdict(planned, rec, this.o.resendUnknown === true, this.o.changed?.get(planned.row));
+    this.add(verdict ?? reportRow(planned, 'not_attempted', { error: 'not attempted: the ledger changed during the run; run again' }));
   }
 
   /**
@@ -272,7 +278,7 @@ class SendPass {
       this.notAttempted(planned);
       return undefined;
     });
-    if (result) await this.settle(planned, result);
+    if (result) await this.settle(planned, result, content);
   }
 
   /** Claim the letter durably in the ledger, then send it. Undefined when nothing was sent. */
@@ -284,7 +290,7 @@ class SendPass {
     try {
       claim = await o.ledger.claim(
         { letterKey, keys: planned.keys, template, sourceFile: resolvePath(o.source.file), row: planned.row, ...approval },
-        { resendUnknown: o.resendUnknown },
+        { resendUnknown: o.resendUnknown, supersede: this.resentFrom(planned) },
       );
     } catch (err) {
       this.recorder.fail(ledgerMessage(err)); // nothing was sent
@@ -331,25 +337,37 @@ class SendPass {
     }
   }
 
-  /** Record the outcome durably (retrying a failing ledger for a while) and report the row. */
-  private async settle(planned: PlannedRow, result: LetterResult): Promise<void> {
+  /** For a row sent again with --resend-changed: the content sha256 of the letter it supersedes. */
+  private resentFrom(planned: PlannedRow): string | undefined {
+    return this.o.decisions[planned.row] === Decision.Resend ? this.o.changed?.get(planned.row) : undefined;
+  }
+
+  /**
+   * Record the outcome durably (retrying a failing ledger for a while) and report the row. A sent
+   * letter is recorded with its content's sha256 and the run's render date (never the content).
+   */
+  private async settle(planned: PlannedRow, result: LetterResult, content: string): Promise<void> {
     const letterKey = planned.letterKey!;
+    const resent = this.resentFrom(planned) !== undefined;
     const http = { ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}), attempts: result.attempts };
     const record = (req: FinishRequest, outcome: string) =>
       this.recorder.ledger(() => this.o.ledger.finish(letterKey, req), { row: planned.row, letterKey, outcome });
     switch (result.status) {
       case 'sent': {
         const outcome = result.letterId ? `sent, Canvas letter id ${result.letterId}` : 'sent (Canvas gave no letter id)';
-        const ok = await record({ status: 'sent', httpStatus: result.httpStatus, letterId: result.letterId, attempts: result.attempts }, outcome);
+        const sentLetter = { contentSha256: contentSha256(content), renderDate: this.o.source.renderDate };
+        const ok = await record({ status: 'sent', httpStatus: result.httpStatus, letterId: result.letterId, attempts: result.attempts, ...sentLetter }, outcome);
         const settleNote = `Canvas created it${result.letterId ? ` (letter id ${result.letterId})` : ''}: never send it again with --resend-unknown`;
-        this.finish(reportRow(planned, 'sent', { ...http, ...(result.letterId ? { letterId: result.letterId } : {}), ...(ok ? {} : { error: unrecordedNote(settleNote) }) }));
+        const error = withNote(resent ? RESENT : undefined, ok ? undefined : unrecordedNote(settleNote));
+        this.finish(reportRow(planned, 'sent', { ...http, ...(result.letterId ? { letterId: result.letterId } : {}), ...(error !== undefined && { error }) }));
         return;
       }
       case 'failed':
       case 'unknown': {
         const ok = await record({ status: result.status, httpStatus: result.httpStatus, attempts: result.attempts }, result.status);
         const note = ok ? undefined : unrecordedNote('check the chart, then record what you found with canvas-letters ledger resolve');
-        this.finish(reportRow(planned, result.status, { ...http, error: withNote(result.error, note) }));
+        const kept = resent && result.status === 'failed' && ok ? RESEND_FAILED : undefined;
+        this.finish(reportRow(planned, result.status, { ...http, error: withNote(withNote(result.error, kept), note) }));
         return;
       }
       case 'fatal': {
@@ -368,6 +386,15 @@ class SendPass {
       }
     }
   }
+}
+
+/** A row sent again with --resend-changed (its report `error`, though it was sent). */
+const RESENT = 'sent again as a new letter (--resend-changed): it supersedes the one sent earlier, whose record the ledger keeps';
+/** A resend that created nothing: the ledger holds the earlier letter's record again. */
+const RESEND_FAILED = 'the letter sent earlier stays recorded as sent';
+
+function isToSend(decision: Decision | 0): boolean {
+  return decision === Decision.Send || decision === Decision.Resend;
 }
 
 function unrecordedNote(settle: string): string {

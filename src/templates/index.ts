@@ -72,7 +72,7 @@ export class TemplateSet {
   private sharedCss?: SourceFile;
   private readonly sourceFiles = new Map<string, SourceFile[]>();
 
-  private constructor(dir: string, renderDate: CalendarDate, dateInput?: DateOrder) {
+  private constructor(dir: string, renderDate: CalendarDate, private readonly dateInput?: DateOrder) {
     this.dir = dir;
     this.renderDate = isoDate(renderDate);
     this.images = new ImageStore(dir);
@@ -105,6 +105,14 @@ export class TemplateSet {
     set.sharedCss = readOptional(join(dir, 'styles.css'), dir);
     if (set.sharedCss) checkCss(set.sharedCss);
     return set;
+  }
+
+  /**
+   * The same folder, read again now, with `{{today}}` giving `renderDate` (YYYY-MM-DD) and the same
+   * date input order: what the letters of an earlier run would be today, from today's files.
+   */
+  atDate(renderDate: string): TemplateSet {
+    return TemplateSet.load(this.dir, { renderDate, ...(this.dateInput !== undefined && { dateInput: this.dateInput }) });
   }
 
   /** Names of the templates in the folder (not partials), sorted; read from the folder once per set. */

@@ -1,0 +1,141 @@
+/**
+ * A changed letter is not silently "already sent", in process: a row recorded sent with its
+ * letter's sha256 and render date is rendered again at that date and compared. `{{today}}` and a
+ * later clock alone never make it differ; an edited partial does; an old record without a hash
+ * never does. The ledger keeps a superseded letter's record, and a resend that created nothing
+ * gives the earlier record back.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import { auditCsv } from '../src/ledger/audit.js';
+import { Ledger } from '../src/ledger/ledger.js';
+import { planRows } from '../src/plan/replay.js';
+import { validateBatch, type Plan } from '../src/plan/validate.js';
+import { contentSha256 } from '../src/send/changed.js';
+import { Decision, NOW_DIFFERS, decideRows, ledgerVerdict } from '../src/send/decide.js';
+import { tempDir } from './support/cli.js';
+
+const KEYS = 'cccccccccccccccccccccccccccccc01,aa11bb22cc33dd44ee55ff6677889900,3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f6a7b8';
+
+/** A project: a template using {{today}} and a partial, and a CSV of two rows. */
+function project(): { dir: string; csv: string; templatesDir: string } {
+  const dir = tempDir('changed-letters-');
+  const templatesDir = join(dir, 'templates');
+  mkdirSync(join(templatesDir, 'partials'), { recursive: true });
+  writeFileSync(join(templatesDir, 'note.hbs'), '<p>{{today}}</p><p>Dear {{patientName}},</p>{{> sign}}\n');
+  writeFileSync(join(templatesDir, 'partials', 'sign.hbs'), '<p>Dr. V</p>\n');
+  const csv = join(dir, 'in.csv');
+  writeFileSync(csv, `patientKey,providerKey,practiceLocationKey,patientName\n${KEYS},Ann\n${KEYS.replace('c01', 'c02')},Bob\n`);
+  return { dir, csv, templatesDir };
+}
+
+/** Record every ready row of the plan as sent, with or without its letter's hash and render date. */
+async function recordSent(plan: Plan, file: string, withHash = true): Promise<void> {
+  const ledger = Ledger.open(file, { runId: 'earlier' });
+  for await (const { planned, letter } of planRows(plan)) {
+    if (!letter) continue;
+    const sha = contentSha256(letter.template.renderLetter(letter.data));
+    await ledger.claim({ letterKey: planned.letterKey!, keys: planned.keys, template: 'note', sourceFile: plan.source.file, row: planned.row });
+    await ledger.finish(planned.letterKey!, { status: 'sent', httpStatus: 201, letterId: `L-${planned.row}`, attempts: 1, ...(withHash && { contentSha256: sha, renderDate: plan.templates.renderDate }) });
+  }
+  ledger.close();
+}
+
+async function decide(p: ReturnType<typeof project>, ledgerFile: string, resendChanged = false) {
+  const plan = await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' });
+  const ledger = Ledger.open(ledgerFile);
+  try {
+    return { plan, ...(await decideRows(plan, ledger, false, undefined, resendChanged)), ledger: ledger.lookup([plan.letterKeyOf(1)!]) };
+  } finally {
+    ledger.close();
+  }
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('changed letters', () => {
+  it('a letter with {{today}}, compared on a later day with unchanged templates, is already sent and not changed', async () => {
+    const p = project();
+    const ledgerFile = join(p.dir, 'ledger.db');
+    vi.useFakeTimers({ now: new Date(2026, 2, 10, 12), toFake: ['Date'] });
+    await recordSent(await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' }), ledgerFile);
+    vi.setSystemTime(new Date(2026, 4, 20, 12)); // two months later: {{today}} would give another date
+    const { counts, changed, plan } = await decide(p, ledgerFile);
+    expect(plan.templates.renderDate).toBe('2026-05-20');
+    expect(counts[Decision.AlreadySent]).toBe(2);
+    expect(counts[Decision.Changed]).toBe(0);
+    expect(changed.size).toBe(0);
+  });
+
+  it('an edited partial makes every row that uses it changed, skipped with the note, or Resend with resendChanged', async () => {
+    const p = project();
+    const ledgerFile = join(p.dir, 'ledger.db');
+    vi.useFakeTimers({ now: new Date(2026, 2, 10, 12), toFake: ['Date'] });
+    await recordSent(await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' }), ledgerFile);
+    vi.setSystemTime(new Date(2026, 2, 11, 12));
+    writeFileSync(join(p.templatesDir, 'partials', 'sign.hbs'), '<p>Dr. V, MD</p>\n');
+    const { counts, changed, decisions, plan, ledger } = await decide(p, ledgerFile);
+    expect(counts[Decision.Changed]).toBe(2);
+    expect(counts[Decision.AlreadySent]).toBe(0);
+    expect(decisions[1]).toBe(Decision.Changed);
+    const rec = ledger.get(plan.letterKeyOf(1)!)!;
+    expect(changed.get(1)).toBe(rec.contentSha256);
+    const planned = { row: 1, status: 'ready' as const, keys: { patientKey: 'p', providerKey: 'q', practiceLocationKey: 'r' }, template: 'note', letterKey: rec.letterKey };
+    expect(ledgerVerdict(planned, rec, false, changed.get(1))!.error).toMatch(new RegExp(`^already sent \\(ledger: .+ row 1, .+\\); ${NOW_DIFFERS}$`));
+    const resend = await decide(p, ledgerFile, true);
+    expect(resend.counts[Decision.Resend]).toBe(2);
+  });
+
+  it('an old record without a hash is never changed, even after an edit', async () => {
+    const p = project();
+    const ledgerFile = join(p.dir, 'ledger.db');
+    await recordSent(await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' }), ledgerFile, false);
+    writeFileSync(join(p.templatesDir, 'note.hbs'), '<p>Hello {{patientName}}</p>\n');
+    const { counts, changed } = await decide(p, ledgerFile);
+    expect(counts[Decision.AlreadySent]).toBe(2);
+    expect(changed.size).toBe(0);
+  });
+});
+
+describe('superseding a sent letter in the ledger', () => {
+  const req = { letterKey: 'k1', keys: { patientKey: 'p', providerKey: 'q', practiceLocationKey: 'r' }, template: 'note', sourceFile: '/in.csv', row: 1 };
+
+  async function sentLedger(): Promise<Ledger> {
+    const file = join(tempDir('changed-ledger-'), 'ledger.db');
+    const l = Ledger.open(file, { runId: 'earlier' });
+    await l.claim(req);
+    await l.finish('k1', { status: 'sent', httpStatus: 201, letterId: 'L-1', attempts: 1, contentSha256: 'a'.repeat(64), renderDate: '2026-03-10' });
+    l.close();
+    return Ledger.open(file, { runId: 'resend' });
+  }
+
+  it('claims a sent key only with the recorded hash, records the new letter with its own hash and date, and the audit lists both letters', async () => {
+    const l = await sentLedger();
+    expect(await l.claim(req, { supersede: 'b'.repeat(64) })).toMatchObject({ claimed: false });
+    expect(await l.claim(req, { supersede: 'a'.repeat(64) })).toEqual({ claimed: true });
+    expect(l.get('k1')).toMatchObject({ status: 'pending', superseded: 1 });
+    expect(l.get('k1')!.contentSha256).toBeUndefined();
+    await l.finish('k1', { status: 'sent', httpStatus: 201, letterId: 'L-2', attempts: 1, contentSha256: 'c'.repeat(64), renderDate: '2026-03-11' });
+    expect(l.get('k1')).toMatchObject({ status: 'sent', letterId: 'L-2', contentSha256: 'c'.repeat(64), renderDate: '2026-03-11', superseded: 1 });
+    // The audit lists both letters: the earlier one as superseded, then the key's record.
+    const audit = parse<Record<string, string>>(auditCsv(l).text, { columns: true });
+    expect(audit.map((r) => [r.status, r.letterId, r.patientKey])).toEqual([['superseded', 'L-1', 'p'], ['sent', 'L-2', 'p']]);
+    l.close();
+  });
+
+  it('a resend that failed gives the key its earlier sent record back, and the history says it was restored', async () => {
+    const l = await sentLedger();
+    const before = l.get('k1')!;
+    await l.claim(req, { supersede: 'a'.repeat(64) });
+    await l.finish('k1', { status: 'failed', httpStatus: 422, attempts: 1 });
+    const after = l.get('k1')!;
+    expect(after).toMatchObject({ status: 'sent', letterId: 'L-1', contentSha256: 'a'.repeat(64), renderDate: '2026-03-10', updatedAt: before.updatedAt });
+    expect(after.superseded).toBeUndefined();
+    expect(auditCsv(l).letters).toBe(1);
+    l.close();
+  });
+});
