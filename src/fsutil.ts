@@ -241,12 +241,9 @@ export function moveNoReplace(from: string, to: string): void {
 export function prepareLedgerFile(file: string, refuse?: Refusal): { created: boolean } {
   ensureParentDir(file);
   for (const side of [`${file}-wal`, `${file}-shm`]) checkPath(side, 'file', refuse);
-  const st = checkPath(file, 'file', refuse);
-  if (st === undefined) {
-    closeSync(createPrivateFile(file, refuse ? { refuse } : {}));
-    return { created: true };
-  }
-  return { created: false }; // an existing empty file is judged by the ledger (it may be being created right now)
+  // A file another process created between the check and the create is opened, not refused; an
+  // existing empty file is judged by the ledger (it may be being made a database right now).
+  return { created: ensurePrivateFile(file, refuse) };
 }
 
 /**
