@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { join } from 'node:path';
 
-const race = vi.hoisted(() => ({ file: '', made: 0, as: 'file' as 'file' | 'folder' }));
+const race = vi.hoisted(() => ({ file: '', made: 0, as: 'file' }));
 
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
