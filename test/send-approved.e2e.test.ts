@@ -36,6 +36,8 @@ describe('send --approved', () => {
     const r = await runCliAsync(['send', '--approved', 'review', '--yes', '--json', '-o', 'sent'], { cwd: dir, env: env() });
     expect(r.code, r.stderr).toBe(1); // row 2 is not_attempted
     expect(r.stderr).toContain('2 sent');
+    expect(r.stderr).toContain('About to create 2 letters in Canvas');
+    expect(r.stderr).toContain('Of 3 rows: 1 not approved (not sent).');
     expect(r.stderr).toContain(`approved by Dr. Ada Smith (approval ${approval.id}`);
     for (const name of NAMES) expect(r.stderr).not.toContain(name);
     const summary = JSON.parse(r.stdout) as { approval: unknown; csv: string };

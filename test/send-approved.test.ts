@@ -111,6 +111,7 @@ describe('send --approved', () => {
     const result = await sendApproved(options({ out }));
     expect(result.summary).toMatchObject({ command: 'send', csv: join(dir, 'in.csv'), counts: { sent: 2, not_attempted: 2 }, exitCode: 1 });
     expect(result.summary.approval).toEqual({ id: approval.id, approver: 'Dr. Ada Smith', dir: review() });
+    expect(result.preflight).toMatchObject({ rows: 4, toSend: 2, notApproved: 2 });
     const rows = reportRows(out);
     expect(rows.map((r) => [r.row, r.status, r.error])).toEqual([
       [1, 'sent', undefined],

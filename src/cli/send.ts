@@ -152,6 +152,7 @@ function describe(p: Preflight): string {
   if (p.invalid) notes.push(`${p.invalid} invalid (not sent)`);
   if (p.duplicates) notes.push(`${p.duplicates} duplicate rows (skipped)`);
   if (p.overLimit) notes.push(`${p.overLimit} over --limit (not sent)`);
+  if (p.notApproved) notes.push(`${p.notApproved} not approved (not sent)`);
   if (notes.length) lines.push(`Of ${p.rows} rows: ${notes.join(', ')}.`);
   return lines.join('\n');
 }

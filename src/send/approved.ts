@@ -14,7 +14,7 @@ import { showName } from '../escape.js';
 import { readRegularFile } from '../fsutil.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { PlannedRow } from '../plan/validate.js';
-import { Decision, ledgerDecision, type Decisions } from './decide.js';
+import { decideLetters, type Decisions } from './decide.js';
 import type { PassSource, SendRow } from './pass.js';
 
 /** A letter file changed after the run's checks: the run stops before sending it. */
@@ -60,21 +60,7 @@ function readLetter(dir: string, l: ApprovedLetter): string {
   return bytes.toString('utf8');
 }
 
-/** Ledger keys looked up at once. */
-const LOOKUP_CHUNK = 5_000;
-
 /** The ledger's decision for each approved letter (decide.ts's rules): send, already sent, unknown, over the limit. */
 export function decideApproved(a: ApprovedBatch, ledger: Pick<Ledger, 'lookup'>, resendUnknown: boolean, limit: number | undefined): Decisions {
-  const decisions = new Uint8Array(a.rows + 1);
-  const counts = { [Decision.Send]: 0, [Decision.AlreadySent]: 0, [Decision.Unknown]: 0, [Decision.OverLimit]: 0, [Decision.Changed]: 0, [Decision.Resend]: 0 };
-  for (let i = 0; i < a.letters.length; i += LOOKUP_CHUNK) {
-    const chunk = a.letters.slice(i, i + LOOKUP_CHUNK);
-    const known = ledger.lookup(chunk.map((l) => l.letterKey));
-    for (const l of chunk) {
-      const d = ledgerDecision(known.get(l.letterKey), resendUnknown) ?? (limit !== undefined && counts[Decision.Send] >= limit ? Decision.OverLimit : Decision.Send);
-      decisions[l.row] = d;
-      counts[d]++;
-    }
-  }
-  return { decisions, counts, changed: new Map() };
+  return decideLetters(a.letters, a.rows, ledger, resendUnknown, limit);
 }

@@ -86,30 +86,58 @@ export async function decideRows(
   resendChanged = false,
 ): Promise<Decisions> {
   const decisions = new Uint8Array(plan.rows + 1);
-  const counts = { [Decision.Send]: 0, [Decision.AlreadySent]: 0, [Decision.Unknown]: 0, [Decision.OverLimit]: 0, [Decision.Changed]: 0, [Decision.Resend]: 0 };
   const sent = new Map<number, SentLetter>();
-  const rows = [...plan.readyRows()];
-  for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
-    const chunk = rows.slice(i, i + LOOKUP_CHUNK);
-    const known = ledger.lookup(chunk.map((row) => plan.letterKeyOf(row)!));
-    for (const row of chunk) {
-      const rec = known.get(plan.letterKeyOf(row)!);
-      const d = ledgerDecision(rec, resendUnknown);
-      decisions[row] = d ?? 0;
-      if (d === Decision.AlreadySent && rec?.contentSha256 !== undefined && rec.renderDate !== undefined) {
-        sent.set(row, { contentSha256: rec.contentSha256, renderDate: rec.renderDate });
-      }
+  const rows = [...plan.readyRows()].map((row) => ({ row, letterKey: plan.letterKeyOf(row)! }));
+  for (const [{ row }, rec] of withRecords(rows, ledger)) {
+    const d = ledgerDecision(rec, resendUnknown);
+    decisions[row] = d ?? 0;
+    if (d === Decision.AlreadySent && rec?.contentSha256 !== undefined && rec.renderDate !== undefined) {
+      sent.set(row, { contentSha256: rec.contentSha256, renderDate: rec.renderDate });
     }
   }
   const differ = await changedRows(plan, sent);
   const changed = new Map([...differ].map((row) => [row, sent.get(row)!.contentSha256]));
-  for (const row of rows) {
+  const tally = new Tally(limit);
+  for (const { row } of rows) {
     let d = decisions[row] as Decision | 0;
     if (d === Decision.AlreadySent && differ.has(row)) d = resendChanged ? Decision.Resend : Decision.Changed;
-    if (d === 0) d = Decision.Send;
-    if ((d === Decision.Send || d === Decision.Resend) && limit !== undefined && counts[Decision.Send] + counts[Decision.Resend] >= limit) d = Decision.OverLimit;
-    decisions[row] = d;
-    counts[d]++;
+    decisions[row] = tally.add(d === 0 ? Decision.Send : d);
   }
-  return { decisions, counts, changed };
+  return { decisions, counts: tally.counts, changed };
+}
+
+/**
+ * The ledger's decision for each letter of an approved batch (the same rules as a CSV's ready
+ * rows; a letter sent before is not compared again: the approved bytes are what is sent).
+ */
+export function decideLetters(letters: readonly KeyedRow[], rows: number, ledger: Pick<Ledger, 'lookup'>, resendUnknown: boolean, limit: number | undefined): Decisions {
+  const decisions = new Uint8Array(rows + 1);
+  const tally = new Tally(limit);
+  for (const [{ row }, rec] of withRecords(letters, ledger)) decisions[row] = tally.add(ledgerDecision(rec, resendUnknown) ?? Decision.Send);
+  return { decisions, counts: tally.counts, changed: new Map() };
+}
+
+/** A row and its letter key. */
+export interface KeyedRow { row: number; letterKey: string }
+
+/** Each row with its ledger record (undefined when the ledger has none), looked up LOOKUP_CHUNK keys at a time. */
+function* withRecords<T extends KeyedRow>(rows: readonly T[], ledger: Pick<Ledger, 'lookup'>): Generator<[T, LedgerRecord | undefined]> {
+  for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
+    const chunk = rows.slice(i, i + LOOKUP_CHUNK);
+    const known = ledger.lookup(chunk.map((r) => r.letterKey));
+    for (const r of chunk) yield [r, known.get(r.letterKey)];
+  }
+}
+
+/** Counts the decisions; a row to send (Send, Resend) beyond the limit becomes OverLimit. */
+class Tally {
+  readonly counts: Record<Decision, number> = { [Decision.Send]: 0, [Decision.AlreadySent]: 0, [Decision.Unknown]: 0, [Decision.OverLimit]: 0, [Decision.Changed]: 0, [Decision.Resend]: 0 };
+  constructor(private readonly limit: number | undefined) {}
+
+  add(d: Decision): Decision {
+    const sending = d === Decision.Send || d === Decision.Resend;
+    const decided = sending && this.limit !== undefined && this.counts[Decision.Send] + this.counts[Decision.Resend] >= this.limit ? Decision.OverLimit : d;
+    this.counts[decided]++;
+    return decided;
+  }
 }

@@ -92,6 +92,8 @@ export interface Preflight {
   invalid: number;
   duplicates: number;
   overLimit: number;
+  /** send --approved: rows of the preview that are not approved (excluded, or never previewed): not sent. */
+  notApproved: number;
   host: string;
 }
 
@@ -151,6 +153,7 @@ export async function send(opts: SendOptions): Promise<SendResult> {
       rows: plan.rows,
       invalid: plan.invalid,
       duplicates: plan.skipped,
+      notApproved: 0,
       decide: (ledger, resendUnknown) => decideRows(plan, ledger, resendUnknown, opts.limit, opts.resendChanged === true),
     };
   });
@@ -173,6 +176,7 @@ export async function sendApproved(opts: ApprovedSendOptions): Promise<ApprovedS
       rows: batch.rows,
       invalid: 0,
       duplicates: 0,
+      notApproved: batch.notApproved.length,
       decide: (ledger, resendUnknown) => Promise.resolve(decideApproved(batch, ledger, resendUnknown, opts.limit)),
       approval: { id, approver, dir: resolve(opts.approved) },
     }),
@@ -188,6 +192,7 @@ interface RunInput {
   rows: number;
   invalid: number;
   duplicates: number;
+  notApproved: number;
   decide: (ledger: Ledger, resendUnknown: boolean) => Promise<Decisions>;
   approval?: NonNullable<ReportSummary['approval']>;
 }
@@ -281,6 +286,7 @@ async function sendPlan(opts: RunOptions, input: RunInput, ledger: Ledger, start
     invalid: input.invalid,
     duplicates: input.duplicates,
     overLimit: counts[Decision.OverLimit],
+    notApproved: input.notApproved,
     host: wire?.config.baseUrl.host ?? '',
   };
   const concurrency = opts.concurrency ?? 4;
