@@ -152,4 +152,14 @@ describe('send --approved', () => {
     expect(result.summary.counts.sent).toBe(3);
     expect(box.sandbox.letters[0]!.content).toContain('Dear Ada,');
   });
+
+  it('--limit sends at most that many approved letters; the rest are not attempted, and a later run sends them', async () => {
+    await approved();
+    const first = await sendApproved(options({ limit: 1 }));
+    expect(first.preflight).toMatchObject({ toSend: 1, overLimit: 2, notApproved: 1 });
+    expect(first.summary.counts).toMatchObject({ sent: 1, not_attempted: 3 });
+    const second = await sendApproved(options());
+    expect(second.summary.counts).toMatchObject({ sent: 2, skipped: 1, not_attempted: 1 });
+    expect(box.sandbox.letters.map((l) => l.patientKey)).toEqual([key(1), key(2), key(4)]);
+  });
 });
