@@ -2,7 +2,8 @@
  * End-to-end through the built CLI and the sandbox: a template edited after a plain send makes
  * the rerun skip those rows saying the letter now differs (counted in the summary, nothing sent);
  * `--resend-changed --yes` sends them once as new letters (the sandbox receives the new text) and
- * the ledger keeps the superseded records; a later plain run skips them without the note.
+ * the ledger keeps the superseded records; a later plain run skips them without the note. A
+ * rerun a month later (the CLI's clock faked through the environment) finds no letter changed.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useSandbox } from './support/sandbox.js';
-import { ROOT, runCli, runCliAsync, tempDir } from './support/cli.js';
+import { ROOT, clockAt, runCli, runCliAsync, tempDir } from './support/cli.js';
 
 const box = useSandbox();
 let dir: string;
@@ -30,8 +31,13 @@ function csv(n: number): string {
 }
 
 function send(out: string, ...extra: string[]) {
+  return sendAt(undefined, out, ...extra);
+}
+
+/** send, with the CLI's clock at `at` (an ISO time) when given. */
+function sendAt(at: string | undefined, out: string, ...extra: string[]) {
   const args = ['send', join(dir, 'batch.csv'), '-t', 'jury-duty', '--templates-dir', join(dir, 'templates'), '--ledger', join(dir, 'ledger.db'), '-o', join(dir, out), '--yes', '--json', ...extra];
-  return runCliAsync(args, { cwd: dir, env: box.env() });
+  return runCliAsync(args, { cwd: dir, env: { ...box.env(), ...(at !== undefined && clockAt(at)) } });
 }
 
 function report(out: string): Array<Record<string, string>> {
@@ -41,6 +47,17 @@ function report(out: string): Array<Record<string, string>> {
 const MARK = 'Corrected wording for the court.';
 
 describe('changed letters, end to end', () => {
+  it('a month later, unchanged templates: every row is skipped as already sent, none as differing, nothing sent', async () => {
+    writeFileSync(join(dir, 'batch.csv'), csv(3));
+    expect((await sendAt('2026-03-02T10:00:00', 'out1')).code).toBe(0);
+    const later = await sendAt('2026-04-02T10:00:00', 'out2');
+    expect(later.code, later.stderr).toBe(0);
+    expect(report('out2').map((r) => r.status)).toEqual(['skipped', 'skipped', 'skipped']);
+    for (const r of report('out2')) expect(r.error).toMatch(/^already sent \(ledger: [^;]+\)$/);
+    expect(JSON.parse(later.stdout)).not.toHaveProperty('changed');
+    expect(box.sandbox.letters).toHaveLength(3);
+  });
+
   it('an edited template: skipped as differing, then --resend-changed sends them once as new letters, then plain runs skip them', async () => {
     writeFileSync(join(dir, 'batch.csv'), csv(3));
     expect((await send('out1')).code).toBe(0);

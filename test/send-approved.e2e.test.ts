@@ -2,13 +2,15 @@
  * End-to-end: preview → approve → send --approved through the built CLI, against the sandbox.
  * Exactly the approved letter files' bytes arrive, with the approval id; an excluded row is not
  * attempted; the summary and the ledger name the approval; a plain send afterwards skips those
- * letters; an edited letter file refuses with nothing sent; a CSV and --approved together refuse.
+ * letters; an edited letter file refuses with nothing sent; a CSV and --approved together refuse;
+ * a send a week after the preview (the CLI's clock faked through the environment) still sends the
+ * previewed bytes, dated the day of the preview.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useSandbox } from './support/sandbox.js';
-import { runCli, runCliAsync, tempDir, writeTree } from './support/cli.js';
+import { clockAt, runCli, runCliAsync, tempDir, writeTree } from './support/cli.js';
 
 const box = useSandbox();
 const PROV = 'aa11bb22cc33dd44ee55ff6677889900';
@@ -82,6 +84,20 @@ describe('send --approved', () => {
     expect(box.sandbox.stats().letterRequests).toBe(0);
     expect(existsSync(join(dir, 'ledger.db'))).toBe(false);
     expect(existsSync(join(dir, 'sent'))).toBe(false);
+  });
+
+  it('a week after the preview, sends the letters byte for byte as previewed, dated the day of the preview', async () => {
+    const previewed = runCli(['preview', 'in.csv', '-t', 'visit', '--templates-dir', 'tpl', '-o', 'monday'], { cwd: dir, env: clockAt('2026-03-02T10:00:00') });
+    expect(previewed.code, previewed.stderr).toBe(0);
+    expect(runCli(['approve', 'monday', '--by', 'Dr. Ada Smith', '--yes'], { cwd: dir, env: clockAt('2026-03-03T09:00:00') }).code).toBe(0);
+    const r = await runCliAsync(['send', '--approved', 'monday', '--yes', '-o', 'sent'], { cwd: dir, env: { ...env(), ...clockAt('2026-03-09T10:00:00') } });
+    expect(r.code, r.stderr).toBe(0);
+    const files = [1, 2, 3].map((row) => readFileSync(join(dir, 'monday', 'letters', `row-0000${row}.html`), 'utf8'));
+    expect(box.sandbox.letters.map((l) => l.content)).toEqual(files);
+    for (const content of files) {
+      expect(content).toContain('March 2, 2026');
+      expect(content).not.toContain('March 9');
+    }
   });
 
   it('refuses a preview not approved yet, a CSV with --approved, and neither (exit 2, nothing sent)', async () => {

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -86,4 +86,9 @@ export async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<
     if (Date.now() > end) throw new Error('waitFor: timed out');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Environment for a CLI run whose clock reads `at` (an ISO time) when it starts (test/support/fake-clock.mjs). */
+export function clockAt(at: string): NodeJS.ProcessEnv {
+  return { NODE_OPTIONS: `--import=${pathToFileURL(join(ROOT, 'test', 'support', 'fake-clock.mjs')).href}`, FAKE_CLOCK_AT: at };
 }
