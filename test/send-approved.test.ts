@@ -150,6 +150,8 @@ describe('send --approved', () => {
     const result = await sendApproved(options({ onChecked: (w) => notes.push(...w) }));
     expect(notes).toEqual([expect.stringContaining('in.csv changed since the preview: the approved letter files are sent as they were approved')]);
     expect(result.summary.counts.sent).toBe(3);
+    expect(result.summary.warnings).toEqual(notes);
+    expect((JSON.parse(readFileSync(join(result.summary.out, 'report.json'), 'utf8')) as { summary: { warnings: string[] } }).summary.warnings).toEqual(notes);
     expect(box.sandbox.letters[0]!.content).toContain('Dear Ada,');
   });
 
@@ -161,5 +163,72 @@ describe('send --approved', () => {
     const second = await sendApproved(options());
     expect(second.summary.counts).toMatchObject({ sent: 2, skipped: 1, not_attempted: 1 });
     expect(box.sandbox.letters.map((l) => l.patientKey)).toEqual([key(1), key(2), key(4)]);
+  });
+});
+
+describe('send --approved, letters a plain send sent before', () => {
+  const TEMPLATE = 'tpl/visit.hbs';
+  const plainSend = (renderDate?: string) =>
+    send({ csv: join(dir, 'in.csv'), templatesDir: join(dir, 'tpl'), template: 'visit', skipInvalid: true, out: join(dir, `plain-${Math.random()}`), ledgerFile: ledgerFile(), config, retryBaseDelayMs: 1, ...(renderDate && { renderDate }) });
+  const editTemplate = () => writeFileSync(join(dir, TEMPLATE), readFileSync(join(dir, TEMPLATE), 'utf8').replace('this letter', 'this corrected letter'));
+  const errors = (out: string) => reportRows(out).map((r) => [r.row, r.status, r.error?.replace(/\(ledger: [^)]*\)/, '(ledger: …)')]);
+  const DIFFERS = 'already sent (ledger: …); the letter now differs from the one sent';
+
+  it('are skipped with the "differs" note when the approved letter is not the one sent, and counted', async () => {
+    expect((await plainSend()).summary.counts.sent).toBe(3);
+    editTemplate();
+    await approved();
+    const out = join(dir, 'approved');
+    const result = await sendApproved(options({ out }));
+    expect(result.preflight).toMatchObject({ toSend: 0, changed: 3, alreadySent: 0, resent: 0 });
+    expect(result.summary).toMatchObject({ changed: 3, counts: { sent: 0, skipped: 3, not_attempted: 1 } });
+    expect(errors(out)).toEqual([
+      [1, 'skipped', DIFFERS],
+      [2, 'skipped', DIFFERS],
+      [3, 'not_attempted', 'not approved'],
+      [4, 'skipped', DIFFERS],
+    ]);
+    expect(box.sandbox.letters).toHaveLength(3);
+  });
+
+  it('with resendChanged sends the approved letters as new ones once, then never again', async () => {
+    await plainSend();
+    editTemplate();
+    const approval = await approved();
+    const first = await sendApproved(options({ resendChanged: true }));
+    expect(first.preflight).toMatchObject({ toSend: 3, changed: 3, resent: 3 });
+    expect(first.summary.counts).toMatchObject({ sent: 3, not_attempted: 1 });
+    const resent = box.sandbox.letters.slice(3);
+    expect(resent.map((l) => l.content)).toEqual(['row-00001.html', 'row-00002.html', 'row-00004.html'].map((f) => readFileSync(review('letters', f), 'utf8')));
+    expect(resent.map((l) => l.approvalId)).toEqual([approval.id, approval.id, approval.id]);
+    const again = await sendApproved(options({ resendChanged: true }));
+    expect(again.preflight).toMatchObject({ toSend: 0, changed: 0, alreadySent: 3 });
+    expect(box.sandbox.letters).toHaveLength(6);
+  });
+
+  it('on an earlier day with the same templates: the date alone is no difference', async () => {
+    await plainSend('2026-01-05');
+    await approved();
+    const out = join(dir, 'approved');
+    const result = await sendApproved(options({ out, resendChanged: true }));
+    expect(result.preflight).toMatchObject({ toSend: 0, changed: 0, alreadySent: 3 });
+    expect(errors(out).filter(([, status]) => status === 'skipped').map(([, , error]) => error)).toEqual(Array(3).fill('already sent (ledger: …)'));
+  });
+
+  it('on an earlier day with a template edited since: the rendering at that day differs', async () => {
+    await plainSend('2026-01-05');
+    editTemplate();
+    await approved();
+    const result = await sendApproved(options());
+    expect(result.preflight).toMatchObject({ toSend: 0, changed: 3 });
+  });
+
+  it('on an earlier day, the CSV edited since the preview: the batch cannot be rendered again, so the bytes are compared', async () => {
+    await plainSend('2026-01-05');
+    await approved();
+    writeFileSync(join(dir, 'in.csv'), readFileSync(join(dir, 'in.csv'), 'utf8').replace('Bea', 'Beatrix'));
+    const result = await sendApproved(options());
+    expect(result.preflight).toMatchObject({ toSend: 0, changed: 3 });
+    expect(box.sandbox.letters).toHaveLength(3);
   });
 });

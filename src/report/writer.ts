@@ -56,6 +56,8 @@ export interface ReportSummary {
   config?: { file: string; job?: string };
   /** `send --approved`: the approval the letters were sent under, who approved them, and the preview folder (absolute). */
   approval?: { id: string; approver: string; dir: string };
+  /** `send --approved`: notes on the batch, when there were any (file names only): its CSV changed or gone since the preview. */
+  warnings?: string[];
   exitCode: ExitCode;
   reportCsv: string;
   reportJson: string;

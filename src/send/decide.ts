@@ -85,36 +85,43 @@ export async function decideRows(
   limit: number | undefined,
   resendChanged = false,
 ): Promise<Decisions> {
-  const decisions = new Uint8Array(plan.rows + 1);
-  const sent = new Map<number, SentLetter>();
   const rows = [...plan.readyRows()].map((row) => ({ row, letterKey: plan.letterKeyOf(row)! }));
-  for (const [{ row }, rec] of withRecords(rows, ledger)) {
-    const d = ledgerDecision(rec, resendUnknown);
+  return decideLetters(rows, plan.rows, ledger, { resendUnknown, limit, resendChanged, differing: (sent) => changedRows(plan, sent) });
+}
+
+/** How decideLetters decides. */
+export interface DecideOptions {
+  resendUnknown: boolean;
+  limit: number | undefined;
+  resendChanged: boolean;
+  /** Of the rows recorded sent with a sha256 and render date, those whose letter would now differ. */
+  differing: (sent: ReadonlyMap<number, SentLetter>) => Promise<Set<number>>;
+}
+
+/**
+ * The ledger's decision for each keyed row (of `rows` rows in all): the rules of decideRows, for
+ * a CSV's ready rows or an approved batch's letters; `differing` says which letters sent before
+ * would now differ.
+ */
+export async function decideLetters(letters: readonly KeyedRow[], rows: number, ledger: Pick<Ledger, 'lookup'>, o: DecideOptions): Promise<Decisions> {
+  const decisions = new Uint8Array(rows + 1);
+  const sent = new Map<number, SentLetter>();
+  for (const [{ row }, rec] of withRecords(letters, ledger)) {
+    const d = ledgerDecision(rec, o.resendUnknown);
     decisions[row] = d ?? 0;
     if (d === Decision.AlreadySent && rec?.contentSha256 !== undefined && rec.renderDate !== undefined) {
       sent.set(row, { contentSha256: rec.contentSha256, renderDate: rec.renderDate });
     }
   }
-  const differ = await changedRows(plan, sent);
+  const differ = sent.size > 0 ? await o.differing(sent) : new Set<number>();
   const changed = new Map([...differ].map((row) => [row, sent.get(row)!.contentSha256]));
-  const tally = new Tally(limit);
-  for (const { row } of rows) {
+  const tally = new Tally(o.limit);
+  for (const { row } of letters) {
     let d = decisions[row] as Decision | 0;
-    if (d === Decision.AlreadySent && differ.has(row)) d = resendChanged ? Decision.Resend : Decision.Changed;
+    if (d === Decision.AlreadySent && differ.has(row)) d = o.resendChanged ? Decision.Resend : Decision.Changed;
     decisions[row] = tally.add(d === 0 ? Decision.Send : d);
   }
   return { decisions, counts: tally.counts, changed };
-}
-
-/**
- * The ledger's decision for each letter of an approved batch (the same rules as a CSV's ready
- * rows; a letter sent before is not compared again: the approved bytes are what is sent).
- */
-export function decideLetters(letters: readonly KeyedRow[], rows: number, ledger: Pick<Ledger, 'lookup'>, resendUnknown: boolean, limit: number | undefined): Decisions {
-  const decisions = new Uint8Array(rows + 1);
-  const tally = new Tally(limit);
-  for (const [{ row }, rec] of withRecords(letters, ledger)) decisions[row] = tally.add(ledgerDecision(rec, resendUnknown) ?? Decision.Send);
-  return { decisions, counts: tally.counts, changed: new Map() };
 }
 
 /** A row and its letter key. */

@@ -177,8 +177,9 @@ export async function sendApproved(opts: ApprovedSendOptions): Promise<ApprovedS
       invalid: 0,
       duplicates: 0,
       notApproved: batch.notApproved.length,
-      decide: (ledger, resendUnknown) => Promise.resolve(decideApproved(batch, ledger, resendUnknown, opts.limit)),
+      decide: (ledger, resendUnknown) => decideApproved(batch, ledger, { resendUnknown, limit: opts.limit, resendChanged: opts.resendChanged === true }),
       approval: { id, approver, dir: resolve(opts.approved) },
+      warnings: batch.warnings,
     }),
   );
 }
@@ -195,6 +196,8 @@ interface RunInput {
   notApproved: number;
   decide: (ledger: Ledger, resendUnknown: boolean) => Promise<Decisions>;
   approval?: NonNullable<ReportSummary['approval']>;
+  /** Notes for the summary (send --approved: the CSV changed since the preview). */
+  warnings?: readonly string[];
 }
 
 type RunOptions = Omit<SendOptions, keyof ValidateOptions>;
@@ -255,6 +258,7 @@ async function sendPlan(opts: RunOptions, input: RunInput, ledger: Ledger, start
     ...(changed.size > 0 && { changed: changed.size, ...(resendChanged && { resendChanged }) }),
     ...(opts.configUsed && { config: opts.configUsed }),
     ...(input.approval && { approval: input.approval }),
+    ...(input.warnings?.length && { warnings: [...input.warnings] }),
   };
   const close = async (preflight: Preflight | undefined, end: RunEnd = {}): Promise<ApprovedSendResult> => ({
     ...(preflight ? { preflight } : {}),
@@ -334,7 +338,7 @@ function stopped(outcome: SenderOutcome): RunEnd {
 }
 
 /** The summary's fields of a run that ended so. */
-function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt' | 'config' | 'approval' | 'changed' | 'resendChanged'>, end: RunEnd): SummaryBase {
+function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt' | 'config' | 'approval' | 'changed' | 'resendChanged' | 'warnings'>, end: RunEnd): SummaryBase {
   return {
     ...run,
     refused: end.refusal !== undefined,
