@@ -220,7 +220,7 @@ describe('approve refuses', () => {
 });
 
 describe('approve writes', () => {
-  it('approval.json (0600): id, approver, time, the sha256 of batch.json, approved and excluded rows', async () => {
+  it('approval.json (0600): id, approver, time, the sha256 of batch.json, approved and excluded rows, sealed', async () => {
     const { out } = await previewed();
     const pending = prepareApproval({ dir: out, by: ' Dr. Ada Smith ', exclude: '2,4' });
     expect(pending.approved).toEqual([1, 3]);
@@ -238,7 +238,10 @@ describe('approve writes', () => {
       batchSha256: sha(readFileSync(join(out, 'batch.json'))),
       approved: [1, 3],
       excluded: [2, 4],
+      seal: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
+    const { seal, ...fields } = written;
+    expect(seal).toBe(sha(JSON.stringify([fields.version, fields.id, fields.approver, fields.approvedAt, fields.batchSha256, fields.approved, fields.excluded])));
     expect(mode(join(out, 'approval.json'))).toBe(0o600);
   });
 

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { prepareApproval, writeApproval, type Approval } from '../src/approve/index.js';
+import { approvalSeal, prepareApproval, writeApproval, type Approval } from '../src/approve/index.js';
 import { loadConfig } from '../src/canvas/index.js';
 import { UsageError } from '../src/errors.js';
 import { Ledger } from '../src/ledger/ledger.js';
@@ -83,16 +83,31 @@ describe('send --approved refuses before anything is sent', () => {
     expect(await refused()).toMatch(/not approved yet .*run canvas-letters approve .*review --by <name>/);
   });
 
-  it('approval.json edited: another batch sha256, or not readable', async () => {
-    await approved();
+  it('approval.json edited: another approver, batch sha256 or rows, or not readable', async () => {
+    await approved('2');
     const text = readFileSync(review('approval.json'), 'utf8');
     const approval = JSON.parse(text) as Approval;
-    writeFileSync(review('approval.json'), JSON.stringify({ ...approval, batchSha256: 'f'.repeat(64) }));
-    expect(await refused()).toContain('batch.json changed since it was approved');
-    writeFileSync(review('approval.json'), JSON.stringify({ ...approval, approved: [1, 99] }));
-    expect(await refused()).toContain('approval.json approves 1 row not in the batch: row 99');
+    for (const edit of [{ approver: 'Someone Else' }, { batchSha256: 'f'.repeat(64) }, { approved: [1, 2, 4], excluded: [] }, { seal: 'f'.repeat(64) }]) {
+      writeFileSync(review('approval.json'), JSON.stringify({ ...approval, ...edit }));
+      expect(await refused()).toContain('approval.json was edited after the approval (its fields no longer match its seal)');
+    }
     writeFileSync(review('approval.json'), text.slice(0, 20));
     expect(await refused()).toContain('approval.json cannot be read');
+  });
+
+  it("an approval sealed again by hand whose rows are not the batch's", async () => {
+    await approved('2');
+    const approval = JSON.parse(readFileSync(review('approval.json'), 'utf8')) as Approval;
+    const resealed = (rows: Pick<Approval, 'approved' | 'excluded'>) => {
+      const fields = { ...approval, ...rows };
+      writeFileSync(review('approval.json'), JSON.stringify({ ...fields, seal: approvalSeal(fields) }));
+    };
+    resealed({ approved: [1, 99], excluded: [2, 4] });
+    expect(await refused()).toContain('approval.json approves 1 row not in the batch: row 99');
+    resealed({ approved: [1, 2], excluded: [2] });
+    expect(await refused()).toContain("approval.json does not cover batch.json's rows (1 row listed twice: row 2; 1 row neither approved nor excluded: row 4)");
+    resealed({ approved: [1, 4], excluded: [2, 7] });
+    expect(await refused()).toContain('1 row excluded but not in the batch: row 7');
   });
 
   it("a report whose keys disagree with the batch's", async () => {

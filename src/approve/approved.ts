@@ -14,7 +14,7 @@ import { readRegularFile } from '../fsutil.js';
 import { REPORT_JSON } from '../report/writer.js';
 import { KEY_FIELDS, type Keys, type ReportRow } from '../types.js';
 import { BATCH_FILE, changedRows, describeRows, readBatch, sha256Hex, type Batch, type BatchRow } from './batch.js';
-import { APPROVAL_FILE, APPROVAL_VERSION, type Approval } from './index.js';
+import { APPROVAL_FILE, APPROVAL_VERSION, approvalSeal, type Approval } from './index.js';
 
 /** An approved letter: its batch row, with the keys it is sent with. */
 export interface ApprovedLetter extends BatchRow {
@@ -47,8 +47,7 @@ export function openApproved(dir: string): ApprovedBatch {
     throw new UsageError(`${showName(dir)}: ${BATCH_FILE} changed since it was approved (its sha256 is not the one ${APPROVAL_FILE} sealed); nothing was sent`, AGAIN);
   }
   const inBatch = new Map(batch.rows.map((r) => [r.row, r]));
-  const strange = approval.approved.filter((row) => !inBatch.has(row));
-  if (strange.length > 0) throw new UsageError(`${showName(dir)}: ${APPROVAL_FILE} approves ${describeRows(strange, 'not in the batch')}; nothing was sent`, AGAIN);
+  checkApprovalRows(dir, approval, inBatch);
   const changed = changedRows(dir, batch);
   if (changed.length > 0) {
     throw new UsageError(`${showName(dir)}: ${describeRows(changed, 'changed')} since the preview (the letter file differs from ${BATCH_FILE}, or is missing); nothing was sent`, AGAIN);
@@ -85,9 +84,35 @@ export function readApproval(dir: string): Approval {
   const ok =
     typeof a === 'object' && a !== null && a.version === APPROVAL_VERSION && typeof a.id === 'string' && a.id !== '' && showName(a.id) === a.id &&
     typeof a.approver === 'string' && a.approver !== '' && typeof a.approvedAt === 'string' && typeof a.batchSha256 === 'string' &&
-    HEX.test(a.batchSha256) && rows(a.approved) && rows(a.excluded);
+    HEX.test(a.batchSha256) && rows(a.approved) && rows(a.excluded) && typeof a.seal === 'string';
   if (!ok) throw new UsageError(`${showName(file)} cannot be read (damaged or edited); nothing was sent`, AGAIN);
-  return a as Approval;
+  const approval = a as Approval;
+  if (approvalSeal(approval) !== approval.seal) {
+    throw new UsageError(`${showName(file)} was edited after the approval (its fields no longer match its seal); nothing was sent`, AGAIN);
+  }
+  return approval;
+}
+
+/**
+ * The approval's rows are the batch's: each approved or excluded (never both, each once), none
+ * outside it. approval.json was sealed (approvalSeal), so this fails only for a seal made again.
+ */
+function checkApprovalRows(dir: string, approval: Approval, inBatch: ReadonlyMap<number, BatchRow>): void {
+  const strange = approval.approved.filter((row) => !inBatch.has(row));
+  if (strange.length > 0) throw new UsageError(`${showName(dir)}: ${APPROVAL_FILE} approves ${describeRows(strange, 'not in the batch')}; nothing was sent`, AGAIN);
+  const seen = new Map<number, number>();
+  for (const row of [...approval.approved, ...approval.excluded]) seen.set(row, (seen.get(row) ?? 0) + 1);
+  const twice = [...seen].filter(([, n]) => n > 1).map(([row]) => row);
+  const neither = [...inBatch.keys()].filter((row) => !seen.has(row));
+  const outside = approval.excluded.filter((row) => !inBatch.has(row));
+  if (twice.length + neither.length + outside.length > 0) {
+    const what = [
+      twice.length ? describeRows(twice, 'listed twice') : '',
+      neither.length ? describeRows(neither, 'neither approved nor excluded') : '',
+      outside.length ? describeRows(outside, 'excluded but not in the batch') : '',
+    ].filter(Boolean);
+    throw new UsageError(`${showName(dir)}: ${APPROVAL_FILE} does not cover ${BATCH_FILE}'s rows (${what.join('; ')}); nothing was sent`, AGAIN);
+  }
 }
 
 /** The preview's report rows (every row of its CSV), in row order. */

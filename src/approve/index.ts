@@ -16,7 +16,7 @@ import { reportCommand } from '../report/out-dir.js';
 import { REPORT_JSON, type ReportSummary } from '../report/writer.js';
 import { isDateOrder, TemplateSet, type LoadedTemplate } from '../templates/index.js';
 import type { ReportRow } from '../types.js';
-import { BATCH_FILE, changedRows, describeRows, readBatch, type Batch } from './batch.js';
+import { BATCH_FILE, changedRows, describeRows, readBatch, sha256Hex, type Batch } from './batch.js';
 import { parseRowList } from './rows.js';
 
 export { BATCH_FILE, readBatch, type Batch, type BatchRow } from './batch.js';
@@ -37,6 +37,17 @@ export interface Approval {
   batchSha256: string;
   approved: number[];
   excluded: number[];
+  /**
+   * sha256 (hex) of the fields above (approvalSeal): an approval.json edited by hand (another
+   * approver, rows moved between approved and excluded) no longer matches it. It is a check, not a
+   * signature: whoever can write the folder could as well run approve.
+   */
+  seal: string;
+}
+
+/** The seal of an approval's fields, in a fixed order. */
+export function approvalSeal(a: Omit<Approval, 'seal'>): string {
+  return sha256Hex(JSON.stringify([a.version, a.id, a.approver, a.approvedAt, a.batchSha256, a.approved, a.excluded]));
 }
 
 export interface ApprovalRequest {
@@ -113,7 +124,7 @@ export function writeApproval(p: PendingApproval, now: Date = new Date()): Appro
   const templates = sealedTemplates(p.batch);
   const changed = changedRows(p.dir, p.batch, (row, bytes) => search.add(row.row, templates(row.template), bytes.toString('utf8')));
   if (changed.length > 0) throw changedError(p.dir, changed);
-  const approval: Approval = {
+  const fields = {
     version: APPROVAL_VERSION,
     id: randomUUID(),
     approver: p.by,
@@ -121,7 +132,8 @@ export function writeApproval(p: PendingApproval, now: Date = new Date()): Appro
     batchSha256: p.batchSha256,
     approved: p.approved,
     excluded: p.excluded,
-  };
+  } as const;
+  const approval: Approval = { ...fields, seal: approvalSeal(fields) };
   // Never overwrites: an approval made meanwhile is refused here (O_EXCL).
   writePrivateFile(join(p.dir, APPROVAL_FILE), `${JSON.stringify(approval, null, 2)}\n`);
   const report = readReport(p.dir);
