@@ -1,7 +1,7 @@
 /**
  * The sealed preview (`batch.json`) and `approve`, in process: what preview seals, and every
  * refusal of approve (no batch, a changed or missing letter file, --exclude, twice, already sent,
- * --by), then what an approval writes (approval.json, the re-rendered gallery).
+ * --by), what the ledger says of its letters, then what an approval writes (approval.json, the re-rendered gallery).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { prepareApproval, writeApproval, type Approval, type Batch } from '../src/approve/index.js';
 import { parseRowList } from '../src/approve/rows.js';
 import { UsageError } from '../src/errors.js';
+import type { LedgerRecord } from '../src/ledger/ledger.js';
 import { FileChangedError } from '../src/plan/replay.js';
 import { preview } from '../src/preview/index.js';
 import { tempDir, writeTree } from './support/cli.js';
@@ -216,6 +217,29 @@ describe('approve refuses', () => {
     expect(refusal(() => prepareApproval({ dir: out, by: 'Ada' }))).toContain('holds the report of a `send` run: this batch was already sent');
     rmSync(join(out, 'batch.json'));
     expect(refusal(() => prepareApproval({ dir: out, by: 'Ada' }))).toContain('already sent');
+  });
+});
+
+describe('approve and the ledger', () => {
+  /** A ledger that records these letter keys sent. */
+  const ledgerOf = (sent: readonly string[]) => ({
+    lookup: (keys: readonly string[]) => new Map(keys.filter((k) => sent.includes(k)).map((k) => [k, { status: 'sent' } as LedgerRecord])),
+  });
+
+  it('counts the letters the ledger records sent, by row', async () => {
+    const { out } = await previewed();
+    const keys = readBatchJson(out).rows.map((r) => r.letterKey);
+    expect(prepareApproval({ dir: out, by: 'Ada', ledger: ledgerOf([keys[1]!, keys[3]!]) }).alreadySent).toEqual([2, 4]);
+    expect(prepareApproval({ dir: out, by: 'Ada', ledger: ledgerOf([]) }).alreadySent).toEqual([]);
+    expect(prepareApproval({ dir: out, by: 'Ada' }).alreadySent).toEqual([]);
+  });
+
+  it('refuses a batch whose every letter to approve was already sent', async () => {
+    const { out } = await previewed();
+    const keys = readBatchJson(out).rows.map((r) => r.letterKey);
+    expect(refusal(() => prepareApproval({ dir: out, by: 'Ada', ledger: ledgerOf(keys) }))).toContain('this batch was already sent: the ledger records all 4 letters to approve as sent; nothing was approved');
+    expect(refusal(() => prepareApproval({ dir: out, by: 'Ada', exclude: '1-3', ledger: ledgerOf([keys[3]!]) }))).toContain('the ledger records the letter to approve as sent');
+    expect(existsSync(join(out, 'approval.json'))).toBe(false);
   });
 });
 

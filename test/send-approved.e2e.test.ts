@@ -74,6 +74,33 @@ describe('send --approved', () => {
     expect(box.sandbox.letters[2]!.approvalId).toBeUndefined();
   });
 
+  it('approve says which letters the ledger already records sent, and send --approved then sends only the others', async () => {
+    const plain = await runCliAsync(['send', 'in.csv', '-t', 'visit', '--templates-dir', 'tpl', '--limit', '2', '--yes', '-o', 'plain'], { cwd: dir, env: env() });
+    expect(plain.stderr).toContain('2 sent');
+    const approved = runCli(['approve', 'review', '--by', 'Dr. Ada Smith', '--yes'], { cwd: dir, env: env() });
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stderr).toContain(`already sent: 2 of these letters (rows 1, 2), by the ledger ${join(dir, 'ledger.db')}: send --approved will skip them`);
+    const r = await runCliAsync(['send', '--approved', 'review', '--yes', '-o', 'sent'], { cwd: dir, env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('1 sent');
+    expect(r.stderr).toContain('2 skipped');
+    expect(box.sandbox.letters.map((l) => l.patientKey)).toEqual(['0f1e2d3c4b5a69788796a5b4c3d2e1f0', '0f1e2d3c4b5a69788796a5b4c3d2e1f1', '0f1e2d3c4b5a69788796a5b4c3d2e1f2']);
+  });
+
+  it('approve refuses a batch the ledger records wholly sent, and says when it has no ledger to ask', async () => {
+    const none = runCli(['approve', 'review', '--by', 'Dr. Ada Smith', '--yes', '--ledger', 'nowhere.db'], { cwd: dir, env: env() });
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stderr).toContain(`ledger: none at ${join(dir, 'nowhere.db')} (given by --ledger): nothing was sent with it yet`);
+    expect(existsSync(join(dir, 'nowhere.db'))).toBe(false);
+    const plain = await runCliAsync(['send', 'in.csv', '-t', 'visit', '--templates-dir', 'tpl', '--yes', '-o', 'plain'], { cwd: dir, env: env() });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(runCli(['preview', 'in.csv', '-t', 'visit', '--templates-dir', 'tpl', '-o', 'again'], { cwd: dir }).code).toBe(0);
+    const r = runCli(['approve', 'again', '--by', 'Dr. Ada Smith', '--yes'], { cwd: dir, env: env() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('this batch was already sent: the ledger records all 3 letters to approve as sent; nothing was approved');
+    expect(existsSync(join(dir, 'again', 'approval.json'))).toBe(false);
+  });
+
   it('refuses a letter file edited after the approval (exit 2): the sandbox receives nothing and no ledger is made', async () => {
     expect(runCli(['approve', 'review', '--by', 'Dr. Ada Smith', '--yes'], { cwd: dir }).code).toBe(0);
     writeFileSync(letterFile(3), readFileSync(letterFile(3), 'utf8').replace('Dear', 'Dearest'));

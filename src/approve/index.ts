@@ -1,8 +1,8 @@
 /**
  * `approve <preview-dir> --by <name>`: a person's approval of a sealed preview. `prepareApproval`
- * checks everything and writes nothing: the folder is a complete preview (batch.json) not sent and
- * not yet approved, every letter file is the one batch.json sealed, and `--exclude` names rows of
- * the batch. `writeApproval` then writes `approval.json` (0600, a new file, never overwritten) and
+ * checks everything and writes nothing: the folder is a complete preview (batch.json) not sent (no
+ * send report in it; not every letter recorded sent by the ledger, when one is given) and not yet
+ * approved, every letter file is the one batch.json sealed, and `--exclude` names rows of the batch. `writeApproval` then writes `approval.json` (0600, a new file, never overwritten) and
  * re-renders `index.html` to show the approval and mark the excluded rows. The library returns
  * data; the CLI prints and asks.
  */
@@ -16,7 +16,8 @@ import { reportCommand } from '../report/out-dir.js';
 import { REPORT_JSON, type ReportSummary } from '../report/writer.js';
 import { isDateOrder, TemplateSet, type LoadedTemplate } from '../templates/index.js';
 import type { ReportRow } from '../types.js';
-import { BATCH_FILE, changedRows, describeRows, readBatch, sha256Hex, type Batch } from './batch.js';
+import type { Ledger } from '../ledger/ledger.js';
+import { BATCH_FILE, changedRows, describeRows, readBatch, sha256Hex, type Batch, type BatchRow } from './batch.js';
 import { parseRowList } from './rows.js';
 
 export { BATCH_FILE, readBatch, type Batch, type BatchRow } from './batch.js';
@@ -57,6 +58,8 @@ export interface ApprovalRequest {
   by: string;
   /** Rows to leave out, `7,12-15` (`--exclude`). */
   exclude?: string;
+  /** The ledger the batch is to be sent with, when there is one: the letters it records sent are counted (none sent: refused). */
+  ledger?: Pick<Ledger, 'lookup'>;
 }
 
 /** What is about to be approved: checked, nothing written yet. */
@@ -74,6 +77,8 @@ export interface PendingApproval {
   renderDate: string;
   /** `<dir>/index.html`. */
   gallery: string;
+  /** Approved rows whose letter key the ledger (when given) records sent: `send --approved` skips them. */
+  alreadySent: number[];
 }
 
 /** Check a preview folder for approval. Throws UsageError (exit 2) for every refusal; writes nothing. */
@@ -99,9 +104,17 @@ export function prepareApproval(req: ApprovalRequest): PendingApproval {
   if (approvedRows.length === 0) {
     throw new UsageError(`${showName(dir)}: no letters left to approve`, batch.rows.length ? 'exclude fewer rows' : 'the preview wrote no letters');
   }
+  const alreadySent = sentRows(approvedRows, req.ledger);
+  if (alreadySent.length === approvedRows.length) {
+    throw new UsageError(
+      `${showName(dir)}: this batch was already sent: the ledger records ${approvedRows.length === 1 ? 'the letter to approve' : `all ${approvedRows.length} letters to approve`} as sent; nothing was approved`,
+      'ledger list shows them; preview again into a new folder to approve new letters',
+    );
+  }
   const counts = new Map<string, number>();
   for (const r of approvedRows) counts.set(r.template, (counts.get(r.template) ?? 0) + 1);
   return {
+    alreadySent,
     dir,
     by,
     batch,
@@ -147,6 +160,13 @@ export function writeApproval(p: PendingApproval, now: Date = new Date()): Appro
     writePrivateFile(p.gallery, page, { replace: true });
   }
   return approval;
+}
+
+/** The rows whose letter key the ledger records sent (the same key a send claims), in row order. */
+function sentRows(rows: readonly BatchRow[], ledger: Pick<Ledger, 'lookup'> | undefined): number[] {
+  if (ledger === undefined) return [];
+  const known = ledger.lookup(rows.map((r) => r.letterKey));
+  return rows.filter((r) => known.get(r.letterKey)?.status === 'sent').map((r) => r.row);
 }
 
 /** `--by`: a name, not empty, without control characters. */

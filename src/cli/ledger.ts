@@ -12,7 +12,8 @@ import type { Ledger, LedgerRecord, LedgerStatus, Resolution } from '../ledger/l
 import { applyProjectConfig } from './config.js';
 import { LEDGER_HELP, positiveInt, say } from './shared.js';
 
-interface CommonFlags {
+/** How a ledger is found: `--ledger`, or the ledger of `--job`. */
+export interface CommonFlags {
   ledger?: string;
   job?: string;
 }
@@ -100,6 +101,13 @@ export function addLedgerCommand(program: Command, setExit: (code: number) => vo
 
 /** The ledger as send finds it; one that does not exist is refused (exit 2), naming where it was looked for. */
 async function openLedger(flags: CommonFlags, configured: string | undefined): Promise<Ledger> {
+  const found = await findLedger(flags, configured);
+  if (found.ledger) return found.ledger;
+  throw new UsageError(`no ledger at ${showName(found.file)} (${found.from})`, 'check --ledger, CANVAS_LETTERS_LEDGER or CANVAS_BASE_URL: nothing has been sent with this ledger yet; none was created');
+}
+
+/** A ledger found as send finds it: opened when its file exists (never created), else where it was looked for and why. */
+export async function findLedger(flags: CommonFlags, configured: string | undefined): Promise<{ ledger?: Ledger; file: string; from: string }> {
   const [{ locateLedger }, { Ledger: LedgerClass }, { lstatOrUndefined }] = await Promise.all([
     import('../ledger/location.js'),
     import('../ledger/ledger.js'),
@@ -107,11 +115,9 @@ async function openLedger(flags: CommonFlags, configured: string | undefined): P
   ]);
   const where = locateLedger({ flag: flags.ledger, configured });
   if (where.warning) say(`warning: ${where.warning}`);
-  if (lstatOrUndefined(where.file) === undefined) {
-    const from = { flag: 'given by --ledger', env: 'from CANVAS_LETTERS_LEDGER', config: "the config file's ledger", 'old-default': 'the old default', default: `the ledger of ${where.origin ?? 'CANVAS_BASE_URL'}` }[where.source];
-    throw new UsageError(`no ledger at ${showName(where.file)} (${from})`, 'check --ledger, CANVAS_LETTERS_LEDGER or CANVAS_BASE_URL: nothing has been sent with this ledger yet; none was created');
-  }
-  return LedgerClass.open(where.file, { create: false });
+  const from = { flag: 'given by --ledger', env: 'from CANVAS_LETTERS_LEDGER', config: "the config file's ledger", 'old-default': 'the old default', default: `the ledger of ${where.origin ?? 'CANVAS_BASE_URL'}` }[where.source];
+  if (lstatOrUndefined(where.file) === undefined) return { file: where.file, from };
+  return { ledger: LedgerClass.open(where.file, { create: false }), file: where.file, from };
 }
 
 function runList(ledger: Ledger, flags: ListFlags): number {

@@ -91,7 +91,12 @@ function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption('--by <name>', 'who approves the letters (recorded in approval.json)')
     .option('--exclude <rows>', 'leave these rows out of the approval, e.g. 7,12-15')
     .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
-    .action(async (dir: string, flags: ApproveFlags) => setExit(await runApprove(dir, flags)));
+    .option('--ledger <file>', 'the ledger the batch is to be sent with, to say which letters it records sent (as for send; never created)')
+    .option('--job <name>', "find the ledger as this job of canvas-letters.config.json does (its \"ledger\")")
+    .action(async (dir: string, flags: ApproveFlags, cmd: Command) => {
+      const config = await applyProjectConfig(cmd, { only: ['ledger'] });
+      setExit(await runApprove(dir, flags, config?.ledger));
+    });
 
   addLedgerCommand(program, setExit);
 
