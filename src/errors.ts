@@ -29,6 +29,21 @@ export class UsageError extends CanvasLettersError {}
 /** Bad or missing configuration (environment, .env, base URL). */
 export class ConfigError extends CanvasLettersError {}
 
+/** The longest name or id a person may give (`--by`, `--letter-id`). */
+export const MAX_PLAIN_TEXT = 200;
+
+/**
+ * A name or id a person typed (`--by`, `--letter-id`), trimmed: 1 to MAX_PLAIN_TEXT characters,
+ * without control characters (it is recorded, and shown to others). Else a UsageError saying
+ * `what` was expected and `nothing` (what was not done), with the value shown escaped.
+ */
+export function plainText(value: string, option: string, what: string, nothing: string): string {
+  const text = value.trim();
+  if (text === '' || text.length > MAX_PLAIN_TEXT) throw new UsageError(`${option}: expected ${what} (1 to ${MAX_PLAIN_TEXT} characters)`, nothing);
+  if (showName(text) !== text) throw new UsageError(`${option} ${showName(text)}: control characters are not allowed`, `give ${what} as plain text; ${nothing}`);
+  return text;
+}
+
 export interface CsvErrorContext {
   file: string;
   /** 1-based data row (the header is not a row). */

@@ -161,7 +161,7 @@ describe('approve refuses', () => {
     expect(refusal(() => prepareApproval({ dir: out, by: 'Ada' }))).toContain('version 2 is not 1');
   });
 
-  it('a batch whose letter files changed, naming the rows; a missing file or a symlink counts; nothing is written', async () => {
+  it('a batch whose letter files changed, naming the rows; a missing file or a symlink counts, each named for what it is; nothing is written', async () => {
     const { out } = await previewed();
     const index = readFileSync(join(out, 'index.html'), 'utf8');
     writeFileSync(join(out, 'letters/row-00002.html'), readFileSync(join(out, 'letters/row-00002.html'), 'utf8').replace('Dear', 'Dear dear'));
@@ -170,7 +170,7 @@ describe('approve refuses', () => {
     writeFileSync(copy, readFileSync(join(out, 'letters/row-00004.html')));
     unlinkSync(join(out, 'letters/row-00004.html'));
     symlinkSync(copy, join(out, 'letters/row-00004.html')); // the same bytes, through a link: not the sealed file
-    expect(refusal(() => prepareApproval({ dir: out, by: 'Ada' }))).toContain('3 rows changed: rows 2, 3, 4');
+    expect(refusal(() => prepareApproval({ dir: out, by: 'Ada' }))).toContain('since the preview, 1 row changed: row 2; 1 row missing: row 3; 1 row not a regular file (a symlink, a folder or a device): row 4 (the letter files are not the ones batch.json sealed); nothing was approved');
     expect(existsSync(join(out, 'approval.json'))).toBe(false);
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toBe(index);
   });
@@ -194,7 +194,7 @@ describe('approve refuses', () => {
 
   it('an empty --by, or one with control characters (shown escaped)', async () => {
     const { out } = await previewed();
-    expect(refusal(() => prepareApproval({ dir: out, by: '  ' }))).toContain('--by: give the name');
+    expect(refusal(() => prepareApproval({ dir: out, by: '  ' }))).toContain('--by: expected the name of the person approving');
     const message = refusal(() => prepareApproval({ dir: out, by: 'Ada\x1b[31m\nrow 1: ok' }));
     expect(message).toContain('control characters are not allowed');
     expect(message).not.toContain('\x1b');

@@ -1,6 +1,6 @@
 /**
  * End-to-end: each command's --help and the README's options table for that command list the
- * same options, with the same defaults; options that do nothing in a command are hidden from its
+ * same options, with the same defaults and the same required options; options that do nothing in a command are hidden from its
  * help and still accepted; every help ends with examples; send and watch name the environment.
  */
 import { readFileSync } from 'node:fs';
@@ -112,6 +112,12 @@ describe('help and README', () => {
         const documented = inReadme.get(flag);
         if (documented) expect(option.description, `${command} ${flag}: --help names the README's default`).toContain(documented);
       }
+    });
+
+    it('marks in --help as required exactly the options its README table says are required', () => {
+      const inReadme = readmeRows(command).filter(([, defaultCell = '']) => /\(required\)/.test(defaultCell)).flatMap(([flagCell = '']) => longFlags(flagCell));
+      const inHelp = helpOptions(text).filter((o) => /\(required\)/.test(o.description)).flatMap((o) => o.flags);
+      expect(inHelp.sort()).toEqual(inReadme.sort());
     });
 
     it('ends its help with an Examples section of two or three commands', () => {

@@ -110,9 +110,14 @@ describe('ledger resolve', () => {
     l.close();
   });
 
-  it('refuses an empty --by and a letter id with --not-sent, recording nothing', async () => {
+  it('refuses an empty --by, a name or letter id with control characters (shown escaped), and a letter id with --not-sent, recording nothing', async () => {
     const l = await ledgerWith([[req('k1'), 'unknown']]);
     expect(usageError(() => l.resolve({ letterKey: 'k1', outcome: 'sent', by: '  ' }))).toMatch(/--by: expected the name/);
+    for (const edit of [{ by: 'Ann\x1b[2J\nrow 1: ok' }, { by: 'Ann', letterId: 'L\r1' }]) {
+      const message = usageError(() => l.resolve({ letterKey: 'k1', outcome: 'sent', by: 'Ann', ...edit }));
+      expect(message).toContain('control characters are not allowed');
+      expect(message).not.toMatch(/[\x1b\n\r]/);
+    }
     expect(usageError(() => l.resolve({ letterKey: 'k1', outcome: 'not-sent', letterId: 'L', by: 'Ann' }))).toMatch(/--letter-id goes with --sent only/);
     expect(l.get('k1')?.status).toBe('unknown');
     l.close();

@@ -68,7 +68,7 @@ describe('send --approved refuses before anything is sent', () => {
     await approved();
     writeFileSync(review('letters', 'row-00002.html'), readFileSync(review('letters', 'row-00002.html'), 'utf8').replace('Dear', 'Dearest'));
     rmSync(review('letters', 'row-00004.html'));
-    expect(await refused()).toContain('2 rows changed: rows 2, 4');
+    expect(await refused()).toContain('since the preview, 1 row changed: row 2; 1 row missing: row 4');
   });
 
   it('batch.json edited after the approval', async () => {
@@ -115,7 +115,7 @@ describe('send --approved refuses before anything is sent', () => {
     const report = JSON.parse(readFileSync(review('report.json'), 'utf8')) as { rows: ReportRow[] };
     report.rows[0]!.patientKey = key(9);
     writeFileSync(review('report.json'), JSON.stringify(report));
-    expect(await refused()).toContain('report.json does not agree with batch.json (keys, template or letter file): 1 row differ: row 1');
+    expect(await refused()).toContain('report.json does not agree with batch.json (keys, template or letter file): 1 row not matching: row 1');
   });
 });
 

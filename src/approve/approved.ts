@@ -13,7 +13,7 @@ import { showName } from '../escape.js';
 import { readRegularFile } from '../fsutil.js';
 import { REPORT_JSON } from '../report/writer.js';
 import { KEY_FIELDS, type Keys, type ReportRow } from '../types.js';
-import { BATCH_FILE, changedRows, describeRows, readBatch, sha256Hex, type Batch, type BatchRow } from './batch.js';
+import { BATCH_FILE, changedRows, describeChanged, describeRows, readBatch, sha256Hex, type Batch, type BatchRow } from './batch.js';
 import { APPROVAL_FILE, APPROVAL_VERSION, approvalSeal, type Approval } from './index.js';
 
 /** An approved letter: its batch row, with the keys it is sent with. */
@@ -50,7 +50,7 @@ export function openApproved(dir: string): ApprovedBatch {
   checkApprovalRows(dir, approval, inBatch);
   const changed = changedRows(dir, batch);
   if (changed.length > 0) {
-    throw new UsageError(`${showName(dir)}: ${describeRows(changed, 'changed')} since the preview (the letter file differs from ${BATCH_FILE}, or is missing); nothing was sent`, AGAIN);
+    throw new UsageError(`${showName(dir)}: ${describeChanged(changed)}; nothing was sent`, AGAIN);
   }
   const report = readReportRows(dir);
   const approved = new Set(approval.approved);
@@ -63,7 +63,7 @@ export function openApproved(dir: string): ApprovedBatch {
     else disagree.push(row);
   }
   if (disagree.length > 0) {
-    throw new UsageError(`${showName(dir)}: ${REPORT_JSON} does not agree with ${BATCH_FILE} (keys, template or letter file): ${describeRows(disagree, 'differ')}; nothing was sent`, AGAIN);
+    throw new UsageError(`${showName(dir)}: ${REPORT_JSON} does not agree with ${BATCH_FILE} (keys, template or letter file): ${describeRows(disagree, 'not matching')}; nothing was sent`, AGAIN);
   }
   const notApproved = report.filter((r) => !approved.has(r.row)).map((r) => notApprovedRow(r));
   return { dir, batch, approval, rows: report.length, letters, notApproved, warnings: csvNote(batch) };

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { showName } from '../escape.js';
-import { checkPath, readRegularFile, writePrivateFile } from '../fsutil.js';
+import { checkPath, lstatOrUndefined, readRegularFile, writePrivateFile } from '../fsutil.js';
 import type { TemplateSet, TemplateSource } from '../templates/index.js';
 import { KEY_FIELDS, type Keys } from '../types.js';
 
@@ -136,24 +136,48 @@ function isBatchRow(r: unknown): r is BatchRow {
   );
 }
 
+/** How a letter file is not the one batch.json sealed. */
+export type LetterFault = 'changed' | 'missing' | 'not a regular file (a symlink, a folder or a device)' | 'unreadable';
+
+/** A letter file that is not the one sealed: its row and how. */
+export interface ChangedLetter {
+  row: number;
+  fault: LetterFault;
+}
+
 /**
  * Re-hash every letter file of the batch (read as regular files, never through a symlink).
- * Returns the rows whose file is missing or differs, in row order. `onFile` gets each file's
- * bytes as they match (the gallery's search index is rebuilt from them).
+ * Returns the rows whose file is not the one sealed (it differs, is missing, is a symlink or
+ * other non-file, or cannot be read), in row order. `onFile` gets each file's bytes as they
+ * match (the gallery's search index is rebuilt from them).
  */
-export function changedRows(dir: string, batch: Batch, onFile?: (row: BatchRow, bytes: Buffer) => void): number[] {
-  const changed: number[] = [];
+export function changedRows(dir: string, batch: Batch, onFile?: (row: BatchRow, bytes: Buffer) => void): ChangedLetter[] {
+  const changed: ChangedLetter[] = [];
   for (const r of batch.rows) {
+    const file = join(dir, r.file);
     let bytes: Buffer | undefined;
     try {
-      bytes = readRegularFile(join(dir, r.file));
+      bytes = readRegularFile(file);
     } catch {
-      bytes = undefined; // a symlink, FIFO or unreadable file is not the letter that was sealed
+      const st = lstatOrUndefined(file);
+      changed.push({ row: r.row, fault: st && !st.isFile() ? 'not a regular file (a symlink, a folder or a device)' : 'unreadable' });
+      continue;
     }
-    if (bytes === undefined || sha256Hex(bytes) !== r.sha256) changed.push(r.row);
+    if (bytes === undefined) changed.push({ row: r.row, fault: 'missing' });
+    else if (sha256Hex(bytes) !== r.sha256) changed.push({ row: r.row, fault: 'changed' });
     else onFile?.(r, bytes);
   }
   return changed;
+}
+
+/**
+ * `since the preview, 2 rows changed: rows 4, 9; 1 row missing: row 12 (the letter files are not
+ * the ones batch.json sealed)`: the rows of each fault, in a fixed order.
+ */
+export function describeChanged(changed: readonly ChangedLetter[]): string {
+  const faults: LetterFault[] = ['changed', 'missing', 'not a regular file (a symlink, a folder or a device)', 'unreadable'];
+  const parts = faults.map((f) => changed.filter((c) => c.fault === f).map((c) => c.row)).flatMap((rows, i) => (rows.length ? [describeRows(rows, faults[i]!)] : []));
+  return `since the preview, ${parts.join('; ')} (the letter files are not the ones ${BATCH_FILE} sealed)`;
 }
 
 /** `3 rows changed: rows 4, 9, 12` / `1 row changed: row 4` (the first 20 rows, then a count). */

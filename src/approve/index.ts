@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { basename, join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { plainText, UsageError } from '../errors.js';
 import { showName } from '../escape.js';
 import { readRegularFile, writePrivateFile } from '../fsutil.js';
 import { renderIndexPage, SearchIndexBuilder } from '../preview/gallery.js';
@@ -17,7 +17,7 @@ import { REPORT_JSON, type ReportSummary } from '../report/writer.js';
 import { isDateOrder, TemplateSet, type LoadedTemplate } from '../templates/index.js';
 import type { ReportRow } from '../types.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { BATCH_FILE, changedRows, describeRows, readBatch, sha256Hex, type Batch, type BatchRow } from './batch.js';
+import { changedRows, describeChanged, describeRows, readBatch, sha256Hex, type Batch, type BatchRow, type ChangedLetter } from './batch.js';
 import { parseRowList } from './rows.js';
 
 export { BATCH_FILE, readBatch, type Batch, type BatchRow } from './batch.js';
@@ -169,12 +169,9 @@ function sentRows(rows: readonly BatchRow[], ledger: Pick<Ledger, 'lookup'> | un
   return rows.filter((r) => known.get(r.letterKey)?.status === 'sent').map((r) => r.row);
 }
 
-/** `--by`: a name, not empty, without control characters. */
+/** `--by`: a name, 1 to 200 characters, without control characters. */
 function checkApprover(by: string): string {
-  const name = by.trim();
-  if (name === '') throw new UsageError('--by: give the name of the person approving', 'e.g. --by "Dr. Ada Smith"');
-  if (showName(name) !== name) throw new UsageError(`--by ${showName(name)}: control characters are not allowed in a name`, 'give the name as plain text');
-  return name;
+  return plainText(by, '--by', 'the name of the person approving (e.g. --by "Dr. Ada Smith")', 'nothing was approved');
 }
 
 /** An approval.json already there: say who and when. */
@@ -193,11 +190,8 @@ function refuseApproved(dir: string): void {
   throw new UsageError(`${showName(dir)}: already approved by ${who} at ${at} (${APPROVAL_FILE})`, `to approve again, remove ${APPROVAL_FILE} after checking why`);
 }
 
-function changedError(dir: string, rows: readonly number[]): UsageError {
-  return new UsageError(
-    `${showName(dir)}: ${describeRows(rows, 'changed')} since the preview (the letter file differs from ${BATCH_FILE}, or is missing); nothing was approved`,
-    'preview again into a new folder, review it, then approve that',
-  );
+function changedError(dir: string, changed: readonly ChangedLetter[]): UsageError {
+  return new UsageError(`${showName(dir)}: ${describeChanged(changed)}; nothing was approved`, 'preview again into a new folder, review it, then approve that');
 }
 
 /** report.json's summary and rows, or undefined when it cannot be read (the gallery is then left as it is). */

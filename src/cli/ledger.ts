@@ -90,7 +90,7 @@ export function addLedgerCommand(program: Command, setExit: (code: number) => vo
     .option('--sent', 'the letter is on the chart: every later run skips it')
     .option('--not-sent', 'the letter is not on the chart: a plain send sends it again')
     .option('--letter-id <id>', 'with --sent: the id of the letter found on the chart')
-    .requiredOption('--by <name>', 'who looked at the chart')
+    .requiredOption('--by <name>', 'who looked at the chart (required)')
     .action(action(runResolve));
 
   common(ledger.command('export').description('write an audit CSV of every letter: keys, status, times, approver, resolutions'))

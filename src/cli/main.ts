@@ -88,7 +88,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .command('approve')
     .description('approve a sealed preview: check every letter file against its batch.json, then write approval.json')
     .argument('<preview-dir>', 'the folder a preview wrote (its --out)')
-    .requiredOption('--by <name>', 'who approves the letters (recorded in approval.json)')
+    .requiredOption('--by <name>', 'who approves the letters, recorded in approval.json (required)')
     .option('--exclude <rows>', 'leave these rows out of the approval, e.g. 7,12-15')
     .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
     .option('--ledger <file>', 'the ledger the batch is to be sent with, to say which letters it records sent (as for send; never created)')

@@ -11,7 +11,7 @@
  */
 import { basename, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
-import { UsageError } from '../errors.js';
+import { plainText, UsageError } from '../errors.js';
 import { showName } from '../escape.js';
 import { SELECT, currentResolution, selectByFileRow, sourceFiles, toRecord, type LedgerRecord, type LedgerStatus, type Resolution, type ResolutionOutcome, type Row } from './records.js';
 
@@ -39,12 +39,10 @@ export interface ResolveResult {
   again: boolean;
 }
 
-const MAX_NAME = 200;
-
 /** Record a resolution in one IMMEDIATE transaction; `inFlight` tells whether a pending key's run is still going. */
 export function resolveLetter(db: Database.Database, ledgerFile: string, req: ResolveRequest, inFlight: (rec: LedgerRecord) => boolean): ResolveResult {
-  const by = checkedText(req.by, '--by', 'the name of the person who looked at the chart');
-  const letterId = req.letterId === undefined ? undefined : checkedText(req.letterId, '--letter-id', 'the id of the letter found on the chart');
+  const by = plainText(req.by, '--by', 'the name of the person who looked at the chart', 'nothing was recorded');
+  const letterId = req.letterId === undefined ? undefined : plainText(req.letterId, '--letter-id', 'the id of the letter found on the chart', 'nothing was recorded');
   if (req.outcome === 'not-sent' && letterId !== undefined) throw new UsageError('--letter-id goes with --sent only', 'nothing was recorded');
   return db.transaction((): ResolveResult => {
     const rec = findRecord(db, ledgerFile, req);
@@ -59,12 +57,6 @@ export function resolveLetter(db: Database.Database, ledgerFile: string, req: Re
     const record = toRecord(db.prepare<[string], Row>(`${SELECT} WHERE letter_key = ?`).get(rec.letterKey)!);
     return { record, previous: rec.status, resolution: record.lastResolution!, again };
   }).immediate();
-}
-
-function checkedText(value: string, option: string, what: string): string {
-  const text = value.trim();
-  if (text === '' || text.length > MAX_NAME) throw new UsageError(`${option}: expected ${what} (1 to ${MAX_NAME} characters)`, 'nothing was recorded');
-  return text;
 }
 
 function refuseUnresolvable(rec: LedgerRecord, inFlight: (rec: LedgerRecord) => boolean): void {
