@@ -78,9 +78,9 @@ describe('a damaged ledger is refused at open', () => {
     const file = ledgerFile();
     const db = new Database(file);
     db.exec('CREATE TABLE letters (letter_key TEXT PRIMARY KEY); CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)');
-    db.pragma('user_version = 3');
+    db.pragma('user_version = 4');
     db.close();
-    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 3: table letters lacks status/);
+    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 4: table letters lacks status/);
   });
 
   it('opens a new file as a new ledger and says it created it; a reopen did not', () => {
@@ -198,10 +198,10 @@ function schemaOf(file: string): { version: number; letters: string[]; tables: s
   }
 }
 
-describe('schema 3', () => {
-  const NEW_COLUMNS = ['content_sha256', 'render_date', 'approval_id', 'approver'];
+describe('schema 4', () => {
+  const NEW_COLUMNS = ['content_sha256', 'render_date', 'approval_id', 'approver', 'sent_by'];
 
-  it('migrates a schema-1 ledger to 3: its letters kept with the new columns null, resolutions and superseded tables, no origin yet', () => {
+  it('migrates a schema-1 ledger to 4: its letters kept with the new columns null, resolutions and superseded tables, no origin yet', () => {
     const file = schema1Ledger();
     const l = Ledger.open(file);
     expect(l.get(key(1))).toMatchObject({ status: 'sent', letterId: 'L1', httpStatus: 201, sourceFile: 'in.csv' });
@@ -210,7 +210,7 @@ describe('schema 3', () => {
     expect(l.origin).toBeUndefined();
     l.close();
     const schema = schemaOf(file);
-    expect(schema.version).toBe(3);
+    expect(schema.version).toBe(4);
     expect(schema.letters).toEqual(expect.arrayContaining(NEW_COLUMNS));
     expect(schema.tables).toEqual(['letters', 'meta', 'resolutions', 'superseded']);
     const db = new Database(file, { readonly: true });
@@ -218,7 +218,7 @@ describe('schema 3', () => {
     db.close();
   });
 
-  it('migrates a schema-2 ledger to 3 keeping its letters and its origin', () => {
+  it('migrates a schema-2 ledger to 4 keeping its letters and its origin', () => {
     const file = schema1Ledger();
     const db = new Database(file);
     db.exec(SCHEMA_2);
@@ -229,31 +229,51 @@ describe('schema 3', () => {
     expect(l.origin).toBe('https://acme.canvasmedical.com');
     expect(l.get(key(1))?.status).toBe('sent');
     l.close();
-    expect(schemaOf(file).version).toBe(3);
+    expect(schemaOf(file).version).toBe(4);
     expect(schemaOf(file).letters).toEqual(expect.arrayContaining(NEW_COLUMNS));
     expect(schemaOf(file).tables).toContain('superseded');
     expect(() => Ledger.open(file, { origin: 'https://other.canvasmedical.com' })).toThrow(LedgerOriginError);
   });
 
-  it('refuses a schema-3 ledger without its resolutions table', () => {
+  it('migrates a schema-3 ledger to 4: who sent its letters is not known; a letter sent from then on records the account', async () => {
+    const file = ledgerFile();
+    const l = Ledger.open(file, { sentBy: 'clerk' });
+    await l.claim({ letterKey: key(1), keys: { patientKey: 'p', providerKey: 'q', practiceLocationKey: 'r' }, template: 'visit', sourceFile: 'in.csv', row: 1 });
+    await l.finish(key(1), { status: 'sent', httpStatus: 201, attempts: 1 });
+    l.close();
+    const db = new Database(file);
+    db.exec('ALTER TABLE letters DROP COLUMN sent_by; ALTER TABLE superseded DROP COLUMN sent_by');
+    db.pragma('user_version = 3');
+    db.close();
+    const again = Ledger.open(file, { sentBy: 'nurse' });
+    expect(again.get(key(1))?.status).toBe('sent');
+    expect(again.get(key(1))?.sentBy).toBeUndefined();
+    await again.claim({ letterKey: key(2), keys: { patientKey: 'p', providerKey: 'q', practiceLocationKey: 'r' }, template: 'visit', sourceFile: 'in.csv', row: 2 });
+    expect(again.get(key(2))?.sentBy).toBe('nurse');
+    again.close();
+    expect(schemaOf(file).version).toBe(4);
+    expect(schemaOf(file).letters).toContain('sent_by');
+  });
+
+  it('refuses a schema-4 ledger without its resolutions table', () => {
     const file = ledgerFile();
     Ledger.open(file).close();
     const db = new Database(file);
     db.exec('DROP TABLE resolutions');
     db.close();
-    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 3: no resolutions table/);
+    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 4: no resolutions table/);
   });
 
-  it('refuses a schema-3 ledger without its superseded table (or lacking one of its columns)', () => {
+  it('refuses a schema-4 ledger without its superseded table (or lacking one of its columns)', () => {
     const file = ledgerFile();
     Ledger.open(file).close();
     const db = new Database(file);
     db.exec('ALTER TABLE superseded DROP COLUMN restored_at');
     db.close();
-    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 3: table superseded lacks restored_at/);
+    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 4: table superseded lacks restored_at/);
     const again = new Database(file);
     again.exec('DROP TABLE superseded');
     again.close();
-    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 3: no superseded table/);
+    expect(openError(file).message).toMatch(/not a canvas-letters ledger of schema 4: no superseded table/);
   });
 });

@@ -21,7 +21,7 @@ const req = (letterKey: string, sourceFile = '/data/in.csv', row = 1, patientKey
 /** A ledger holding each key in the given status, as finished earlier runs would leave it. */
 async function ledgerWith(letters: Array<[ClaimRequest, 'sent' | 'failed' | 'unknown']>): Promise<Ledger> {
   const file = join(tempDir('ledger-resolve-'), 'ledger.db');
-  const l = Ledger.open(file, { runId: 'earlier' });
+  const l = Ledger.open(file, { runId: 'earlier', sentBy: '=clerk' });
   for (const [r, status] of letters) {
     await l.claim(r);
     await l.finish(r.letterKey, { status, httpStatus: status === 'sent' ? 201 : status === 'unknown' ? 504 : 422, attempts: 1 });
@@ -140,7 +140,7 @@ describe('ledger list and export', () => {
     l.close();
   });
 
-  it('the audit CSV holds every letter and its resolutions, and neutralises formula-looking keys and names', async () => {
+  it('the audit CSV holds every letter, who sent it and its resolutions, and neutralises formula-looking keys and names', async () => {
     const l = await ledgerWith([[req('k1', '/d/=cmd.csv', 1, '=HYPERLINK("x")'), 'unknown'], [req('k2'), 'sent']]);
     l.resolve({ letterKey: 'k1', outcome: 'not-sent', by: 'Ann' });
     l.resolve({ letterKey: 'k1', outcome: 'sent', letterId: 'L9', by: '@evil' });
@@ -148,13 +148,14 @@ describe('ledger list and export', () => {
     expect(letters).toBe(2);
     const [header, first, second] = parse(text, {});
     expect(header).toEqual(['letterKey', 'status', 'patientKey', 'providerKey', 'practiceLocationKey', 'template', 'sourceFile', 'row',
-      'createdAt', 'updatedAt', 'httpStatus', 'letterId', 'attempts', 'approvalId', 'approver', 'resolutions']);
+      'createdAt', 'updatedAt', 'httpStatus', 'letterId', 'attempts', 'approvalId', 'approver', 'resolutions', 'sentBy']);
     const cell = (row: string[] | undefined, col: string) => row![header!.indexOf(col)];
     expect(cell(first, 'patientKey')).toBe(`'=HYPERLINK("x")`);
     expect(cell(first, 'status')).toBe('sent');
     expect(cell(first, 'letterId')).toBe('L9');
     expect(cell(first, 'resolutions')).toMatch(/^\S+Z not-sent by Ann; \S+Z sent \(letter id L9\) by @evil$/);
     expect(cell(second, 'resolutions')).toBe('');
+    expect([cell(first, 'sentBy'), cell(second, 'sentBy')]).toEqual(["'=clerk", "'=clerk"]);
     for (const row of [first!, second!]) for (const c of row) expect(c).not.toMatch(/^[=+\-@\t\r]/);
     l.close();
   });

@@ -1,6 +1,7 @@
 /**
  * `ledger export`: the audit CSV of every letter the ledger holds (or those updated since a time):
- * keys, status, times, HTTP status, letter id, attempts, approval, and every resolution in order;
+ * keys, status, times, HTTP status, letter id, attempts, approval, every resolution in order, and
+ * who sent it (the account the sending run ran as; schema 4, so empty for letters sent before);
  * an earlier letter a resend (--resend-changed) superseded is a line of status `superseded` just
  * before its key's record (updatedAt: when it was superseded). Never content (the ledger holds none). Cells go through the report's formula rule.
  */
@@ -11,7 +12,7 @@ import type { AuditRecord, RecordFilter, Resolution } from './records.js';
 
 export const AUDIT_COLUMNS = [
   'letterKey', 'status', 'patientKey', 'providerKey', 'practiceLocationKey', 'template', 'sourceFile', 'row',
-  'createdAt', 'updatedAt', 'httpStatus', 'letterId', 'attempts', 'approvalId', 'approver', 'resolutions',
+  'createdAt', 'updatedAt', 'httpStatus', 'letterId', 'attempts', 'approvalId', 'approver', 'resolutions', 'sentBy',
 ] as const;
 
 /** `2026-12-03T10:00:00.000Z not-sent by Ann; 2026-12-04T09:12:00.000Z sent (letter id L7) by Bob`. */
@@ -37,6 +38,6 @@ export function auditCsv(ledger: Pick<Ledger, 'records' | 'resolutions' | 'super
 }
 
 function pick(rec: AuditRecord): Omit<Record<(typeof AUDIT_COLUMNS)[number], string | number | undefined>, 'resolutions'> {
-  const { letterKey, status, patientKey, providerKey, practiceLocationKey, template, sourceFile, row, createdAt, updatedAt, httpStatus, letterId, attempts, approvalId, approver } = rec;
-  return { letterKey, status, patientKey, providerKey, practiceLocationKey, template, sourceFile, row, createdAt, updatedAt, httpStatus, letterId, attempts, approvalId, approver };
+  const { letterKey, status, patientKey, providerKey, practiceLocationKey, template, sourceFile, row, createdAt, updatedAt, httpStatus, letterId, attempts, approvalId, approver, sentBy } = rec;
+  return { letterKey, status, patientKey, providerKey, practiceLocationKey, template, sourceFile, row, createdAt, updatedAt, httpStatus, letterId, attempts, approvalId, approver, sentBy };
 }

@@ -18,6 +18,7 @@
  * into LedgerErrors.
  */
 import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { showName } from '../escape.js';
@@ -92,7 +93,7 @@ export class Ledger {
    * Open (or, unless `create` is false, create) the ledger at `file`; with `origin`, check it
    * against the Canvas instance the ledger belongs to (recorded on first use).
    */
-  static open(file: string, opts: { runId?: string; busyTimeoutMs?: number; origin?: string; create?: boolean } = {}): Ledger {
+  static open(file: string, opts: { runId?: string; busyTimeoutMs?: number; origin?: string; create?: boolean; sentBy?: string } = {}): Ledger {
     const path = resolve(file);
     const busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
     if (opts.create === false && lstatOrUndefined(path) === undefined) {
@@ -102,7 +103,7 @@ export class Ledger {
     // and SQLite gives -wal/-shm the database file's mode.
     const { created } = prepareLedgerFile(path, (message, hint) => new LedgerError(message, hint));
     const db = openDatabase(path, { created, busyTimeoutMs, origin: opts.origin });
-    return new Ledger(path, db, opts.runId ?? randomUUID(), busyTimeoutMs, created);
+    return new Ledger(path, db, opts.runId ?? randomUUID(), busyTimeoutMs, created, opts.sentBy ?? accountName());
   }
 
   private constructor(
@@ -112,33 +113,35 @@ export class Ledger {
     private readonly busyTimeoutMs: number,
     /** This open made the file (it did not exist before): the CLI announces a new ledger. */
     readonly created: boolean,
+    /** Recorded with each letter this ledger claims (`sentBy`): the account the process runs as, when known. */
+    readonly sentBy: string | undefined,
   ) {
     this.stmt = {
       get: db.prepare<[string], Row>(`${SELECT} WHERE letter_key = ?`),
       lookup: db.prepare<[string], Row>(`${SELECT} WHERE letter_key IN (SELECT value FROM json_each(?))`),
       claim: db.prepare(`INSERT INTO letters (letter_key, status, patient_key, provider_key, practice_location_key,
-          template, attempts, source_file, source_row, run_id, pid, created_at, updated_at, approval_id, approver)
+          template, attempts, source_file, source_row, run_id, pid, created_at, updated_at, approval_id, approver, sent_by)
         VALUES (@letterKey, 'pending', @patientKey, @providerKey, @practiceLocationKey, @template, 0, @sourceFile, @row,
-          @runId, @pid, @now, @now, @approvalId, @approver)
+          @runId, @pid, @now, @now, @approvalId, @approver, @sentBy)
         ON CONFLICT (letter_key) DO UPDATE SET status = 'pending', patient_key = excluded.patient_key,
           provider_key = excluded.provider_key, practice_location_key = excluded.practice_location_key,
           template = excluded.template, http_status = NULL, letter_id = NULL, attempts = 0,
           content_sha256 = NULL, render_date = NULL,
           source_file = excluded.source_file, source_row = excluded.source_row, run_id = excluded.run_id,
           pid = excluded.pid, updated_at = excluded.updated_at, approval_id = excluded.approval_id,
-          approver = excluded.approver`),
+          approver = excluded.approver, sent_by = excluded.sent_by`),
       finish: db.prepare(`UPDATE letters SET status = @status, http_status = @httpStatus, letter_id = @letterId,
           attempts = @attempts, content_sha256 = @contentSha256, render_date = @renderDate, updated_at = @now
         WHERE letter_key = @letterKey AND status = 'pending' AND run_id = @runId`),
       supersede: db.prepare(`INSERT INTO superseded (letter_key, letter_id, http_status, attempts, content_sha256, render_date,
-          approval_id, approver, source_file, source_row, run_id, created_at, sent_at, superseded_at, superseded_by_run)
+          approval_id, approver, source_file, source_row, run_id, created_at, sent_at, superseded_at, superseded_by_run, sent_by)
         SELECT letter_key, letter_id, http_status, attempts, content_sha256, render_date, approval_id, approver,
-          source_file, source_row, run_id, created_at, updated_at, @now, @runId
+          source_file, source_row, run_id, created_at, updated_at, @now, @runId, sent_by
         FROM letters WHERE letter_key = @letterKey AND status = 'sent'`),
       restore: db.prepare(`UPDATE letters SET status = 'sent', letter_id = s.letter_id, http_status = s.http_status,
           attempts = s.attempts, content_sha256 = s.content_sha256, render_date = s.render_date,
           approval_id = s.approval_id, approver = s.approver, source_file = s.source_file, source_row = s.source_row,
-          run_id = s.run_id, created_at = s.created_at, updated_at = s.sent_at
+          run_id = s.run_id, created_at = s.created_at, updated_at = s.sent_at, sent_by = s.sent_by
         FROM superseded s WHERE s.id = @id AND letters.letter_key = @letterKey AND letters.status = 'pending' AND letters.run_id = @runId`),
       restored: db.prepare(`UPDATE superseded SET restored_at = @now WHERE id = @id`),
       release: db.prepare(`UPDATE letters SET status = 'failed', updated_at = @now
@@ -194,7 +197,7 @@ export class Ledger {
       const approval = { approvalId: req.approvalId ?? null, approver: req.approver ?? null };
       const at = now();
       if (supersede) this.superseding.set(letterKey, this.stmt.supersede.run({ letterKey, runId: this.runId, now: at }).lastInsertRowid);
-      this.stmt.claim.run({ letterKey, ...keys, template, sourceFile, row, ...approval, runId: this.runId, pid: process.pid, now: at });
+      this.stmt.claim.run({ letterKey, ...keys, template, sourceFile, row, ...approval, runId: this.runId, pid: process.pid, sentBy: this.sentBy ?? null, now: at });
       return { claimed: true };
     });
   }
@@ -354,4 +357,19 @@ export class Ledger {
 
 function now(): string {
   return new Date().toISOString();
+}
+
+/**
+ * The account this process runs as (its login name, else $USER or $LOGNAME), shown escaped: who
+ * sent, for the audit. Undefined when the system knows none.
+ */
+function accountName(): string | undefined {
+  let name: string | undefined;
+  try {
+    name = userInfo().username;
+  } catch {
+    name = process.env.USER ?? process.env.LOGNAME;
+  }
+  const shown = name?.trim().slice(0, 200);
+  return shown ? showName(shown) : undefined;
 }

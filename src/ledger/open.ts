@@ -13,9 +13,11 @@ import { LedgerBusyError, LedgerError, LedgerOriginError, RESTORE_HINT, busyMess
  * sha256, render date, approval id and approver, the resolutions table (what a person found on
  * the chart, as history: rows are only ever added), and the superseded table (a sent letter's
  * record, kept when --resend-changed sends that key again as a new letter; rows are only added,
- * and `restored_at` is set when that resend created nothing and the earlier record came back).
+ * and `restored_at` is set when that resend created nothing and the earlier record came back);
+ * 4: who ran the send of each letter (`sent_by`: the account of the process that claimed it), in
+ * both letters and superseded.
  */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 const SCHEMA_V1 = `
 CREATE TABLE letters (
   letter_key TEXT PRIMARY KEY NOT NULL,
@@ -49,14 +51,17 @@ CREATE TABLE superseded (
   superseded_at TEXT NOT NULL, superseded_by_run TEXT NOT NULL, restored_at TEXT
 );
 CREATE INDEX superseded_letter_key ON superseded (letter_key);`;
+const SCHEMA_V4 = `
+ALTER TABLE letters ADD COLUMN sent_by TEXT;
+ALTER TABLE superseded ADD COLUMN sent_by TEXT;`;
 const LETTERS_COLUMNS = ['letter_key', 'status', 'patient_key', 'provider_key', 'practice_location_key', 'template',
   'http_status', 'letter_id', 'attempts', 'source_file', 'source_row', 'run_id', 'pid', 'created_at', 'updated_at',
-  'content_sha256', 'render_date', 'approval_id', 'approver'];
+  'content_sha256', 'render_date', 'approval_id', 'approver', 'sent_by'];
 const META_COLUMNS = ['key', 'value'];
 const RESOLUTIONS_COLUMNS = ['id', 'letter_key', 'outcome', 'letter_id', 'by', 'at'];
 const SUPERSEDED_COLUMNS = ['id', 'letter_key', 'letter_id', 'http_status', 'attempts', 'content_sha256', 'render_date',
   'approval_id', 'approver', 'source_file', 'source_row', 'run_id', 'created_at', 'sent_at', 'superseded_at',
-  'superseded_by_run', 'restored_at'];
+  'superseded_by_run', 'restored_at', 'sent_by'];
 /** How long an existing empty file may take to become a database (another process creating it) before it is refused. */
 const EMPTY_WAIT_MS = 2_000;
 
@@ -156,7 +161,8 @@ function migrate(db: Database.Database, path: string): void {
       db.exec(SCHEMA_V1);
     }
     if (now < 2) db.exec(SCHEMA_V2); // 1 → 2: an existing ledger adopts the first origin used with it
-    db.exec(SCHEMA_V3); // 2 → 3: the new columns are null for the letters already recorded
+    if (now < 3) db.exec(SCHEMA_V3); // 2 → 3: the new columns are null for the letters already recorded
+    db.exec(SCHEMA_V4); // 3 → 4: who sent the letters already recorded is not known (null)
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }

@@ -41,6 +41,8 @@ export interface LedgerRecord extends Keys {
   /** The approval the letter was sent under (send --approved), when it was. */
   approvalId?: string;
   approver?: string;
+  /** The account the run that sent (claimed) the letter ran as (schema 4), when known. */
+  sentBy?: string;
   /** The latest resolution of this key, when a person resolved it. */
   lastResolution?: Resolution;
 }
@@ -62,15 +64,15 @@ export const SELECT = `SELECT letter_key AS letterKey, status, patient_key AS pa
   practice_location_key AS practiceLocationKey, template, http_status AS httpStatus, letter_id AS letterId, attempts,
   source_file AS sourceFile, source_row AS row, run_id AS runId, pid, created_at AS createdAt, updated_at AS updatedAt,
   content_sha256 AS contentSha256, render_date AS renderDate, ${SUPERSEDED_COUNT} AS superseded,
-  approval_id AS approvalId, approver, ${LAST_RESOLUTION} AS lastResolution
+  approval_id AS approvalId, approver, sent_by AS sentBy, ${LAST_RESOLUTION} AS lastResolution
   FROM letters`;
 
 type Nullable<T, K extends keyof T> = Omit<T, K> & { [P in K]: T[P] | null };
-export type Row = Nullable<Omit<LedgerRecord, 'lastResolution' | 'superseded'>, 'httpStatus' | 'letterId' | 'contentSha256' | 'renderDate' | 'approvalId' | 'approver'> & { lastResolution: string | null; superseded: number };
+export type Row = Nullable<Omit<LedgerRecord, 'lastResolution' | 'superseded'>, 'httpStatus' | 'letterId' | 'contentSha256' | 'renderDate' | 'approvalId' | 'approver' | 'sentBy'> & { lastResolution: string | null; superseded: number };
 type ResolutionRow = Nullable<Resolution, 'letterId'>;
 
 export function toRecord(r: Row): LedgerRecord {
-  const { httpStatus, letterId, contentSha256, renderDate, superseded, approvalId, approver, lastResolution, ...rest } = r;
+  const { httpStatus, letterId, contentSha256, renderDate, superseded, approvalId, approver, sentBy, lastResolution, ...rest } = r;
   return {
     ...rest,
     ...(superseded > 0 && { superseded }),
@@ -80,6 +82,7 @@ export function toRecord(r: Row): LedgerRecord {
     ...(renderDate !== null && { renderDate }),
     ...(approvalId !== null && { approvalId }),
     ...(approver !== null && { approver }),
+    ...(sentBy !== null && { sentBy }),
     ...(lastResolution !== null && { lastResolution: toResolution(JSON.parse(lastResolution) as ResolutionRow) }),
   };
 }
@@ -132,11 +135,11 @@ export function selectResolutions(db: Database.Database, letterKey?: string): Ma
  */
 export function selectSuperseded(db: Database.Database, filter: Pick<RecordFilter, 'since'> = {}): Map<string, AuditRecord[]> {
   const rows = db
-    .prepare<[{ since?: string }], Omit<AuditRecord, 'httpStatus' | 'letterId' | 'approvalId' | 'approver'> & Record<'httpStatus' | 'letterId' | 'approvalId' | 'approver', string | number | null>>(
+    .prepare<[{ since?: string }], Omit<AuditRecord, 'httpStatus' | 'letterId' | 'approvalId' | 'approver' | 'sentBy'> & Record<'httpStatus' | 'letterId' | 'approvalId' | 'approver' | 'sentBy', string | number | null>>(
       `SELECT s.letter_key AS letterKey, 'superseded' AS status, l.patient_key AS patientKey, l.provider_key AS providerKey,
         l.practice_location_key AS practiceLocationKey, l.template, s.source_file AS sourceFile, s.source_row AS row,
         s.created_at AS createdAt, s.superseded_at AS updatedAt, s.http_status AS httpStatus, s.letter_id AS letterId,
-        s.attempts, s.approval_id AS approvalId, s.approver
+        s.attempts, s.approval_id AS approvalId, s.approver, s.sent_by AS sentBy
       FROM superseded s JOIN letters l USING (letter_key)
       WHERE s.restored_at IS NULL ${filter.since !== undefined ? 'AND s.superseded_at >= @since' : ''} ORDER BY s.id`,
     )
