@@ -2,7 +2,9 @@
  * End-to-end: preview → approve → send --approved through the built CLI, against the sandbox.
  * Exactly the approved letter files' bytes arrive, with the approval id; an excluded row is not
  * attempted; the summary and the ledger name the approval; a plain send afterwards skips those
- * letters; an edited letter file refuses with nothing sent; a CSV and --approved together refuse;
+ * letters; approve says which letters the ledger records sent; an edited letter file refuses with
+ * nothing sent; a CSV edited since the preview is noted and the approved bytes still go; a CSV and
+ * --approved together refuse;
  * a send a week after the preview (the CLI's clock faked through the environment) still sends the
  * previewed bytes, dated the day of the preview.
  */
@@ -125,6 +127,19 @@ describe('send --approved', () => {
       expect(content).toContain('March 2, 2026');
       expect(content).not.toContain('March 9');
     }
+  });
+
+  it('the CSV edited after the preview: the approved bytes are sent, and the edit is noted on stderr and in the summary', async () => {
+    expect(runCli(['approve', 'review', '--by', 'Dr. Ada Smith', '--yes'], { cwd: dir }).code).toBe(0);
+    writeFileSync(join(dir, 'in.csv'), readFileSync(join(dir, 'in.csv'), 'utf8').replace('Zoë Marchetti', 'Zoe Marchetti-Brown'));
+    const r = await runCliAsync(['send', '--approved', 'review', '--yes', '--json', '-o', 'sent'], { cwd: dir, env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    const note = 'in.csv changed since the preview: the approved letter files are sent as they were approved';
+    expect(r.stderr).toContain(`warning: ${join(dir, 'in.csv')} ${note.slice('in.csv '.length)}`);
+    expect((JSON.parse(r.stdout) as { warnings: string[] }).warnings).toEqual([`${join(dir, 'in.csv')} ${note.slice('in.csv '.length)}`]);
+    expect(box.sandbox.letters.map((l) => l.content)).toEqual([1, 2, 3].map((row) => readFileSync(letterFile(row), 'utf8')));
+    expect(box.sandbox.letters[1]!.content).toContain('Zoë Marchetti,');
+    expect(box.sandbox.letters.some((l) => l.content.includes('Marchetti-Brown'))).toBe(false);
   });
 
   it('refuses a preview not approved yet, a CSV with --approved, and neither (exit 2, nothing sent)', async () => {
