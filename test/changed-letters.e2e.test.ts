@@ -12,6 +12,7 @@ import { parse } from 'csv-parse/sync';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useSandbox } from './support/sandbox.js';
 import { ROOT, clockAt, runCli, runCliAsync, tempDir } from './support/cli.js';
+import { juryCsv } from './support/rows.js';
 
 const box = useSandbox();
 let dir: string;
@@ -19,16 +20,6 @@ beforeEach(() => {
   dir = tempDir('cl-changed-');
   cpSync(join(ROOT, 'templates'), join(dir, 'templates'), { recursive: true });
 });
-
-const HEADER = 'patientKey,providerKey,practiceLocationKey,patientName,dateOfBirth,summonsDate,excuseUntil,practiceName,practiceAddress,practicePhone,providerName,providerCredentials';
-function csv(n: number): string {
-  let out = `${HEADER}\n`;
-  for (let i = 0; i < n; i++) {
-    const key = (i + 1).toString(16).padStart(32, 'c');
-    out += `${key},aa11bb22cc33dd44ee55ff6677889900,3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f6a7b8,Person ${i},1970-01-01,2026-12-14,2027-03-31,Maple,"1 Main St, X",(541) 555-0142,Dr. V,MD\n`;
-  }
-  return out;
-}
 
 function send(out: string, ...extra: string[]) {
   return sendAt(undefined, out, ...extra);
@@ -48,7 +39,7 @@ const MARK = 'Corrected wording for the court.';
 
 describe('changed letters, end to end', () => {
   it('a month later, unchanged templates: every row is skipped as already sent, none as differing, nothing sent', async () => {
-    writeFileSync(join(dir, 'batch.csv'), csv(3));
+    writeFileSync(join(dir, 'batch.csv'), juryCsv(3));
     expect((await sendAt('2026-03-02T10:00:00', 'out1')).code).toBe(0);
     const later = await sendAt('2026-04-02T10:00:00', 'out2');
     expect(later.code, later.stderr).toBe(0);
@@ -59,7 +50,7 @@ describe('changed letters, end to end', () => {
   });
 
   it('an edited template: skipped as differing, then --resend-changed sends them once as new letters, then plain runs skip them', async () => {
-    writeFileSync(join(dir, 'batch.csv'), csv(3));
+    writeFileSync(join(dir, 'batch.csv'), juryCsv(3));
     expect((await send('out1')).code).toBe(0);
     expect(box.sandbox.letters).toHaveLength(3);
     const template = join(dir, 'templates', 'jury-duty.hbs');
@@ -108,7 +99,7 @@ describe('changed letters, end to end', () => {
   });
 
   it('a resend Canvas refuses keeps the earlier letter recorded as sent: the next plain run skips it with the note again', async () => {
-    writeFileSync(join(dir, 'batch.csv'), csv(2));
+    writeFileSync(join(dir, 'batch.csv'), juryCsv(2));
     expect((await send('out1')).code).toBe(0);
     const template = join(dir, 'templates', 'jury-duty.hbs');
     writeFileSync(template, readFileSync(template, 'utf8').replace('{{today}}</p>', `{{today}}</p>\n<p>${MARK}</p>`));

@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useSandbox } from './support/sandbox.js';
 import { ROOT, runCliAsync, startCli, tempDir, waitFor, type CliProcess } from './support/cli.js';
+import { fullerNames, juryCsv } from './support/rows.js';
 
 const box = useSandbox();
 let dir: string;
@@ -22,13 +23,8 @@ beforeEach(() => {
 
 /** A CSV of n jury-duty rows with distinct patients. */
 function writeCsv(n: number): string {
-  const header = 'patientKey,providerKey,practiceLocationKey,patientName,dateOfBirth,summonsDate,excuseUntil,practiceName,practiceAddress,practicePhone,providerName,providerCredentials';
-  const rows = Array.from({ length: n }, (_, i) => {
-    const key = (i + 1).toString(16).padStart(32, 'b');
-    return `${key},aa11bb22cc33dd44ee55ff6677889900,3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f6a7b8,Patient Number ${i + 1},1970-01-0${(i % 9) + 1},2026-12-14,2027-03-31,Maple Grove,"1 Main St, Springfield",(541) 555-0142,Dr. Vásquez,MD`;
-  });
   const file = join(dir, 'batch.csv');
-  writeFileSync(file, [header, ...rows].join('\n') + '\n');
+  writeFileSync(file, juryCsv(n, { pad: 'b', fields: (i) => ({ ...fullerNames(i + 1), dateOfBirth: `1970-01-0${(i % 9) + 1}` }) }));
   return file;
 }
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useSandbox } from './support/sandbox.js';
 import { CLI, ROOT, tempDir, type CliResult } from './support/cli.js';
+import { juryCsv } from './support/rows.js';
 
 const box = useSandbox();
 let dir: string;
@@ -39,17 +40,10 @@ function run(args: string[], killAfterMs = 30_000): Promise<CliResult> {
   });
 }
 
-const HEADER = 'patientKey,providerKey,practiceLocationKey,patientName,dateOfBirth,summonsDate,excuseUntil,practiceName,practiceAddress,practicePhone,providerName,providerCredentials';
-function csv(n: number, from = 0): string {
-  const rows = Array.from({ length: n }, (_, i) => {
-    const key = (from + i + 1).toString(16).padStart(32, 'c');
-    return `${key},aa11bb22cc33dd44ee55ff6677889900,3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f6a7b8,Person ${i},1970-01-01,2026-12-14,2027-03-31,Maple,"1 Main St, X",(541) 555-0142,Dr. V,MD`;
-  });
-  return [HEADER, ...rows].join('\n') + '\n';
-}
+/** A CSV of n jury-duty rows, the first with key number from + 1. */
 function writeCsv(name: string, n: number, from = 0): string {
   const file = join(dir, name);
-  writeFileSync(file, csv(n, from));
+  writeFileSync(file, juryCsv(n, { first: from + 1 }));
   return file;
 }
 
@@ -193,7 +187,7 @@ describe('watch', () => {
   }
 
   it('creates processing/, done/, failed/ and its state folder 0700 and its files 0600 under umask 000', async () => {
-    drop('a.csv', csv(1));
+    drop('a.csv', juryCsv(1));
     const r = await once();
     expect(r.code).toBe(0);
     for (const d of ['processing', 'done', 'failed', '.canvas-letters', 'done/a.csv.report']) expect([d, mode(join(inbox, d))]).toEqual([d, 0o700]);
@@ -202,7 +196,7 @@ describe('watch', () => {
 
   it('never takes a symlink planted in processing/ or in the inbox: left where it is, named in a warning, nothing sent', async () => {
     mkdirSync(join(inbox, 'processing'));
-    const outside = victim(csv(2));
+    const outside = victim(juryCsv(2));
     symlinkSync(outside, join(inbox, 'processing', 'planted.csv'));
     symlinkSync(outside, join(inbox, 'dropped\nwarning: forged.csv'));
     const r = await once();
@@ -213,7 +207,7 @@ describe('watch', () => {
     expect(lstatSync(join(inbox, 'processing', 'planted.csv')).isSymbolicLink()).toBe(true);
     expect(lstatSync(join(inbox, 'dropped\nwarning: forged.csv')).isSymbolicLink()).toBe(true);
     expect(box.sandbox.letters).toHaveLength(0);
-    expectUntouched(outside, csv(2));
+    expectUntouched(outside, juryCsv(2));
   });
 
   it('refuses a done/ that is a symlink (exit 2) before anything is moved', async () => {
@@ -221,7 +215,7 @@ describe('watch', () => {
     mkdirSync(elsewhere);
     chmodSync(elsewhere, 0o755);
     symlinkSync(elsewhere, join(inbox, 'done'));
-    drop('a.csv', csv(1));
+    drop('a.csv', juryCsv(1));
     const r = await once();
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('done is a symbolic link');
@@ -235,7 +229,7 @@ describe('watch', () => {
     mkdirSync(join(inbox, '.canvas-letters'));
     const target = victim();
     symlinkSync(target, join(inbox, '.canvas-letters', 'status.json.tmp'));
-    drop('a.csv', csv(1));
+    drop('a.csv', juryCsv(1));
     const r = await once();
     expect(r.code).toBe(0);
     expectUntouched(target);
@@ -246,7 +240,7 @@ describe('watch', () => {
     mkdirSync(join(inbox, '.canvas-letters'));
     const target = victim();
     symlinkSync(target, join(inbox, '.canvas-letters', 'watch.owner.json'));
-    drop('a.csv', csv(1));
+    drop('a.csv', juryCsv(1));
     const r = await once();
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('watch.owner.json is a symbolic link');

@@ -8,6 +8,7 @@ import { parse } from 'csv-parse/sync';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useSandbox } from './support/sandbox.js';
 import { ROOT, runCli, runCliAsync, tempDir } from './support/cli.js';
+import { fullerNames, juryCsv } from './support/rows.js';
 
 const box = useSandbox();
 let dir: string;
@@ -17,14 +18,10 @@ beforeEach(() => {
   ledger = join(dir, 'ledger.db');
 });
 
+/** A CSV of n jury-duty rows, the first with key number `first`. */
 function writeCsv(name: string, n: number, first = 1): string {
-  const header = 'patientKey,providerKey,practiceLocationKey,patientName,dateOfBirth,summonsDate,excuseUntil,practiceName,practiceAddress,practicePhone,providerName,providerCredentials';
-  const rows = Array.from({ length: n }, (_, i) => {
-    const key = (first + i).toString(16).padStart(32, 'a');
-    return `${key},aa11bb22cc33dd44ee55ff6677889900,3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f6a7b8,Patient Number ${first + i},1970-01-01,2026-12-14,2027-03-31,Maple Grove,"1 Main St, Springfield",(541) 555-0142,Dr. Vásquez,MD`;
-  });
   const file = join(dir, name);
-  writeFileSync(file, [header, ...rows].join('\n') + '\n');
+  writeFileSync(file, juryCsv(n, { first, pad: 'a', fields: (i) => fullerNames(first + i) }));
   return file;
 }
 

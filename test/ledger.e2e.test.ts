@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { trackedSandboxes, useSandbox } from './support/sandbox.js';
 import { ROOT, runCli, runCliAsync, tempDir } from './support/cli.js';
+import { juryCsv, type JuryColumn } from './support/rows.js';
 
 const box = useSandbox();
 const startSandbox = trackedSandboxes();
@@ -18,24 +19,11 @@ beforeEach(() => {
   state = join(dir, 'state');
 });
 
-const HEADER = 'patientKey,providerKey,practiceLocationKey,patientName,dateOfBirth,summonsDate,excuseUntil,practiceName,practiceAddress,practicePhone,providerName,providerCredentials';
-
-/** n jury-duty rows with distinct patients; `drop` removes a column (by name) from the file. */
-function csvText(n: number, drop?: string): string {
-  const names = HEADER.split(',');
-  const lines = [names];
-  for (let i = 0; i < n; i++) {
-    lines.push([(i + 1).toString(16).padStart(32, 'c'), 'aa11bb22cc33dd44ee55ff6677889900', '3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f6a7b8',
-      `Person ${i}`, '1970-01-01', '2026-12-14', '2027-03-31', 'Maple', 'Main St', '(541) 555-0142', 'Dr. V', 'MD']);
-  }
-  const at = drop ? names.indexOf(drop) : -1;
-  return lines.map((l) => l.filter((_, j) => j !== at).join(',')).join('\n') + '\n';
-}
-
-function writeCsv(folder: string, name: string, n: number, drop?: string): string {
+/** n jury-duty rows with distinct patients (the address unquoted: "Main St"); `drop` removes a column from the file. */
+function writeCsv(folder: string, name: string, n: number, drop?: JuryColumn): string {
   mkdirSync(folder, { recursive: true });
   const file = join(folder, name);
-  writeFileSync(file, csvText(n, drop));
+  writeFileSync(file, juryCsv(n, { fields: () => ({ practiceAddress: 'Main St' }), drop }));
   return file;
 }
 

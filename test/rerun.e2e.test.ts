@@ -9,22 +9,13 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useSandbox } from './support/sandbox.js';
 import { ROOT, runCliAsync, tempDir } from './support/cli.js';
+import { juryCsv } from './support/rows.js';
 
 const box = useSandbox();
 let dir: string;
 beforeEach(() => {
   dir = tempDir('cl-rerun-');
 });
-
-const HEADER = 'patientKey,providerKey,practiceLocationKey,patientName,dateOfBirth,summonsDate,excuseUntil,practiceName,practiceAddress,practicePhone,providerName,providerCredentials';
-function csv(n: number): string {
-  let out = `${HEADER}\n`;
-  for (let i = 0; i < n; i++) {
-    const key = (i + 1).toString(16).padStart(32, 'c');
-    out += `${key},aa11bb22cc33dd44ee55ff6677889900,3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f6a7b8,Person ${i},1970-01-01,2026-12-14,2027-03-31,Maple,"1 Main St, X",(541) 555-0142,Dr. V,MD\n`;
-  }
-  return out;
-}
 
 function send(file: string, out: string) {
   const args = ['send', file, '-t', 'jury-duty', '--templates-dir', join(ROOT, 'templates'), '--ledger', join(dir, 'ledger.db'), '-o', join(dir, out), '--yes', '-c', '8'];
@@ -40,7 +31,7 @@ function statuses(out: string): string[] {
 describe('rerun of a sent CSV', () => {
   it('skips all 300 rows, sends nothing and exits 0 with the whole report', async () => {
     const file = join(dir, 'batch.csv');
-    writeFileSync(file, csv(300));
+    writeFileSync(file, juryCsv(300));
     const first = await send(file, 'out1');
     expect(first.code).toBe(0);
     expect(box.sandbox.letters).toHaveLength(300);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useSandbox } from './support/sandbox.js';
 import { ROOT, runCli, runCliAsync, startCli, tempDir, waitFor } from './support/cli.js';
+import { fullerNames, juryCsv } from './support/rows.js';
 
 const box = useSandbox();
 let dir: string;
@@ -17,15 +18,11 @@ beforeEach(() => {
 
 const env = (extra: NodeJS.ProcessEnv = {}) => box.env(extra);
 
-/** A CSV of n jury-duty rows with distinct patients. */
+/** A CSV of n jury-duty rows with distinct patients; `extraColumn` adds a column no template uses. */
 function writeCsv(name: string, n: number, extraColumn = false): string {
-  const header = 'patientKey,providerKey,practiceLocationKey,patientName,dateOfBirth,summonsDate,excuseUntil,practiceName,practiceAddress,practicePhone,providerName,providerCredentials';
-  const rows = Array.from({ length: n }, (_, i) => {
-    const key = (i + 1).toString(16).padStart(32, 'a');
-    return `${key},aa11bb22cc33dd44ee55ff6677889900,3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f6a7b8,Patient Number ${i + 1},1970-01-0${(i % 9) + 1},2026-12-14,2027-03-31,Maple Grove,"1 Main St, Springfield",(541) 555-0142,Dr. Vásquez,MD${extraColumn ? `,x${i}` : ''}`;
-  });
+  const fields = (i: number) => ({ ...fullerNames(i + 1), dateOfBirth: `1970-01-0${(i % 9) + 1}`, ...(extraColumn && { unused: `x${i}` }) });
   const file = join(dir, name);
-  writeFileSync(file, [header + (extraColumn ? ',unused' : ''), ...rows].join('\n') + '\n');
+  writeFileSync(file, juryCsv(n, { pad: 'a', fields }));
   return file;
 }
 

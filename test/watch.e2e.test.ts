@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useSandbox } from './support/sandbox.js';
 import { ROOT, runCliAsync, startCli, tempDir, waitFor } from './support/cli.js';
+import { juryCsv, juryRows, type JuryOptions } from './support/rows.js';
 
 const box = useSandbox();
 let dir: string;
@@ -17,18 +18,16 @@ beforeEach(() => {
   mkdirSync(inbox);
 });
 
-const HEADER = 'patientKey,providerKey,practiceLocationKey,patientName,dateOfBirth,summonsDate,excuseUntil,practiceName,practiceAddress,practicePhone,providerName,providerCredentials';
-function rows(from: number, to: number, blankName = -1): string {
-  let out = '';
-  for (let i = from; i < to; i++) {
-    const key = (i + 1).toString(16).padStart(32, 'b');
-    out += `${key},aa11bb22cc33dd44ee55ff6677889900,3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f6a7b8,${i === blankName ? '' : `Person ${i}`},1970-01-01,2026-12-14,2027-03-31,Maple,"1 Main St, X",(541) 555-0142,Dr. V,MD\n`;
-  }
-  return out;
-}
-function csv(n: number, blankName = -1): string {
-  return `${HEADER}\n${rows(0, n, blankName)}`;
-}
+/** Patients from, from + 1, …: "Person p" with key number p + 1; patient `blankName` has no name. */
+const patients = (from: number, blankName = -1): JuryOptions => ({
+  first: from + 1,
+  pad: 'b',
+  fields: (i) => ({ patientName: from + i === blankName ? '' : `Person ${from + i}` }),
+});
+/** The rows (no header) of patients from to to - 1. */
+const rows = (from: number, to: number): string => juryRows(to - from, patients(from));
+/** A CSV of patients 0 to n - 1. */
+const csv = (n: number, blankName = -1): string => juryCsv(n, patients(0, blankName));
 /** Write a file whose last change is well in the past (a settled drop). */
 function drop(name: string, content: string, ageSeconds = 60): void {
   const file = join(inbox, name);
@@ -51,7 +50,7 @@ describe('watch', () => {
 
   it('sends two files in one run, oldest first, and leaves nothing in processing/', async () => {
     drop('new.csv', csv(2), 30);
-    drop('old.csv', `${HEADER}\n${rows(10, 13)}`, 90);
+    drop('old.csv', juryCsv(3, patients(10)), 90);
     const r = await once();
     expect(r.code).toBe(0);
     expect(r.stderr.indexOf('taking old.csv')).toBeLessThan(r.stderr.indexOf('taking new.csv'));
@@ -90,7 +89,7 @@ describe('watch', () => {
   it('does not take a file that is still growing until it settles', async () => {
     const run = startCli(args(['--interval', '0.1', '--settle', '1']), { cwd: dir, env: env() });
     const file = join(inbox, 'grow.csv');
-    writeFileSync(file, `${HEADER}\n${rows(0, 2)}`);
+    writeFileSync(file, csv(2));
     for (let i = 1; i < 6; i++) {
       await new Promise((r) => setTimeout(r, 250));
       appendFileSync(file, rows(i * 2, i * 2 + 2));

@@ -40,6 +40,21 @@ describe.skipIf(!HAS_CHROMIUM)('sandbox inbox in Chromium', () => {
 
   const rows = () => page.locator('#list a.row');
 
+  /** POST a letter to the sandbox as send does (a token first), with `headers` over the usual ones. */
+  async function postLetter(letter: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+    const tokenRes = await fetch(sandbox.url + TOKEN_PATH, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&client_id=sandbox-client&client_secret=sandbox-secret',
+    });
+    const { access_token } = (await tokenRes.json()) as { access_token: string };
+    return fetch(sandbox.url + LETTER_PATH, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${access_token}`, ...headers },
+      body: JSON.stringify(letter),
+    });
+  }
+
   it('lists the 20 letters newest first, with subject, keys and size', async () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -122,22 +137,12 @@ describe.skipIf(!HAS_CHROMIUM)('sandbox inbox in Chromium', () => {
   });
 
   it('shows hostile values as text and picks up new letters while open', async () => {
-    const tokenRes = await fetch(sandbox.url + TOKEN_PATH, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials&client_id=sandbox-client&client_secret=sandbox-secret',
-    });
-    const { access_token } = (await tokenRes.json()) as { access_token: string };
     const evil = '<img src=x onerror="window.__pwned=1">';
-    const res = await fetch(sandbox.url + LETTER_PATH, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${access_token}` },
-      body: JSON.stringify({
-        patientKey: evil,
-        providerKey: 'prov',
-        practiceLocationKey: 'loc',
-        content: `<html><head><meta name="canvas-letters-template" content="${evil.replace(/"/g, '&quot;')}"><title>&lt;script&gt;x()&lt;/script&gt;</title></head><body><script>window.parent.__pwned=2</script>Hi</body></html>`,
-      }),
+    const res = await postLetter({
+      patientKey: evil,
+      providerKey: 'prov',
+      practiceLocationKey: 'loc',
+      content: `<html><head><meta name="canvas-letters-template" content="${evil.replace(/"/g, '&quot;')}"><title>&lt;script&gt;x()&lt;/script&gt;</title></head><body><script>window.parent.__pwned=2</script>Hi</body></html>`,
     });
     expect(res.status).toBe(201);
     await expect.poll(() => rows().count(), { timeout: 5000 }).toBe(21);
@@ -160,5 +165,33 @@ describe.skipIf(!HAS_CHROMIUM)('sandbox inbox in Chromium', () => {
     expect(await page.locator('#empty').innerText()).toContain(`CANVAS_BASE_URL=${sandbox.url}`);
     expect(await page.locator('#placeholder').isVisible()).toBe(true);
     await shot('07-empty.png');
+  });
+
+  it('shows the approval id of a letter sent under an approval, and no approval line for one sent without or with markup in the header', async () => {
+    const approval = '3b2c1d4e-5f60-4718-9a2b-3c4d5e6f7a8b';
+    /** Post a letter titled `title` and return its id in the sandbox. */
+    const send = async (title: string, headers: Record<string, string> = {}) => {
+      const content = `<html><head><title>${title}</title></head><body>Hi</body></html>`;
+      expect((await postLetter({ patientKey: 'pat', providerKey: 'prov', practiceLocationKey: 'loc', content }, headers)).status).toBe(201);
+      return sandbox.letters.at(-1)!.id;
+    };
+    const approved = await send('Approved', { 'X-Canvas-Letters-Approval': approval });
+    const plain = await send('Plain');
+    const markup = await send('Markup', { 'X-Canvas-Letters-Approval': '<b>not an id</b>' });
+    await page.goto(`${sandbox.url}/`);
+    /** Open letter `id` from the list; resolves once the detail pane shows it. */
+    const open = async (id: string) => {
+      await page.locator(`#list a.row[data-id="${id}"]`).click();
+      await expect.poll(() => page.locator('#d-id').textContent()).toBe(id);
+    };
+    await open(approved);
+    expect(await page.locator('#d-approval-row').isVisible()).toBe(true);
+    expect(await page.locator('#d-approval').textContent()).toBe(approval);
+    await shot('08-approval.png');
+    for (const id of [plain, markup]) {
+      await open(id);
+      expect(await page.locator('#d-approval-row').isHidden()).toBe(true);
+      expect(await page.locator('#d-approval').textContent()).toBe('');
+    }
   });
 });
