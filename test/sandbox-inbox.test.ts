@@ -168,6 +168,19 @@ describe('sandbox --store', () => {
     expect(sb.letters).toHaveLength(0);
   });
 
+  it('loads a stored approvalId only when it is a UUID (a file edited by hand cannot make the inbox show anything else)', async () => {
+    const dir = join(tempDir('cl-store-'), 'store');
+    mkdirSync(dir, { mode: 0o700 });
+    chmodSync(dir, 0o700);
+    const stored = (id: string, approvalId: string) =>
+      writeFileSync(join(dir, `${id}.json`), JSON.stringify({ id, receivedAt: '2026-12-04T10:00:00.000Z', patientKey: 'p', providerKey: 'q', practiceLocationKey: 'r', approvalId, content: '<p>x</p>' }));
+    const uuid = '3b2c1d4e-5f60-4718-9a2b-3c4d5e6f7a8b';
+    stored('a'.repeat(32), uuid);
+    stored('b'.repeat(32), 'not-a-uuid');
+    const sb = await sandbox({ store: dir });
+    expect(sb.letters.map((l) => [l.id, l.approvalId])).toEqual([['a'.repeat(32), uuid], ['b'.repeat(32), undefined]]);
+  });
+
   it('skips files it cannot read as letters, and refuses a folder other users can open', async () => {
     const dir = join(tempDir('cl-store-'), 'store');
     mkdirSync(dir, { mode: 0o700 });

@@ -281,16 +281,18 @@ describe('sandbox control API and lifecycle', () => {
     expect(sb.letters).toHaveLength(0);
   });
 
-  it("keeps a letter's X-Canvas-Letters-Approval header as its approvalId (a malformed one is not kept)", async () => {
+  it("keeps a letter's X-Canvas-Letters-Approval header as its approvalId when it is a UUID, and nothing else", async () => {
     const sb = await sandbox();
     const t = await token(sb);
     const headers = (approval: string) => ({ 'Content-Type': 'application/json', Authorization: `Bearer ${t}`, 'X-Canvas-Letters-Approval': approval });
     const id = '3b2c1d4e-5f60-4718-9a2b-3c4d5e6f7a8b';
     expect((await fetch(sb.url + LETTER_PATH, { method: 'POST', headers: headers(id), body: JSON.stringify(LETTER) })).status).toBe(201);
-    expect((await fetch(sb.url + LETTER_PATH, { method: 'POST', headers: headers('<b>not an id</b>'), body: JSON.stringify(LETTER) })).status).toBe(201);
-    expect(sb.letters.map((l) => l.approvalId)).toEqual([id, undefined]);
+    for (const bad of ['<b>not an id</b>', 'not-a-uuid', 'DROP', id.toUpperCase(), `${id}0`]) {
+      expect((await fetch(sb.url + LETTER_PATH, { method: 'POST', headers: headers(bad), body: JSON.stringify(LETTER) })).status).toBe(201);
+    }
+    expect(sb.letters.map((l) => l.approvalId)).toEqual([id, ...Array(5).fill(undefined)]);
     const list = (await (await fetch(`${sb.url}/sandbox/letters`)).json()) as { approvalId: string | null }[];
-    expect(list.map((l) => l.approvalId)).toEqual([null, id]);
+    expect(list.map((l) => l.approvalId)).toEqual([...Array(5).fill(null), id]);
     const one = (await (await fetch(`${sb.url}/sandbox/letters/${sb.letters[0]!.id}`)).json()) as { approvalId: string | null };
     expect(one.approvalId).toBe(id);
   });

@@ -13,6 +13,7 @@ import { showName } from '../escape.js';
 import { readRegularFile } from '../fsutil.js';
 import { REPORT_JSON } from '../report/writer.js';
 import { KEY_FIELDS, type Keys, type ReportRow } from '../types.js';
+import { APPROVAL_ID } from '../canvas/letters.js';
 import { BATCH_FILE, changedRows, describeChanged, describeRows, readBatch, sha256Hex, type Batch, type BatchRow } from './batch.js';
 import { APPROVAL_FILE, APPROVAL_VERSION, approvalSeal, type Approval } from './index.js';
 
@@ -82,7 +83,7 @@ export function readApproval(dir: string): Approval {
   }
   const rows = (v: unknown) => Array.isArray(v) && v.every((n) => Number.isInteger(n) && (n as number) > 0);
   const ok =
-    typeof a === 'object' && a !== null && a.version === APPROVAL_VERSION && typeof a.id === 'string' && a.id !== '' && showName(a.id) === a.id &&
+    typeof a === 'object' && a !== null && a.version === APPROVAL_VERSION && typeof a.id === 'string' && APPROVAL_ID.test(a.id) &&
     typeof a.approver === 'string' && a.approver !== '' && typeof a.approvedAt === 'string' && typeof a.batchSha256 === 'string' &&
     HEX.test(a.batchSha256) && rows(a.approved) && rows(a.excluded) && typeof a.seal === 'string';
   if (!ok) throw new UsageError(`${showName(file)} cannot be read (damaged or edited); nothing was sent`, AGAIN);

@@ -22,6 +22,8 @@ export interface LetterRequest {
 
 /** The request header naming a letter's approval (Canvas ignores unknown headers; the sandbox shows it). */
 export const APPROVAL_HEADER = 'x-canvas-letters-approval';
+/** An approval id, as approve writes it: a UUID (lower-case hex). Nothing else is sent or shown as one. */
+export const APPROVAL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export type AttemptOutcome =
   | { kind: 'created'; httpStatus: number; letterId?: string }

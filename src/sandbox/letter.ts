@@ -15,10 +15,8 @@ import { readBody, sendJson } from './http.js';
 import type { Handler } from './router.js';
 import type { SandboxState } from './state.js';
 import type { FaultKind, ReceivedLetter } from './types.js';
-import { APPROVAL_HEADER } from '../canvas/letters.js';
+import { APPROVAL_HEADER, APPROVAL_ID } from '../canvas/letters.js';
 
-/** An approval id as send writes it (a UUID); anything else in the header is not kept. */
-const APPROVAL_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 const LETTER_FIELDS = ['patientKey', 'providerKey', 'practiceLocationKey', 'content'] as const;
 const LETTER_BODY_LIMIT = 10 * 1024 * 1024;
@@ -80,7 +78,7 @@ function createLetter(kind: 'ok' | 'reset' | 'hang', fields: LetterFields, req: 
   const { patientKey, providerKey, practiceLocationKey, content } = fields;
   const approval = req.headers[APPROVAL_HEADER];
   const letter: ReceivedLetter = { id, receivedAt: new Date().toISOString(), patientKey, providerKey, practiceLocationKey, content, size: Buffer.byteLength(content) };
-  if (typeof approval === 'string' && APPROVAL_ID.test(approval)) letter.approvalId = approval;
+  if (typeof approval === 'string' && APPROVAL_ID.test(approval)) letter.approvalId = approval; // a UUID, as send writes it; anything else is not kept
   state.store?.save(letter);
   state.letters.push(letter);
   if (kind === 'reset') {

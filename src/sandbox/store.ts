@@ -7,6 +7,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { showName } from '../escape.js';
+import { APPROVAL_ID } from '../canvas/letters.js';
 import { checkPath, mkdirPrivate, removeFile, writePrivateFile } from '../fsutil.js';
 import type { ReceivedLetter } from './types.js';
 
@@ -46,7 +47,7 @@ function parseLetter(text: string, id: string): ReceivedLetter | string {
     return 'patientKey, providerKey, practiceLocationKey and content must be strings';
   }
   const letter: ReceivedLetter = { id, receivedAt, patientKey, providerKey, practiceLocationKey, content, size: Buffer.byteLength(content) };
-  if (isString(approvalId)) letter.approvalId = approvalId;
+  if (isString(approvalId) && APPROVAL_ID.test(approvalId)) letter.approvalId = approvalId;
   return letter;
 }
 
