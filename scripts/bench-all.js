@@ -2,12 +2,12 @@
 // `npm run bench`: every benchmark in sequence (after one build), each in its own process, with
 // their output as it comes; then every PASS/FAIL target line again in one summary. Exits 1 if
 // any target was missed or a benchmark crashed; it always runs them all.
-//   node scripts/bench-all.js [startup render send latency memory]   (default: all, in that order)
+//   node scripts/bench-all.js [startup render send latency memory approved]   (default: all, in that order)
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, machineLine } from './bench-lib.js';
 
-const ALL = ['startup', 'render', 'send', 'latency', 'memory'];
+const ALL = ['startup', 'render', 'send', 'latency', 'memory', 'approved'];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
 for (const n of names) if (!ALL.includes(n)) throw new Error(`unknown benchmark "${n}" (have: ${ALL.join(', ')})`);
 
