@@ -3,7 +3,9 @@
  * the rerun skip those rows saying the letter now differs (counted in the summary, nothing sent);
  * `--resend-changed --yes` sends them once as new letters (the sandbox receives the new text) and
  * the ledger keeps the superseded records; a later plain run skips them without the note. A
- * rerun a month later (the CLI's clock faked through the environment) finds no letter changed.
+ * rerun a month later (the CLI's clock faked through the environment) finds no letter changed. A
+ * template edited to print another column gives every row a new letter key: those rows are still
+ * skipped as differing, and sent again only with --resend-changed.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -95,6 +97,31 @@ describe('changed letters, end to end', () => {
       for (const r of report(out)) expect(r.error).not.toMatch(/differs/);
       expect(JSON.parse(again.stdout)).not.toHaveProperty('changed');
     }
+    expect(box.sandbox.letters).toHaveLength(6);
+  });
+
+  it('a template edited to print a column it did not use (every letter key new): skipped as differing, not sent again; --resend-changed sends them once', async () => {
+    writeFileSync(join(dir, 'batch.csv'), juryCsv(3, { fields: () => ({ ward: 'North wing' }) }));
+    expect((await send('out1')).code).toBe(0);
+    const template = join(dir, 'templates', 'jury-duty.hbs');
+    writeFileSync(template, readFileSync(template, 'utf8').replace('{{today}}</p>', `{{today}}</p>\n<p>Seen in the {{ward}}.</p>`));
+
+    const second = await send('out2');
+    expect(second.code, second.stderr).toBe(0);
+    expect(report('out2').map((r) => r.status)).toEqual(['skipped', 'skipped', 'skipped']);
+    for (const r of report('out2')) {
+      expect(r.error).toMatch(/^already sent \(ledger: .+\); the letter now differs from the one sent \(its template's merge fields changed since, so its letter key is new\)$/);
+    }
+    expect(second.stderr).toContain('3 already sent but now different (skipped; --resend-changed sends them again)');
+    expect(box.sandbox.letters).toHaveLength(3);
+
+    const third = await send('out3', '--resend-changed');
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.stderr).toMatch(/About to create 3 letters .*\n3 of them were sent before and now differ: sent again as new letters/);
+    expect(box.sandbox.letters.filter((l) => l.content.includes('Seen in the North wing.'))).toHaveLength(3);
+    const again = await send('out4', '--resend-changed');
+    expect(again.code).toBe(0);
+    expect(report('out4').map((r) => [r.status, r.error])).toEqual(Array(3).fill(['skipped', expect.stringMatching(/^already sent \(ledger: [^;]+\)$/)]));
     expect(box.sandbox.letters).toHaveLength(6);
   });
 

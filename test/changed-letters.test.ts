@@ -2,10 +2,11 @@
  * A changed letter is not silently "already sent", in process: a row recorded sent with its
  * letter's sha256 and render date is rendered again at that date and compared. `{{today}}` and a
  * later clock alone never make it differ; an edited partial does; an old record without a hash
- * never does. The ledger keeps a superseded letter's record, and a resend that created nothing
+ * never does. A template edited to use other merge fields gives every row a new letter key: the
+ * rows sent with the old fields are still found, by template and keys, and count as changed. The ledger keeps a superseded letter's record, and a resend that created nothing
  * gives the earlier record back.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'csv-parse/sync';
@@ -13,6 +14,7 @@ import { auditCsv } from '../src/ledger/audit.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { planRows } from '../src/plan/replay.js';
 import { validateBatch, type Plan } from '../src/plan/validate.js';
+import { fieldsSignature } from '../src/plan/letter-key.js';
 import { contentSha256 } from '../src/send/changed.js';
 import { Decision, NOW_DIFFERS, decideRows, ledgerVerdict } from '../src/send/decide.js';
 import { tempDir } from './support/cli.js';
@@ -27,7 +29,7 @@ function project(): { dir: string; csv: string; templatesDir: string } {
   writeFileSync(join(templatesDir, 'note.hbs'), '<p>{{today}}</p><p>Dear {{patientName}},</p>{{> sign}}\n');
   writeFileSync(join(templatesDir, 'partials', 'sign.hbs'), '<p>Dr. V</p>\n');
   const csv = join(dir, 'in.csv');
-  writeFileSync(csv, `patientKey,providerKey,practiceLocationKey,patientName\n${KEYS},Ann\n${KEYS.replace('c01', 'c02')},Bob\n`);
+  writeFileSync(csv, `patientKey,providerKey,practiceLocationKey,patientName,clinic\n${KEYS},Ann,North\n${KEYS.replace('c01', 'c02')},Bob,South\n`);
   return { dir, csv, templatesDir };
 }
 
@@ -37,7 +39,8 @@ async function recordSent(plan: Plan, file: string, withHash = true): Promise<vo
   for await (const { planned, letter } of planRows(plan)) {
     if (!letter) continue;
     const sha = contentSha256(letter.template.renderLetter(letter.data));
-    await ledger.claim({ letterKey: planned.letterKey!, keys: planned.keys, template: 'note', sourceFile: plan.source.file, row: planned.row });
+    const fieldsSha256 = fieldsSignature(letter.template.fields.all);
+    await ledger.claim({ letterKey: planned.letterKey!, keys: planned.keys, template: 'note', sourceFile: plan.source.file, row: planned.row, ...(withHash && { fieldsSha256 }) });
     await ledger.finish(planned.letterKey!, { status: 'sent', httpStatus: 201, letterId: `L-${planned.row}`, attempts: 1, ...(withHash && { contentSha256: sha, renderDate: plan.templates.renderDate }) });
   }
   ledger.close();
@@ -90,6 +93,50 @@ describe('changed letters', () => {
     expect(resend.counts[Decision.Resend]).toBe(2);
   });
 
+  it('a template edited to use one more merge field (so every letter key is new) makes the rows sent with the old fields changed, naming the earlier letter; Resend with resendChanged', async () => {
+    const p = project();
+    const ledgerFile = join(p.dir, 'ledger.db');
+    await recordSent(await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' }), ledgerFile);
+    writeFileSync(join(p.templatesDir, 'note.hbs'), '<p>{{today}}</p><p>Dear {{patientName}}, of {{clinic}}</p>{{> sign}}\n');
+    const { counts, changed, earlier, decisions, plan, ledger } = await decide(p, ledgerFile);
+    expect(ledger.size).toBe(0); // the new letter keys were never sent
+    expect(counts[Decision.Changed]).toBe(2);
+    expect(counts[Decision.Send]).toBe(0);
+    expect(decisions[2]).toBe(Decision.Changed);
+    const was = earlier.get(1)!;
+    expect(was).toMatchObject({ status: 'sent', letterId: 'L-1', row: 1 });
+    expect(changed.get(1)).toBe(was.contentSha256);
+    const planned = { row: 1, status: 'ready' as const, keys: { patientKey: 'p', providerKey: 'q', practiceLocationKey: 'r' }, template: 'note', letterKey: plan.letterKeyOf(1)! };
+    expect(ledgerVerdict(planned, undefined, false, changed.get(1), was)).toMatchObject({
+      status: 'skipped',
+      letterId: 'L-1',
+      error: expect.stringMatching(new RegExp(`^already sent \\(ledger: .+ row 1, .+\\); ${NOW_DIFFERS} \\(its template's merge fields changed since, so its letter key is new\\)$`)),
+    });
+    expect((await decide(p, ledgerFile, true)).counts[Decision.Resend]).toBe(2);
+  });
+
+  it('once a letter with the edited fields went to those keys, a row with new values is a new letter again: sent', async () => {
+    const p = project();
+    const ledgerFile = join(p.dir, 'ledger.db');
+    await recordSent(await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' }), ledgerFile);
+    writeFileSync(join(p.templatesDir, 'note.hbs'), '<p>Dear {{patientName}}, of {{clinic}}</p>\n');
+    await recordSent(await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' }), ledgerFile); // the resend
+    writeFileSync(p.csv, readFileSync(p.csv, 'utf8').replace('North', 'East'));
+    const { counts, earlier } = await decide(p, ledgerFile);
+    expect([counts[Decision.Send], counts[Decision.AlreadySent], counts[Decision.Changed], earlier.size]).toEqual([1, 1, 0, 0]);
+  });
+
+  it("a row whose values changed, its template's fields the same, is a new letter: sent", async () => {
+    const p = project();
+    const ledgerFile = join(p.dir, 'ledger.db');
+    await recordSent(await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' }), ledgerFile);
+    writeFileSync(p.csv, readFileSync(p.csv, 'utf8').replace('Ann', 'Anna'));
+    const { counts, earlier } = await decide(p, ledgerFile);
+    expect(counts[Decision.Send]).toBe(1);
+    expect(counts[Decision.AlreadySent]).toBe(1);
+    expect(earlier.size).toBe(0);
+  });
+
   it('an old record without a hash is never changed, even after an edit', async () => {
     const p = project();
     const ledgerFile = join(p.dir, 'ledger.db');
@@ -98,6 +145,9 @@ describe('changed letters', () => {
     const { counts, changed } = await decide(p, ledgerFile);
     expect(counts[Decision.AlreadySent]).toBe(2);
     expect(changed.size).toBe(0);
+    // Nor does its letter key, made new by a field added, find it: a ledger of before schema 4 cannot tell.
+    writeFileSync(join(p.templatesDir, 'note.hbs'), '<p>Hello {{patientName}} of {{clinic}}</p>\n');
+    expect((await decide(p, ledgerFile)).counts[Decision.Send]).toBe(2);
   });
 });
 

@@ -199,7 +199,7 @@ function schemaOf(file: string): { version: number; letters: string[]; tables: s
 }
 
 describe('schema 4', () => {
-  const NEW_COLUMNS = ['content_sha256', 'render_date', 'approval_id', 'approver', 'sent_by'];
+  const NEW_COLUMNS = ['content_sha256', 'render_date', 'approval_id', 'approver', 'sent_by', 'fields_sha256'];
 
   it('migrates a schema-1 ledger to 4: its letters kept with the new columns null, resolutions and superseded tables, no origin yet', () => {
     const file = schema1Ledger();
@@ -242,7 +242,8 @@ describe('schema 4', () => {
     await l.finish(key(1), { status: 'sent', httpStatus: 201, attempts: 1 });
     l.close();
     const db = new Database(file);
-    db.exec('ALTER TABLE letters DROP COLUMN sent_by; ALTER TABLE superseded DROP COLUMN sent_by');
+    db.exec(`DROP INDEX letters_template_patient; ALTER TABLE letters DROP COLUMN sent_by; ALTER TABLE letters DROP COLUMN fields_sha256;
+      ALTER TABLE superseded DROP COLUMN sent_by; ALTER TABLE superseded DROP COLUMN fields_sha256`);
     db.pragma('user_version = 3');
     db.close();
     const again = Ledger.open(file, { sentBy: 'nurse' });
@@ -252,7 +253,7 @@ describe('schema 4', () => {
     expect(again.get(key(2))?.sentBy).toBe('nurse');
     again.close();
     expect(schemaOf(file).version).toBe(4);
-    expect(schemaOf(file).letters).toContain('sent_by');
+    expect(schemaOf(file).letters).toEqual(expect.arrayContaining(['sent_by', 'fields_sha256']));
   });
 
   it('refuses a schema-4 ledger without its resolutions table', () => {

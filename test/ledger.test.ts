@@ -281,15 +281,15 @@ describe('storage', () => {
     expect(db.prepare("SELECT name FROM pragma_table_info('resolutions')").pluck().all()).toEqual(['id', 'letter_key', 'outcome', 'letter_id', 'by', 'at']);
     expect(db.prepare("SELECT name FROM pragma_table_info('superseded')").pluck().all()).toEqual(['id', 'letter_key', 'letter_id', 'http_status',
       'attempts', 'content_sha256', 'render_date', 'approval_id', 'approver', 'source_file', 'source_row', 'run_id', 'created_at',
-      'sent_at', 'superseded_at', 'superseded_by_run', 'restored_at', 'sent_by']);
+      'sent_at', 'superseded_at', 'superseded_by_run', 'restored_at', 'sent_by', 'fields_sha256']);
     expect(db.prepare('SELECT key FROM meta').pluck().all()).toEqual([]);
     expect(columns.sort()).toEqual(
       ['letter_key', 'status', 'patient_key', 'provider_key', 'practice_location_key', 'template', 'http_status',
         'letter_id', 'attempts', 'source_file', 'source_row', 'run_id', 'pid', 'created_at', 'updated_at',
         // the sha256 of a sent letter and its render date (never its content), and its approval
         'content_sha256', 'render_date', 'approval_id', 'approver',
-        // who ran the send (the account), for the audit
-        'sent_by'].sort(),
+        // who ran the send (the account), for the audit, and the names (never the values) of its template's fields, hashed
+        'sent_by', 'fields_sha256'].sort(),
     );
     expect(db.pragma('user_version', { simple: true })).toBe(4);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');

@@ -221,6 +221,21 @@ describe('send --approved, letters a plain send sent before', () => {
     expect(box.sandbox.letters).toHaveLength(6);
   });
 
+  it('are found by template and keys when the template was edited to use other merge fields (new letter keys): skipped as differing, sent again only with resendChanged', async () => {
+    await plainSend();
+    writeFileSync(join(dir, TEMPLATE), '<html><body><p>Dear patient, this letter is dated {{today "iso"}}.</p></body></html>\n');
+    await approved();
+    const out = join(dir, 'approved');
+    const result = await sendApproved(options({ out }));
+    expect(result.preflight).toMatchObject({ toSend: 0, changed: 3 });
+    const note = `${DIFFERS} (its template's merge fields changed since, so its letter key is new)`;
+    expect(errors(out).map(([, status, error]) => [status, error])).toEqual([['skipped', note], ['skipped', note], ['not_attempted', 'not approved'], ['skipped', note]]);
+    const again = await sendApproved(options({ resendChanged: true }));
+    expect(again.summary.counts).toMatchObject({ sent: 3 });
+    expect(box.sandbox.letters.slice(3).map((l) => l.content)).toEqual(['row-00001.html', 'row-00002.html', 'row-00004.html'].map((f) => readFileSync(review('letters', f), 'utf8')));
+    expect((await sendApproved(options({ resendChanged: true }))).preflight).toMatchObject({ toSend: 0, changed: 0, alreadySent: 3 });
+  });
+
   it('on an earlier day with the same templates: the date alone is no difference', async () => {
     await plainSend('2026-01-05');
     await approved();
@@ -238,12 +253,27 @@ describe('send --approved, letters a plain send sent before', () => {
     expect(result.preflight).toMatchObject({ toSend: 0, changed: 3 });
   });
 
-  it('on an earlier day, the CSV edited since the preview: the batch cannot be rendered again, so the bytes are compared', async () => {
+  it("on an earlier day, the CSV edited since the preview: a letter whose key is still in the CSV is rendered again at that day; one whose key is gone is compared byte for byte", async () => {
     await plainSend('2026-01-05');
     await approved();
-    writeFileSync(join(dir, 'in.csv'), readFileSync(join(dir, 'in.csv'), 'utf8').replace('Bea', 'Beatrix'));
+    writeFileSync(join(dir, 'in.csv'), readFileSync(join(dir, 'in.csv'), 'utf8').replace('Bea', 'Beatrix') + `${key(5)},${PROV},${LOC},Eve\n`);
+    const out = join(dir, 'approved');
+    const result = await sendApproved(options({ out }));
+    expect(result.preflight).toMatchObject({ toSend: 0, changed: 1, alreadySent: 2 });
+    expect(errors(out).map(([row, , error]) => [row, error])).toEqual([
+      [1, 'already sent (ledger: …)'],
+      [2, DIFFERS],
+      [3, 'not approved'],
+      [4, 'already sent (ledger: …)'],
+    ]);
+    expect(box.sandbox.letters).toHaveLength(3);
+  });
+
+  it('on an earlier day, the templates edited since the preview: the bytes are compared', async () => {
+    await plainSend('2026-01-05');
+    await approved();
+    writeFileSync(join(dir, 'tpl', 'visit.css'), 'p { margin: 0; }\n');
     const result = await sendApproved(options());
     expect(result.preflight).toMatchObject({ toSend: 0, changed: 3 });
-    expect(box.sandbox.letters).toHaveLength(3);
   });
 });

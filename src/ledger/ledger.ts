@@ -26,7 +26,7 @@ import { lstatOrUndefined, prepareLedgerFile } from '../fsutil.js';
 import { KEY_FIELDS, type Keys } from '../types.js';
 import { LedgerError, ledgerError } from './errors.js';
 import { bindOrigin, openDatabase, readOrigin } from './open.js';
-import { SELECT, selectRecords, selectResolutions, selectSuperseded, toRecord, type AuditRecord, type LedgerRecord, type RecordFilter, type Resolution, type Row } from './records.js';
+import { SELECT, selectFieldSignatures, selectRecords, selectResolutions, selectSentFor, selectSuperseded, toRecord, type AuditRecord, type LedgerRecord, type RecordFilter, type Resolution, type Row } from './records.js';
 import { resolveLetter, type ResolveRequest, type ResolveResult } from './resolve.js';
 
 export { LedgerBusyError, LedgerError, LedgerOriginError, ledgerError } from './errors.js';
@@ -45,6 +45,8 @@ export interface ClaimRequest {
   /** The approval the letter is sent under (send --approved), and who approved it. */
   approvalId?: string;
   approver?: string;
+  /** The signature of the template's merge fields (fieldsSignature), when known: a later run tells an edited field list by it. */
+  fieldsSha256?: string;
 }
 export type ClaimResult = { claimed: true } | { claimed: false; existing: LedgerRecord };
 export interface ClaimOptions {
@@ -120,28 +122,28 @@ export class Ledger {
       get: db.prepare<[string], Row>(`${SELECT} WHERE letter_key = ?`),
       lookup: db.prepare<[string], Row>(`${SELECT} WHERE letter_key IN (SELECT value FROM json_each(?))`),
       claim: db.prepare(`INSERT INTO letters (letter_key, status, patient_key, provider_key, practice_location_key,
-          template, attempts, source_file, source_row, run_id, pid, created_at, updated_at, approval_id, approver, sent_by)
+          template, attempts, source_file, source_row, run_id, pid, created_at, updated_at, approval_id, approver, sent_by, fields_sha256)
         VALUES (@letterKey, 'pending', @patientKey, @providerKey, @practiceLocationKey, @template, 0, @sourceFile, @row,
-          @runId, @pid, @now, @now, @approvalId, @approver, @sentBy)
+          @runId, @pid, @now, @now, @approvalId, @approver, @sentBy, @fieldsSha256)
         ON CONFLICT (letter_key) DO UPDATE SET status = 'pending', patient_key = excluded.patient_key,
           provider_key = excluded.provider_key, practice_location_key = excluded.practice_location_key,
           template = excluded.template, http_status = NULL, letter_id = NULL, attempts = 0,
           content_sha256 = NULL, render_date = NULL,
           source_file = excluded.source_file, source_row = excluded.source_row, run_id = excluded.run_id,
           pid = excluded.pid, updated_at = excluded.updated_at, approval_id = excluded.approval_id,
-          approver = excluded.approver, sent_by = excluded.sent_by`),
+          approver = excluded.approver, sent_by = excluded.sent_by, fields_sha256 = excluded.fields_sha256`),
       finish: db.prepare(`UPDATE letters SET status = @status, http_status = @httpStatus, letter_id = @letterId,
           attempts = @attempts, content_sha256 = @contentSha256, render_date = @renderDate, updated_at = @now
         WHERE letter_key = @letterKey AND status = 'pending' AND run_id = @runId`),
       supersede: db.prepare(`INSERT INTO superseded (letter_key, letter_id, http_status, attempts, content_sha256, render_date,
-          approval_id, approver, source_file, source_row, run_id, created_at, sent_at, superseded_at, superseded_by_run, sent_by)
+          approval_id, approver, source_file, source_row, run_id, created_at, sent_at, superseded_at, superseded_by_run, sent_by, fields_sha256)
         SELECT letter_key, letter_id, http_status, attempts, content_sha256, render_date, approval_id, approver,
-          source_file, source_row, run_id, created_at, updated_at, @now, @runId, sent_by
+          source_file, source_row, run_id, created_at, updated_at, @now, @runId, sent_by, fields_sha256
         FROM letters WHERE letter_key = @letterKey AND status = 'sent'`),
       restore: db.prepare(`UPDATE letters SET status = 'sent', letter_id = s.letter_id, http_status = s.http_status,
           attempts = s.attempts, content_sha256 = s.content_sha256, render_date = s.render_date,
           approval_id = s.approval_id, approver = s.approver, source_file = s.source_file, source_row = s.source_row,
-          run_id = s.run_id, created_at = s.created_at, updated_at = s.sent_at, sent_by = s.sent_by
+          run_id = s.run_id, created_at = s.created_at, updated_at = s.sent_at, sent_by = s.sent_by, fields_sha256 = s.fields_sha256
         FROM superseded s WHERE s.id = @id AND letters.letter_key = @letterKey AND letters.status = 'pending' AND letters.run_id = @runId`),
       restored: db.prepare(`UPDATE superseded SET restored_at = @now WHERE id = @id`),
       release: db.prepare(`UPDATE letters SET status = 'failed', updated_at = @now
@@ -182,7 +184,7 @@ export class Ledger {
    */
   claim(req: ClaimRequest, opts: ClaimOptions = {}): Promise<ClaimResult> {
     const strings = [req.letterKey, req.template, req.sourceFile, ...KEY_FIELDS.map((f) => req.keys?.[f])];
-    const optional = [req.approvalId, req.approver];
+    const optional = [req.approvalId, req.approver, req.fieldsSha256];
     if (!strings.every((v) => typeof v === 'string') || !optional.every((v) => v === undefined || typeof v === 'string') || !Number.isInteger(req.row)) {
       // Checked here so that one bad request cannot make its whole group transaction fail.
       return Promise.reject(new Error(`invalid ledger claim for ${String(req.letterKey)}`));
@@ -197,7 +199,8 @@ export class Ledger {
       const approval = { approvalId: req.approvalId ?? null, approver: req.approver ?? null };
       const at = now();
       if (supersede) this.superseding.set(letterKey, this.stmt.supersede.run({ letterKey, runId: this.runId, now: at }).lastInsertRowid);
-      this.stmt.claim.run({ letterKey, ...keys, template, sourceFile, row, ...approval, runId: this.runId, pid: process.pid, sentBy: this.sentBy ?? null, now: at });
+      const who = { sentBy: this.sentBy ?? null, fieldsSha256: req.fieldsSha256 ?? null };
+      this.stmt.claim.run({ letterKey, ...keys, template, sourceFile, row, ...approval, runId: this.runId, pid: process.pid, ...who, now: at });
       return { claimed: true };
     });
   }
@@ -215,6 +218,16 @@ export class Ledger {
   /** The records a filter selects (ledger list, ledger export), oldest first. */
   records(filter: RecordFilter = {}): LedgerRecord[] {
     return this.guard('reading letters', () => selectRecords(this.db, filter));
+  }
+
+  /** Per template, the distinct signatures of merge fields its letters recorded sent were made with (fieldsSha256; unknown ones left out). */
+  fieldSignatures(): Map<string, Set<string>> {
+    return this.guard('reading letters', () => selectFieldSignatures(this.db));
+  }
+
+  /** The letters recorded sent with one of these templates to the same three keys, oldest first. */
+  sentFor(letters: readonly ({ template: string } & Keys)[]): LedgerRecord[] {
+    return this.guard('reading letters', () => selectSentFor(this.db, letters));
   }
 
   /** The earlier letters resends superseded (superseded since a time), by letter key, oldest first. */

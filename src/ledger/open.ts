@@ -14,8 +14,10 @@ import { LedgerBusyError, LedgerError, LedgerOriginError, RESTORE_HINT, busyMess
  * the chart, as history: rows are only ever added), and the superseded table (a sent letter's
  * record, kept when --resend-changed sends that key again as a new letter; rows are only added,
  * and `restored_at` is set when that resend created nothing and the earlier record came back);
- * 4: who ran the send of each letter (`sent_by`: the account of the process that claimed it), in
- * both letters and superseded.
+ * 4: who ran the send of each letter (`sent_by`: the account of the process that claimed it), and
+ * the signature of its template's merge fields (`fields_sha256`: the field names its letter key
+ * hashed the values of), in both letters and superseded; an index to find the letters sent with a
+ * template to the same three keys.
  */
 const SCHEMA_VERSION = 4;
 const SCHEMA_V1 = `
@@ -53,15 +55,18 @@ CREATE TABLE superseded (
 CREATE INDEX superseded_letter_key ON superseded (letter_key);`;
 const SCHEMA_V4 = `
 ALTER TABLE letters ADD COLUMN sent_by TEXT;
-ALTER TABLE superseded ADD COLUMN sent_by TEXT;`;
+ALTER TABLE letters ADD COLUMN fields_sha256 TEXT;
+ALTER TABLE superseded ADD COLUMN sent_by TEXT;
+ALTER TABLE superseded ADD COLUMN fields_sha256 TEXT;
+CREATE INDEX letters_template_patient ON letters (template, patient_key);`;
 const LETTERS_COLUMNS = ['letter_key', 'status', 'patient_key', 'provider_key', 'practice_location_key', 'template',
   'http_status', 'letter_id', 'attempts', 'source_file', 'source_row', 'run_id', 'pid', 'created_at', 'updated_at',
-  'content_sha256', 'render_date', 'approval_id', 'approver', 'sent_by'];
+  'content_sha256', 'render_date', 'approval_id', 'approver', 'sent_by', 'fields_sha256'];
 const META_COLUMNS = ['key', 'value'];
 const RESOLUTIONS_COLUMNS = ['id', 'letter_key', 'outcome', 'letter_id', 'by', 'at'];
 const SUPERSEDED_COLUMNS = ['id', 'letter_key', 'letter_id', 'http_status', 'attempts', 'content_sha256', 'render_date',
   'approval_id', 'approver', 'source_file', 'source_row', 'run_id', 'created_at', 'sent_at', 'superseded_at',
-  'superseded_by_run', 'restored_at', 'sent_by'];
+  'superseded_by_run', 'restored_at', 'sent_by', 'fields_sha256'];
 /** How long an existing empty file may take to become a database (another process creating it) before it is refused. */
 const EMPTY_WAIT_MS = 2_000;
 

@@ -29,3 +29,12 @@ export function letterKey(
   for (const field of fields) hash.update(JSON.stringify([field, ownValue(data, field)]));
   return hash.digest('hex');
 }
+
+/**
+ * The signature of a template's merge fields (its sorted field list): which values its letter keys
+ * hash. The ledger records it with each letter, so that a later run can tell a template whose
+ * fields were edited (every row gets a new letter key) from rows whose values changed.
+ */
+export function fieldsSignature(fields: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify(['canvas-letters/fields/1', ...fields])).digest('hex');
+}

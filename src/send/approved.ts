@@ -12,12 +12,13 @@ import { sha256Hex, type Batch } from '../approve/batch.js';
 import { CanvasLettersError } from '../errors.js';
 import { showName } from '../escape.js';
 import { readRegularFile } from '../fsutil.js';
-import type { Ledger } from '../ledger/ledger.js';
+import type { Ledger, LedgerRecord } from '../ledger/ledger.js';
 import { decideLetters, type DecideOptions, type Decisions } from './decide.js';
-import { changedRows, type SentLetter } from './changed.js';
+import { changedRows, earlierLetters, reshapedTemplates, type SentLetter } from './changed.js';
 import { parseMapOptions } from '../input/mapping.js';
 import { validateBatch, type Plan, type PlannedRow } from '../plan/validate.js';
-import { isDateOrder } from '../templates/index.js';
+import { isDateOrder, TemplateSet } from '../templates/index.js';
+import { fieldsSignature } from '../plan/letter-key.js';
 import type { PassSource, SendRow } from './pass.js';
 
 /** A letter file changed after the run's checks: the run stops before sending it. */
@@ -27,18 +28,20 @@ export class LetterFileChangedError extends CanvasLettersError {
   }
 }
 
-/** The approved batch as the pass's rows, in row order. */
-export function approvedSource(a: ApprovedBatch): PassSource {
-  return { rows: a.rows, file: a.batch.csv.path, renderDate: a.batch.renderDate, passRows: () => approvedRows(a) };
+/** The approved batch as the pass's rows, in row order; `templates`: the batch's, when still the ones sealed (each letter's claim records its fields signature). */
+export function approvedSource(a: ApprovedBatch, templates?: TemplateSet): PassSource {
+  return { rows: a.rows, file: a.batch.csv.path, renderDate: a.batch.renderDate, passRows: () => approvedRows(a, templates) };
 }
 
-async function* approvedRows(a: ApprovedBatch): AsyncGenerator<SendRow> {
+async function* approvedRows(a: ApprovedBatch, templates: TemplateSet | undefined): AsyncGenerator<SendRow> {
   const letters = new Map(a.letters.map((l) => [l.row, l]));
   const others = new Map(a.notApproved.map((r) => [r.row, r]));
+  const signatures = templates ? fieldSignatures(templates) : undefined;
   for (let row = 1; row <= a.rows; row++) {
     const letter = letters.get(row);
     if (letter) {
-      yield { planned: planned(letter), letter: { templateName: letter.template, content: readLetter(a.dir, letter) } };
+      const fieldsSha256 = signatures?.(letter.template);
+      yield { planned: planned(letter), letter: { templateName: letter.template, content: readLetter(a.dir, letter), ...(fieldsSha256 !== undefined && { fieldsSha256 }) } };
       continue;
     }
     const report = others.get(row)!;
@@ -66,21 +69,61 @@ function readLetter(dir: string, l: ApprovedLetter): string {
 /**
  * The ledger's decision for each approved letter, by decide.ts's rules: send, already sent (the
  * same letter, or one that now differs: skipped, or with `resendChanged` sent again), unknown, over
- * the limit. A letter sent before differs when its recorded sha256 is not the approved file's.
+ * the limit. A letter sent before differs when its recorded sha256 is not the approved file's; a
+ * letter whose key was never sent differs from one sent with its template to the same keys before
+ * the template's fields were edited (`templates`: the batch's, when still the ones sealed).
  */
-export function decideApproved(a: ApprovedBatch, ledger: Pick<Ledger, 'lookup'>, o: Omit<DecideOptions, 'differing'>): Promise<Decisions> {
-  return decideLetters(a.letters, a.rows, ledger, { ...o, differing: (sent) => approvedChanges(a, sent) });
+export function decideApproved(a: ApprovedBatch, ledger: Pick<Ledger, 'lookup' | 'fieldSignatures' | 'sentFor'>, o: Omit<DecideOptions, 'differing' | 'reshaped'>, templates?: TemplateSet): Promise<Decisions> {
+  return decideLetters(a.letters, a.rows, ledger, {
+    ...o,
+    differing: (sent) => approvedChanges(a, sent, templates),
+    reshaped: (toSend) => Promise.resolve(templates ? approvedReshaped(a, ledger, toSend, templates) : new Map()),
+  });
+}
+
+/** The batch's templates, loaded at its render date, when every one used is still the one batch.json sealed. */
+export function sealedTemplates(batch: Batch): TemplateSet | undefined {
+  let set: TemplateSet;
+  try {
+    set = TemplateSet.load(batch.templatesDir, { renderDate: batch.renderDate, ...(isDateOrder(batch.options.dateInput) && { dateInput: batch.options.dateInput }) });
+  } catch {
+    return undefined;
+  }
+  const sealed = (t: Batch['templates'][number]) => {
+    try {
+      return JSON.stringify(set.sources(t.name)) === JSON.stringify(t.sources);
+    } catch {
+      return false;
+    }
+  };
+  return batch.templates.every(sealed) ? set : undefined;
+}
+
+/** Each template's fields signature, by name (undefined for one that does not load). */
+function fieldSignatures(templates: TemplateSet): (name: string) => string | undefined {
+  return (name) => {
+    try {
+      return fieldsSignature(templates.get(name).fields.all);
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** The approved letters to send that a letter of their template to the same keys, with other fields, was sent before (reshapedRows, for a batch). */
+function approvedReshaped(a: ApprovedBatch, ledger: Pick<Ledger, 'fieldSignatures' | 'sentFor'>, toSend: readonly number[], templates: TemplateSet): Map<number, LedgerRecord> {
+  const current = reshapedTemplates(ledger, (name) => templates.get(name).fields.all);
+  if (current.size === 0) return new Map();
+  const wanted = new Set(toSend);
+  const letters = a.letters.filter((l) => wanted.has(l.row) && current.has(l.template)).map((l) => ({ row: l.row, template: l.template, ...l.keys }));
+  return earlierLetters(ledger, letters, current);
 }
 
 /**
  * The approved letters that differ from the ones sent. Sent at the batch's render date, the sha256
- * alone tells. Sent on another day, a different sha256 may be `{{today}}` alone: the batch is
- * rendered again from its CSV and templates, when both are still the ones sealed, at the sent
- * letter's date (changed.ts), and a letter differs only if that render does. When it cannot be
- * rendered again (the CSV or a template changed since, fields were looked up in Canvas, or a
- * render does not give the approved bytes), the bytes are what is compared.
+ * alone tells. Sent on another day, a different sha256 may be `{{today}}` alone: see onTheirDay.
  */
-async function approvedChanges(a: ApprovedBatch, sent: ReadonlyMap<number, SentLetter>): Promise<Set<number>> {
+async function approvedChanges(a: ApprovedBatch, sent: ReadonlyMap<number, SentLetter>, templates: TemplateSet | undefined): Promise<Set<number>> {
   const sha = new Map(a.letters.map((l) => [l.row, l.sha256]));
   const differ = new Set<number>();
   const otherDay = new Map<number, SentLetter>();
@@ -89,21 +132,45 @@ async function approvedChanges(a: ApprovedBatch, sent: ReadonlyMap<number, SentL
     if (was.renderDate === a.batch.renderDate) differ.add(row);
     else otherDay.set(row, was);
   }
-  if (otherDay.size === 0) return differ;
-  const plan = await replan(a.batch);
-  const approvedBytes = new Map([...otherDay.keys()].map((row) => [row, { contentSha256: sha.get(row)!, renderDate: a.batch.renderDate }]));
-  const unlike = plan ? new Set([...(await changedRows(plan, approvedBytes)), ...(await changedRows(plan, otherDay))]) : new Set(otherDay.keys());
-  for (const row of unlike) differ.add(row);
+  if (otherDay.size > 0) for (const row of await differOnTheirDay(a, otherDay, templates)) differ.add(row);
   return differ;
 }
 
-/** The batch's CSV validated again as the preview did, or undefined when its CSV or templates are no longer the sealed ones. */
+/**
+ * Of approved letters sent on another day, those that differ from the one sent by more than the
+ * date. The CSV's row with the same letter key (the same merge values, by the key's definition) is
+ * rendered with the sealed templates at the batch's date, which must give the approved bytes, and
+ * at the sent letter's date, which is compared with what was sent (changed.ts). When that cannot be
+ * done (the templates changed since the preview, the preview used `--lookup`, the CSV is gone or no
+ * longer has the row), the bytes are what is compared: the letter counts as differing.
+ */
+async function differOnTheirDay(a: ApprovedBatch, otherDay: ReadonlyMap<number, SentLetter>, templates: TemplateSet | undefined): Promise<Set<number>> {
+  const plan = templates && !a.batch.options.lookup ? await replan(a.batch) : undefined;
+  if (!plan) return new Set(otherDay.keys());
+  const letters = new Map(a.letters.map((l) => [l.row, l]));
+  const batchRowOf = new Map([...otherDay.keys()].map((row) => [letters.get(row)!.letterKey, row]));
+  const planRow = new Map<number, number>(); // batch row → the current CSV's row with its key
+  for (const r of plan.readyRows()) {
+    const row = batchRowOf.get(plan.letterKeyOf(r)!);
+    if (row !== undefined && !planRow.has(row)) planRow.set(row, r);
+  }
+  const atBatch = new Map<number, SentLetter>();
+  const atSent = new Map<number, SentLetter>();
+  for (const [row, was] of otherDay) {
+    const r = planRow.get(row);
+    if (r === undefined) continue;
+    atBatch.set(r, { contentSha256: letters.get(row)!.sha256, renderDate: a.batch.renderDate });
+    atSent.set(r, was);
+  }
+  const unlike = new Set([...(await changedRows(plan, atBatch)), ...(await changedRows(plan, atSent))]);
+  return new Set([...otherDay.keys()].filter((row) => planRow.get(row) === undefined || unlike.has(planRow.get(row)!)));
+}
+
+/** The batch's CSV as it is now, validated with the preview's options and templates folder at the batch's date (undefined when that fails). */
 async function replan(batch: Batch): Promise<Plan | undefined> {
   const o = batch.options;
-  if (o.lookup) return undefined;
-  let plan: Plan;
   try {
-    plan = await validateBatch({
+    const plan = await validateBatch({
       csv: batch.csv.path,
       templatesDir: batch.templatesDir,
       renderDate: batch.renderDate,
@@ -113,15 +180,8 @@ async function replan(batch: Batch): Promise<Plan | undefined> {
       ...(o.location !== undefined && { location: o.location }),
       ...(isDateOrder(o.dateInput) && { dateInput: o.dateInput }),
     });
+    return plan; // its renders are checked against the approved bytes (differOnTheirDay)
   } catch {
     return undefined;
   }
-  const sealed = (t: Batch['templates'][number]) => {
-    try {
-      return JSON.stringify(plan.templates.sources(t.name)) === JSON.stringify(t.sources);
-    } catch {
-      return false;
-    }
-  };
-  return plan.csvSha256 === batch.csv.sha256 && batch.templates.every(sealed) ? plan : undefined;
 }

@@ -3,11 +3,17 @@
  * stylesheet): each is rendered again from today's templates, at the render date its ledger record
  * holds (so `{{today}}` alone never makes a difference), and its sha256 compared with the one
  * recorded. Only rows whose record has a hash are rendered; one template set per distinct date.
+ * And which rows to send would send a letter again because their template's merge fields were
+ * edited (reshapedRows): their letter keys are new, but the ledger holds a letter of that template
+ * to the same three keys, made with other fields.
  */
 import { createHash } from 'node:crypto';
+import type { Ledger, LedgerRecord } from '../ledger/ledger.js';
+import { fieldsSignature } from '../plan/letter-key.js';
 import { planRows } from '../plan/replay.js';
 import type { Plan } from '../plan/validate.js';
 import type { TemplateSet } from '../templates/index.js';
+import type { Keys } from '../types.js';
 
 /** What the ledger recorded of a sent letter. */
 export interface SentLetter {
@@ -58,4 +64,74 @@ function sameLetter(set: TemplateSet | undefined, letter: { template: { name: st
   } catch {
     return false;
   }
+}
+
+/** A letter to send, as reshapedRows looks it up. */
+export interface KeyedLetter extends Keys {
+  row: number;
+  template: string;
+}
+
+type SentLookup = Pick<Ledger, 'fieldSignatures' | 'sentFor'>;
+
+/** Ledger lookups at once. */
+const SENT_FOR_CHUNK = 2_000;
+
+/**
+ * Of the plan's rows to send, those whose template's merge fields were edited since the ledger
+ * recorded a letter of that template to the same three keys (read in one pass over the file, and
+ * only when some template's recorded field signature is not its current one): that earlier record.
+ */
+export async function reshapedRows(plan: Plan, ledger: SentLookup, toSend: readonly number[]): Promise<Map<number, LedgerRecord>> {
+  const current = reshapedTemplates(ledger, (name) => plan.templates.get(name).fields.all);
+  if (current.size === 0) return new Map();
+  const wanted = new Set(toSend);
+  const last = Math.max(...toSend);
+  const letters: KeyedLetter[] = [];
+  for await (const { planned } of planRows(plan)) {
+    if (wanted.has(planned.row) && current.has(planned.template)) letters.push({ row: planned.row, template: planned.template, ...planned.keys });
+    if (planned.row >= last) break;
+  }
+  return earlierLetters(ledger, letters, current);
+}
+
+/**
+ * Templates whose letters the ledger recorded with a field signature other than the current one,
+ * each with its current signature (`fields` throws for a template that no longer loads: left out).
+ */
+export function reshapedTemplates(ledger: Pick<Ledger, 'fieldSignatures'>, fields: (template: string) => readonly string[]): Map<string, string> {
+  const reshaped = new Map<string, string>();
+  for (const [template, recorded] of ledger.fieldSignatures()) {
+    let now: string;
+    try {
+      now = fieldsSignature(fields(template));
+    } catch {
+      continue;
+    }
+    if ([...recorded].some((sig) => sig !== now)) reshaped.set(template, now);
+  }
+  return reshaped;
+}
+
+/**
+ * For each letter, the latest record sent with its template to its keys under another field
+ * signature (`current`: by template), unless a letter with the current fields was sent to them
+ * since the edit: then this one differs by its values, a new letter.
+ */
+export function earlierLetters(ledger: Pick<Ledger, 'sentFor'>, letters: readonly KeyedLetter[], current: ReadonlyMap<string, string>): Map<number, LedgerRecord> {
+  const found = new Map<number, LedgerRecord>();
+  const id = (l: { template: string } & Keys) => JSON.stringify([l.template, l.patientKey, l.providerKey, l.practiceLocationKey]);
+  for (let i = 0; i < letters.length; i += SENT_FOR_CHUNK) {
+    const chunk = letters.slice(i, i + SENT_FOR_CHUNK);
+    const latest = new Map<string, LedgerRecord | null>(); // null: a letter with the current fields was sent
+    for (const rec of ledger.sentFor(chunk)) {
+      if (rec.fieldsSha256 === undefined || latest.get(id(rec)) === null) continue;
+      latest.set(id(rec), rec.fieldsSha256 === current.get(rec.template) ? null : rec); // oldest first: the last wins
+    }
+    for (const l of chunk) {
+      const rec = latest.get(id(l));
+      if (rec) found.set(l.row, rec);
+    }
+  }
+  return found;
 }

@@ -10,7 +10,7 @@ import type { Ledger, LedgerRecord } from '../ledger/ledger.js';
 import { currentResolution } from '../ledger/records.js';
 import type { ReportRow } from '../types.js';
 import type { Plan, PlannedRow } from '../plan/validate.js';
-import { changedRows, type SentLetter } from './changed.js';
+import { changedRows, reshapedRows, type SentLetter } from './changed.js';
 
 /** What to do with a ready row, decided from the ledger before the pass. */
 export enum Decision {
@@ -30,6 +30,12 @@ export interface Decisions {
   counts: Record<Decision, number>;
   /** Rows whose letter now differs from the one sent (Changed, Resend, or over the limit): the content sha256 the ledger recorded. */
   changed: Map<number, string>;
+  /**
+   * Of `changed`, rows whose letter key was never sent, but a letter of the same template to the
+   * same three keys was, before the template's merge fields were edited (so every row's key is
+   * new): that earlier record.
+   */
+  earlier: Map<number, LedgerRecord>;
 }
 
 /** Appended to a changed row's `already sent` error. */
@@ -51,9 +57,16 @@ export function ledgerDecision(rec: LedgerRecord | undefined, resendUnknown: boo
 /**
  * The report row for a ready row the ledger already knows, or undefined when it is to be sent.
  * `changedFrom`: the row's letter was found to differ from the one recorded with this sha256 (the
- * note is added while the record still holds it).
+ * note is added while the record still holds it). `earlier`: the row's key was never sent, but
+ * this letter of its template to the same keys was, before the template's fields changed.
  */
-export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, resendUnknown: boolean, changedFrom?: string): ReportRow | undefined {
+export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, resendUnknown: boolean, changedFrom?: string, earlier?: LedgerRecord): ReportRow | undefined {
+  if (rec === undefined && earlier !== undefined) {
+    return reportRow(p, 'skipped', {
+      error: `already sent (ledger: ${alreadySentBy(earlier)}); ${NOW_DIFFERS} (its template's merge fields changed since, so its letter key is new)`,
+      ...(earlier.letterId ? { letterId: earlier.letterId } : {}),
+    });
+  }
   const decision = ledgerDecision(rec, resendUnknown);
   if (decision === Decision.AlreadySent) {
     const differs = changedFrom !== undefined && rec!.contentSha256 === changedFrom;
@@ -80,13 +93,19 @@ function alreadySentBy(rec: LedgerRecord): string {
  */
 export async function decideRows(
   plan: Plan,
-  ledger: Pick<Ledger, 'lookup'>,
+  ledger: Pick<Ledger, 'lookup' | 'fieldSignatures' | 'sentFor'>,
   resendUnknown: boolean,
   limit: number | undefined,
   resendChanged = false,
 ): Promise<Decisions> {
   const rows = [...plan.readyRows()].map((row) => ({ row, letterKey: plan.letterKeyOf(row)! }));
-  return decideLetters(rows, plan.rows, ledger, { resendUnknown, limit, resendChanged, differing: (sent) => changedRows(plan, sent) });
+  return decideLetters(rows, plan.rows, ledger, {
+    resendUnknown,
+    limit,
+    resendChanged,
+    differing: (sent) => changedRows(plan, sent),
+    reshaped: (toSend) => reshapedRows(plan, ledger, toSend),
+  });
 }
 
 /** How decideLetters decides. */
@@ -96,6 +115,8 @@ export interface DecideOptions {
   resendChanged: boolean;
   /** Of the rows recorded sent with a sha256 and render date, those whose letter would now differ. */
   differing: (sent: ReadonlyMap<number, SentLetter>) => Promise<Set<number>>;
+  /** Of the rows to send (their key never sent), those sent before under another key as their template's fields changed: the earlier record. */
+  reshaped?: (toSend: readonly number[]) => Promise<Map<number, LedgerRecord>>;
 }
 
 /**
@@ -115,13 +136,19 @@ export async function decideLetters(letters: readonly KeyedRow[], rows: number, 
   }
   const differ = sent.size > 0 ? await o.differing(sent) : new Set<number>();
   const changed = new Map([...differ].map((row) => [row, sent.get(row)!.contentSha256]));
+  const toSend = letters.filter(({ row }) => decisions[row] === 0).map(({ row }) => row);
+  const earlier = o.reshaped && toSend.length > 0 ? await o.reshaped(toSend) : new Map<number, LedgerRecord>();
+  for (const [row, rec] of earlier) {
+    changed.set(row, rec.contentSha256 ?? '');
+    decisions[row] = Decision.AlreadySent;
+  }
   const tally = new Tally(o.limit);
   for (const { row } of letters) {
     let d = decisions[row] as Decision | 0;
-    if (d === Decision.AlreadySent && differ.has(row)) d = o.resendChanged ? Decision.Resend : Decision.Changed;
+    if (d === Decision.AlreadySent && changed.has(row)) d = o.resendChanged ? Decision.Resend : Decision.Changed;
     decisions[row] = tally.add(d === 0 ? Decision.Send : d);
   }
-  return { decisions, counts: tally.counts, changed };
+  return { decisions, counts: tally.counts, changed, earlier };
 }
 
 /** A row and its letter key. */

@@ -19,7 +19,7 @@ import { runSender, type SenderOptions, type SenderOutcome, type SendProgress, t
 import { emptyCounts, type ReportRow } from '../types.js';
 import { validateBatch, type Plan, type ValidateOptions } from '../plan/validate.js';
 import { openApproved } from '../approve/approved.js';
-import { approvedSource, decideApproved } from './approved.js';
+import { approvedSource, decideApproved, sealedTemplates } from './approved.js';
 import { planSource, type PassSource } from './pass.js';
 
 
@@ -169,15 +169,16 @@ export async function sendApproved(opts: ApprovedSendOptions): Promise<ApprovedS
   const batch = openApproved(opts.approved);
   opts.onChecked?.(batch.warnings);
   const { id, approver } = batch.approval;
+  const templates = sealedTemplates(batch.batch);
   return run(opts, () =>
     Promise.resolve({
       csv: batch.batch.csv.path,
-      source: approvedSource(batch),
+      source: approvedSource(batch, templates),
       rows: batch.rows,
       invalid: 0,
       duplicates: 0,
       notApproved: batch.notApproved.length,
-      decide: (ledger, resendUnknown) => decideApproved(batch, ledger, { resendUnknown, limit: opts.limit, resendChanged: opts.resendChanged === true }),
+      decide: (ledger, resendUnknown) => decideApproved(batch, ledger, { resendUnknown, limit: opts.limit, resendChanged: opts.resendChanged === true }, templates),
       approval: { id, approver, dir: resolve(opts.approved) },
       warnings: batch.warnings,
     }),
@@ -245,7 +246,7 @@ async function sendPlan(opts: RunOptions, input: RunInput, ledger: Ledger, start
   const refused = input.invalid > 0 && !opts.skipInvalid;
   const resendUnknown = opts.resendUnknown === true;
   const resendChanged = opts.resendChanged === true;
-  const { decisions, counts, changed } = await input.decide(ledger, resendUnknown);
+  const { decisions, counts, changed, earlier } = await input.decide(ledger, resendUnknown);
   const toSend = refused ? 0 : counts[Decision.Send] + counts[Decision.Resend];
   // Something to send: configuration problems stop the run here, before any output.
   const wire = toSend > 0 ? getWire() : undefined;
@@ -297,7 +298,7 @@ async function sendPlan(opts: RunOptions, input: RunInput, ledger: Ledger, start
   const source = input.source;
   const approval = input.approval && { id: input.approval.id, approver: input.approval.approver };
   const pass = (more: Partial<SenderOptions>) =>
-    runSender({ ...opts, source, ...(approval && { approval }), decisions, changed, toSend, ledger, add, concurrency, resendUnknown, ...more });
+    runSender({ ...opts, source, ...(approval && { approval }), decisions, changed, earlier, toSend, ledger, add, concurrency, resendUnknown, ...more });
 
   if (!wire) return close(preflight, stopped(await pass({})));
   if (opts.confirm && !(await opts.confirm(preflight))) {

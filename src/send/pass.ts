@@ -16,6 +16,7 @@ import { planRows, type PassRow } from '../plan/replay.js';
 import { reportRow, unreadRow } from '../report/rows.js';
 import { sendWithRetry, type CanvasClient, type LetterResult, type TokenSource } from '../canvas/index.js';
 import type { FinishRequest, Ledger, LedgerRecord } from '../ledger/ledger.js';
+import { fieldsSignature } from '../plan/letter-key.js';
 import { contentSha256 } from './changed.js';
 import { Decision, ledgerVerdict } from './decide.js';
 import { RateLimiter } from './rate-limit.js';
@@ -27,10 +28,18 @@ export type { UnrecordedRow } from './record.js';
 
 export const CIRCUIT_BREAKER_THRESHOLD = 10;
 
+/** The template a letter is made with, as its claim records it. */
+interface LetterTemplate {
+  name: string;
+  fieldsSha256?: string;
+}
+
 /** A letter already made: an approved letter file's content, sent as it is (send --approved). */
 export interface ReadyLetter {
   templateName: string;
   content: string;
+  /** The signature of the merge fields of the template it was made with, when known (recorded in the ledger). */
+  fieldsSha256?: string;
 }
 
 /** A row of the pass: the CSV's second pass gives PassRows; an approved batch gives ready letters. */
@@ -87,6 +96,8 @@ export interface SenderOptions {
   resendUnknown?: boolean;
   /** Rows recorded sent whose letter now differs (Changed, Resend): the content sha256 the ledger recorded (decideRows). */
   changed?: ReadonlyMap<number, string>;
+  /** Of `changed`, rows whose key is new because their template's fields changed: the earlier letter's record (Decisions.earlier). */
+  earlier?: ReadonlyMap<number, LedgerRecord>;
   /** Aborting stops starting letters (Ctrl-C); requests in flight finish and are recorded. */
   signal?: AbortSignal;
   retryBaseDelayMs?: number;
@@ -125,6 +136,7 @@ class SendPass {
   private readonly running = new Set<Promise<void>>();
   /** Resolves the pass's wait for a free place in the queue (one waiter at most: the pass itself). */
   private wake?: () => void;
+  private readonly signatures = new Map<string, string>();
 
   constructor(private readonly o: SenderOptions) {
     this.recorder = new Recorder((message) => this.stop(message), o.recordRetry);
@@ -199,8 +211,15 @@ class SendPass {
       return;
     }
     // Rendered before a slot frees up, so a free slot goes straight to the ledger and the wire.
-    if ('content' in letter) this.track(this.letter(limit, planned, letter.templateName, letter.content));
-    else this.track(this.letter(limit, planned, letter.template.name, letter.template.renderLetter(letter.data)));
+    if ('content' in letter) this.track(this.letter(limit, planned, { name: letter.templateName, fieldsSha256: letter.fieldsSha256 }, letter.content));
+    else this.track(this.letter(limit, planned, { name: letter.template.name, fieldsSha256: this.signature(letter.template) }, letter.template.renderLetter(letter.data)));
+  }
+
+  /** A template's fields signature, computed once per template. */
+  private signature(t: { name: string; fields: { all: readonly string[] } }): string {
+    let sig = this.signatures.get(t.name);
+    if (sig === undefined) this.signatures.set(t.name, (sig = fieldsSignature(t.fields.all)));
+    return sig;
   }
 
   /**
@@ -263,7 +282,7 @@ class SendPass {
       this.notAttempted(planned);
       return;
     }
-    const verdict = ledgerVerdict(planned, rec, this.o.resendUnknown === true, this.o.changed?.get(planned.row));
+    const verdict = ledgerVerdict(planned, rec, this.o.resendUnknown === true, this.o.changed?.get(planned.row), this.o.earlier?.get(planned.row));
     this.add(verdict ?? reportRow(planned, 'not_attempted', { error: 'not attempted: the ledger changed during the run; run again' }));
   }
 
@@ -272,7 +291,7 @@ class SendPass {
    * ledger write waits up to 20 ms for company (the next claims): holding the slot meanwhile would
    * keep those claims from coming and add that wait to every letter.
    */
-  private async letter(limit: LimitFunction, planned: PlannedRow, template: string, content: string): Promise<void> {
+  private async letter(limit: LimitFunction, planned: PlannedRow, template: LetterTemplate, content: string): Promise<void> {
     const result = await limit(() => {
       if (!this.stopped) return this.claimAndSend(planned, template, content);
       this.notAttempted(planned);
@@ -282,14 +301,14 @@ class SendPass {
   }
 
   /** Claim the letter durably in the ledger, then send it. Undefined when nothing was sent. */
-  private async claimAndSend(planned: PlannedRow, template: string, content: string): Promise<LetterResult | undefined> {
+  private async claimAndSend(planned: PlannedRow, { name: template, fieldsSha256 }: LetterTemplate, content: string): Promise<LetterResult | undefined> {
     const { o } = this;
     const letterKey = planned.letterKey!;
     const approval = o.approval && { approvalId: o.approval.id, approver: o.approval.approver };
     let claim: Awaited<ReturnType<SenderOptions['ledger']['claim']>>;
     try {
       claim = await o.ledger.claim(
-        { letterKey, keys: planned.keys, template, sourceFile: resolvePath(o.source.file), row: planned.row, ...approval },
+        { letterKey, keys: planned.keys, template, sourceFile: resolvePath(o.source.file), row: planned.row, ...approval, ...(fieldsSha256 !== undefined && { fieldsSha256 }) },
         { resendUnknown: o.resendUnknown, supersede: this.resentFrom(planned) },
       );
     } catch (err) {
