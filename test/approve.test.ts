@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { prepareApproval, writeApproval, type Approval, type Batch } from '../src/approve/index.js';
 import { parseRowList } from '../src/approve/rows.js';
+import { formatTable } from '../src/cli/ledger.js';
 import { UsageError } from '../src/errors.js';
 import type { LedgerRecord } from '../src/ledger/ledger.js';
 import { FileChangedError } from '../src/plan/replay.js';
@@ -306,5 +307,25 @@ describe('row lists', () => {
   it('reads 7,12-15 as rows, each once, sorted', () => {
     expect(parseRowList('7,12-15', '--exclude')).toEqual([7, 12, 13, 14, 15]);
     expect(parseRowList(' 3 , 1,3, 2 - 2', '--exclude')).toEqual([1, 2, 3]);
+  });
+});
+
+/** The control characters of `text` other than newlines. */
+const controls = (text: string) => [...text].filter((c) => c !== '\n' && (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f));
+
+describe('ledger list shows the keys escaped', () => {
+  it('patientKey, providerKey, practiceLocationKey and letterKey from an edited ledger are printed with control characters escaped', () => {
+    const record: LedgerRecord = {
+      letterKey: 'k\x1b[2J', status: 'sent', patientKey: 'p\n1  sent', providerKey: 'prov\x07', practiceLocationKey: 'loc\u202e', template: 'visit',
+      attempts: 1, sourceFile: '/data/in.csv', row: 1, runId: 'r', pid: 1, createdAt: '2026-12-03T10:00:00.000Z', updatedAt: '2026-12-03T10:00:00.000Z',
+    };
+    const table = formatTable([record]);
+    expect(table).toContain('p\\n1  sent');
+    expect(table).toContain('prov\\x07');
+    expect(table).toContain('loc\\u202e');
+    expect(table).toContain('k\\x1b[2J');
+    expect(table.trimEnd().split('\n')).toHaveLength(2);
+    expect(controls(table)).toEqual([]);
+    expect(table).not.toContain('\u202e');
   });
 });
