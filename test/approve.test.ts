@@ -313,6 +313,70 @@ describe('row lists', () => {
 /** The control characters of `text` other than newlines. */
 const controls = (text: string) => [...text].filter((c) => c !== '\n' && (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f));
 
+describe('approve refuses a batch.json whose fields are not what preview writes', () => {
+  /** Write batch.json as preview wrote it, with `edit` applied, and return the refusal's message. */
+  async function refusedWith(edit: (b: Record<string, unknown>) => void): Promise<string> {
+    const { out } = await previewed();
+    const batch = readBatchJson(out) as unknown as Record<string, unknown>;
+    edit(batch);
+    writeFileSync(join(out, 'batch.json'), JSON.stringify(batch));
+    return refusal(() => prepareApproval({ dir: out, by: 'Ada' }));
+  }
+
+  it('a renderDate, csv, templatesDir, templates, options, warnings or createdAt that cannot be read, named, as a damaged batch', async () => {
+    const cases: [string, (b: Record<string, unknown>) => void][] = [
+      ['renderDate', (b) => (b.renderDate = '2026-02-30')],
+      ['renderDate', (b) => (b.renderDate = '2026-12-3')],
+      ['renderDate', (b) => delete b.renderDate],
+      ['csv', (b) => (b.csv = null)],
+      ['csv', (b) => (b.csv = { path: 7, sha256: 'f'.repeat(64) })],
+      ['csv', (b) => (b.csv = { path: '/x.csv', sha256: 'not a sha' })],
+      ['templatesDir', (b) => (b.templatesDir = ['tpl'])],
+      ['templates', (b) => (b.templates = {})],
+      ['templates', (b) => (b.templates = [{ name: 1, sources: [] }])],
+      ['templates', (b) => (b.templates = [{ name: 'visit' }])],
+      ['options', (b) => (b.options = null)],
+      ['options', (b) => (b.options = { map: { name: 1 }, lookup: false })],
+      ['options', (b) => (b.options = { map: {}, lookup: 'no' })],
+      ['options', (b) => (b.options = { map: {}, lookup: false, provider: 3 })],
+      ['warnings', (b) => (b.warnings = 'none')],
+      ['warnings', (b) => (b.warnings = [1])],
+      ['createdAt', (b) => (b.createdAt = 'yesterday')],
+      ['createdAt', (b) => (b.createdAt = '2026-12-03T25:00:00.000Z')],
+    ];
+    for (const [field, edit] of cases) {
+      const message = await refusedWith(edit);
+      expect(message, field).toContain(`batch.json: its ${field} cannot be read: it was damaged: preview again into a new folder`);
+    }
+  });
+
+  it('a row whose Canvas keys are malformed (a path, control characters), naming the rows, shown escaped', async () => {
+    const message = await refusedWith((b) => {
+      const rows = b.rows as Batch['rows'];
+      rows[1]!.keys!.patientKey = '../../etc';
+      rows[3]!.keys!.providerKey = 'ab\x1b[31m';
+    });
+    expect(message).toContain('batch.json: 2 rows with a malformed Canvas key (letters, digits and - only, at most 64 characters): rows 2, 4: it was damaged: preview again into a new folder');
+    expect(message).not.toContain('\x1b');
+  });
+});
+
+describe('batch.json records when the preview started', () => {
+  it('createdAt: the ISO time the preview run started (its report\'s startedAt); a batch.json without it still opens', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-02T16:45:00.250Z'));
+    const { out } = await previewed();
+    const batch = readBatchJson(out);
+    expect(batch.createdAt).toBe('2026-12-02T16:45:00.250Z');
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { summary: { startedAt: string } };
+    expect(batch.createdAt).toBe(report.summary.startedAt);
+    const older: Partial<Batch> = { ...batch };
+    delete older.createdAt;
+    writeFileSync(join(out, 'batch.json'), JSON.stringify(older, null, 2));
+    expect(prepareApproval({ dir: out, by: 'Ada' }).batch.createdAt).toBeUndefined();
+  });
+});
+
 describe('ledger list shows the keys escaped', () => {
   it('patientKey, providerKey, practiceLocationKey and letterKey from an edited ledger are printed with control characters escaped', () => {
     const record: LedgerRecord = {
