@@ -4,7 +4,7 @@
  * --by), what the ledger says of its letters, then what an approval writes (approval.json, the re-rendered gallery).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { prepareApproval, writeApproval, type Approval, type Batch } from '../src/approve/index.js';
@@ -374,6 +374,26 @@ describe('batch.json records when the preview started', () => {
     delete older.createdAt;
     writeFileSync(join(out, 'batch.json'), JSON.stringify(older, null, 2));
     expect(prepareApproval({ dir: out, by: 'Ada' }).batch.createdAt).toBeUndefined();
+  });
+});
+
+describe('approve refuses a batch.json or approval.json that is a symlink', () => {
+  it('saying to preview again into a new folder (not to give the real file\'s path: the name is fixed)', async () => {
+    const { dir, out } = await previewed();
+    const copy = join(dir, 'batch-copy.json');
+    renameSync(join(out, 'batch.json'), copy);
+    symlinkSync(copy, join(out, 'batch.json'));
+    let message = refusal(() => prepareApproval({ dir: out, by: 'Ada' }));
+    expect(message).toContain('batch.json is a symbolic link: canvas-letters reads only the regular file it wrote there, never through a symbolic link: preview again into a new folder');
+    expect(message).not.toContain('real file');
+    unlinkSync(join(out, 'batch.json'));
+    renameSync(copy, join(out, 'batch.json'));
+    writeApproval(prepareApproval({ dir: out, by: 'Ada' }));
+    renameSync(join(out, 'approval.json'), join(dir, 'approval-copy.json'));
+    symlinkSync(join(dir, 'approval-copy.json'), join(out, 'approval.json'));
+    message = refusal(() => prepareApproval({ dir: out, by: 'Ada' }));
+    expect(message).toContain('approval.json is a symbolic link: canvas-letters reads only the regular file it wrote there, never through a symbolic link: preview again into a new folder');
+    expect(message).not.toContain('real file');
   });
 });
 

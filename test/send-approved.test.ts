@@ -5,7 +5,7 @@
  * approved", letters go out as the files' bytes with the approval's header, the ledger records
  * the approval, and the ledger's rules hold between a plain send and an approved one.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { approvalSeal, prepareApproval, writeApproval, type Approval } from '../src/approve/index.js';
@@ -297,3 +297,18 @@ describe('send --approved sends only with well-formed Canvas keys', () => {
   });
 });
 
+describe('send --approved refuses a batch.json or approval.json that is a symlink', () => {
+  it('saying to preview again into a new folder, not to give the real file\'s path', async () => {
+    await approved();
+    for (const name of ['approval.json', 'batch.json']) {
+      const copy = join(dir, `copy-${name}`);
+      renameSync(review(name), copy);
+      symlinkSync(copy, review(name));
+      const message = await refused();
+      expect(message).toContain(`${name} is a symbolic link: canvas-letters reads only the regular file it wrote there, never through a symbolic link: preview again into a new folder`);
+      expect(message).not.toContain('real file');
+      rmSync(review(name));
+      renameSync(copy, review(name));
+    }
+  });
+});

@@ -14,7 +14,7 @@ import { readRegularFile } from '../fsutil.js';
 import { REPORT_JSON } from '../report/writer.js';
 import { KEY_FIELDS, type Keys, type ReportRow } from '../types.js';
 import { APPROVAL_ID } from '../canvas/letters.js';
-import { BATCH_FILE, changedRows, describeChanged, describeRows, isIsoTime, readBatch, sha256Hex, wellFormedKeys, type Batch, type BatchRow } from './batch.js';
+import { BATCH_FILE, changedRows, describeChanged, describeRows, isIsoTime, readBatch, sealedFileRefusal, sha256Hex, wellFormedKeys, type Batch, type BatchRow } from './batch.js';
 import { APPROVAL_FILE, APPROVAL_VERSION, approvalSeal, type Approval } from './index.js';
 
 /** An approved letter: its batch row, with the keys it is sent with. */
@@ -79,7 +79,7 @@ export function openApproved(dir: string): ApprovedBatch {
 /** `<dir>/approval.json`, checked field by field. */
 export function readApproval(dir: string): Approval {
   const file = join(dir, APPROVAL_FILE);
-  const bytes = readRegularFile(file);
+  const bytes = readRegularFile(file, sealedFileRefusal);
   if (bytes === undefined) throw new UsageError(`${showName(dir)}: not approved yet (no ${APPROVAL_FILE}); nothing was sent`, `run canvas-letters approve ${showName(dir)} --by <name> once its index.html is reviewed`);
   let a: Partial<Approval> | null;
   try {

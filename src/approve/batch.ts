@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { showName } from '../escape.js';
-import { checkPath, lstatOrUndefined, readRegularFile, writePrivateFile } from '../fsutil.js';
+import { checkPath, lstatOrUndefined, readRegularFile, writePrivateFile, type Refusal } from '../fsutil.js';
 import { isWellFormedKey } from '../plan/letter-key.js';
 import { parseCalendarDate } from '../templates/dates.js';
 import type { TemplateSet, TemplateSource } from '../templates/index.js';
@@ -101,6 +101,14 @@ const LETTER_FILE = /^letters\/row-\d{5,}\.html$/;
 const HEX = /^[0-9a-f]{64}$/;
 const DAMAGED = 'it was damaged: preview again into a new folder';
 
+/**
+ * The refusal of a file a preview or approve wrote at a fixed name in the preview folder
+ * (batch.json, approval.json) that is a symlink, a device or a FIFO: the file to read is not
+ * a path the person chose, so the way out is a new preview.
+ */
+export const sealedFileRefusal: Refusal = (message) =>
+  new UsageError(message, 'canvas-letters reads only the regular file it wrote there, never through a symbolic link: preview again into a new folder');
+
 /** An ISO time as `Date#toISOString` writes it (UTC, milliseconds): `2026-12-03T09:15:00.000Z`, a real time. */
 export function isIsoTime(value: unknown): value is string {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value)) return false;
@@ -119,7 +127,7 @@ export const wellFormedKeys = (keys: Keys): boolean => KEY_FIELDS.every((f) => i
 export function readBatch(dir: string): SealedBatch {
   const file = join(dir, BATCH_FILE);
   if (!checkPath(dir, 'folder')) throw new UsageError(`${showName(dir)}: folder not found`, 'give the folder a preview wrote (its --out)');
-  const bytes = readRegularFile(file);
+  const bytes = readRegularFile(file, sealedFileRefusal);
   if (bytes === undefined) {
     throw new UsageError(
       `${showName(dir)} is not a preview with letter files (no ${BATCH_FILE})`,

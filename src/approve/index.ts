@@ -17,7 +17,7 @@ import { REPORT_JSON, type ReportSummary } from '../report/writer.js';
 import { isDateOrder, TemplateSet, type LoadedTemplate } from '../templates/index.js';
 import type { ReportRow } from '../types.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { changedRows, describeChanged, describeRows, readBatch, sha256Hex, type Batch, type BatchRow, type ChangedLetter } from './batch.js';
+import { changedRows, describeChanged, describeRows, readBatch, sealedFileRefusal, sha256Hex, type Batch, type BatchRow, type ChangedLetter } from './batch.js';
 import { parseRowList } from './rows.js';
 
 export { BATCH_FILE, readBatch, type Batch, type BatchRow } from './batch.js';
@@ -177,7 +177,7 @@ function checkApprover(by: string): string {
 /** An approval.json already there: say who and when. */
 function refuseApproved(dir: string): void {
   const file = join(dir, APPROVAL_FILE);
-  const bytes = readRegularFile(file);
+  const bytes = readRegularFile(file, sealedFileRefusal);
   if (bytes === undefined) return;
   let earlier: Partial<Approval> | undefined;
   try {
