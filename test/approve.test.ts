@@ -5,13 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { prepareApproval, writeApproval, type Approval, type Batch } from '../src/approve/index.js';
 import { parseRowList } from '../src/approve/rows.js';
+import { runApprove } from '../src/cli/approve.js';
 import { formatTable } from '../src/cli/ledger.js';
 import { UsageError } from '../src/errors.js';
-import type { LedgerRecord } from '../src/ledger/ledger.js';
+import type { LedgerRecord, LedgerStatus } from '../src/ledger/ledger.js';
 import { FileChangedError } from '../src/plan/replay.js';
 import { preview } from '../src/preview/index.js';
 import { tempDir, writeTree } from './support/cli.js';
@@ -377,6 +378,26 @@ describe('batch.json records when the preview started', () => {
   });
 });
 
+describe('approve and letters the ledger records of unknown outcome', () => {
+  /** A ledger that records each given letter key in the given status. */
+  const ledgerWith = (statuses: ReadonlyMap<string, LedgerStatus>) => ({
+    lookup: (keys: readonly string[]) => new Map(keys.filter((k) => statuses.has(k)).map((k) => [k, { status: statuses.get(k)! } as LedgerRecord])),
+  });
+
+  it('counts the letters recorded unknown or pending apart from those sent; only sent ones make the batch already sent', async () => {
+    const { out } = await previewed();
+    const keys = readBatchJson(out).rows.map((r) => r.letterKey);
+    const mixed = new Map<string, LedgerStatus>([[keys[0]!, 'sent'], [keys[1]!, 'unknown'], [keys[2]!, 'failed'], [keys[3]!, 'pending']]);
+    const pending = prepareApproval({ dir: out, by: 'Ada', ledger: ledgerWith(mixed) });
+    expect([pending.alreadySent, pending.unknown]).toEqual([[1], [2, 4]]);
+    const noneSent = new Map<string, LedgerStatus>(keys.map((k) => [k, 'unknown']));
+    expect(prepareApproval({ dir: out, by: 'Ada', ledger: ledgerWith(noneSent) })).toMatchObject({ alreadySent: [], unknown: [1, 2, 3, 4] });
+    const sentOrUnknown = new Map(keys.map((k, i) => [k, (i === 2 ? 'pending' : 'sent') as LedgerStatus]));
+    expect(prepareApproval({ dir: out, by: 'Ada', ledger: ledgerWith(sentOrUnknown) })).toMatchObject({ alreadySent: [1, 2, 4], unknown: [3] });
+    expect(prepareApproval({ dir: out, by: 'Ada' }).unknown).toEqual([]);
+  });
+});
+
 describe('approve refuses a batch.json or approval.json that is a symlink', () => {
   it('saying to preview again into a new folder (not to give the real file\'s path: the name is fixed)', async () => {
     const { dir, out } = await previewed();
@@ -394,6 +415,31 @@ describe('approve refuses a batch.json or approval.json that is a symlink', () =
     message = refusal(() => prepareApproval({ dir: out, by: 'Ada' }));
     expect(message).toContain('approval.json is a symbolic link: canvas-letters reads only the regular file it wrote there, never through a symbolic link: preview again into a new folder');
     expect(message).not.toContain('real file');
+  });
+});
+
+describe('approve shows the values of batch.json escaped', () => {
+  it('the CSV name, template names and render date reach the terminal with control characters escaped', async () => {
+    const { dir, out } = await previewed();
+    const batch = readBatchJson(out);
+    batch.csv.path = join(dirname(batch.csv.path), 'in\nrow 1: approved\x1b[2J.csv');
+    for (const r of batch.rows) r.template = 'visit\x1b]0;owned\x07';
+    writeFileSync(join(out, 'batch.json'), JSON.stringify(batch, null, 2));
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await runApprove(out, { by: 'Ada', yes: true, ledger: join(dir, 'nowhere.db') })).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    const text = written.join('');
+    expect(text).toContain('from in\\nrow 1: approved\\x1b[2J.csv, rendered on ' + batch.renderDate);
+    expect(text).toContain('templates: visit\\x1b]0;owned\\x07 (4)');
+    expect(controls(text)).toEqual([]);
+    expect(text.split('\n').filter((l) => l.startsWith('row 1'))).toEqual([]);
   });
 });
 
