@@ -44,6 +44,11 @@ export function plainText(value: string, option: string, what: string, nothing: 
   return text;
 }
 
+/** `value` is what plainText returns for it: trimmed, 1 to MAX_PLAIN_TEXT characters, without control characters. */
+export function isPlainText(value: unknown): value is string {
+  return typeof value === 'string' && value === value.trim() && value !== '' && value.length <= MAX_PLAIN_TEXT && showName(value) === value;
+}
+
 export interface CsvErrorContext {
   file: string;
   /** 1-based data row (the header is not a row). */

@@ -4,13 +4,15 @@
  * --by), what the ledger says of its letters, then what an approval writes (approval.json, the re-rendered gallery).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { prepareApproval, writeApproval, type Approval, type Batch } from '../src/approve/index.js';
 import { parseRowList } from '../src/approve/rows.js';
+import { runApprove } from '../src/cli/approve.js';
+import { formatTable } from '../src/cli/ledger.js';
 import { UsageError } from '../src/errors.js';
-import type { LedgerRecord } from '../src/ledger/ledger.js';
+import type { LedgerRecord, LedgerStatus } from '../src/ledger/ledger.js';
 import { FileChangedError } from '../src/plan/replay.js';
 import { preview } from '../src/preview/index.js';
 import { tempDir, writeTree } from './support/cli.js';
@@ -306,5 +308,154 @@ describe('row lists', () => {
   it('reads 7,12-15 as rows, each once, sorted', () => {
     expect(parseRowList('7,12-15', '--exclude')).toEqual([7, 12, 13, 14, 15]);
     expect(parseRowList(' 3 , 1,3, 2 - 2', '--exclude')).toEqual([1, 2, 3]);
+  });
+});
+
+/** The control characters of `text` other than newlines. */
+const controls = (text: string) => [...text].filter((c) => c !== '\n' && (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f));
+
+describe('approve refuses a batch.json whose fields are not what preview writes', () => {
+  /** Write batch.json as preview wrote it, with `edit` applied, and return the refusal's message. */
+  async function refusedWith(edit: (b: Record<string, unknown>) => void): Promise<string> {
+    const { out } = await previewed();
+    const batch = readBatchJson(out) as unknown as Record<string, unknown>;
+    edit(batch);
+    writeFileSync(join(out, 'batch.json'), JSON.stringify(batch));
+    return refusal(() => prepareApproval({ dir: out, by: 'Ada' }));
+  }
+
+  it('a renderDate, csv, templatesDir, templates, options, warnings or createdAt that cannot be read, named, as a damaged batch', async () => {
+    const cases: [string, (b: Record<string, unknown>) => void][] = [
+      ['renderDate', (b) => (b.renderDate = '2026-02-30')],
+      ['renderDate', (b) => (b.renderDate = '2026-12-3')],
+      ['renderDate', (b) => delete b.renderDate],
+      ['csv', (b) => (b.csv = null)],
+      ['csv', (b) => (b.csv = { path: 7, sha256: 'f'.repeat(64) })],
+      ['csv', (b) => (b.csv = { path: '/x.csv', sha256: 'not a sha' })],
+      ['templatesDir', (b) => (b.templatesDir = ['tpl'])],
+      ['templates', (b) => (b.templates = {})],
+      ['templates', (b) => (b.templates = [{ name: 1, sources: [] }])],
+      ['templates', (b) => (b.templates = [{ name: 'visit' }])],
+      ['options', (b) => (b.options = null)],
+      ['options', (b) => (b.options = { map: { name: 1 }, lookup: false })],
+      ['options', (b) => (b.options = { map: {}, lookup: 'no' })],
+      ['options', (b) => (b.options = { map: {}, lookup: false, provider: 3 })],
+      ['warnings', (b) => (b.warnings = 'none')],
+      ['warnings', (b) => (b.warnings = [1])],
+      ['createdAt', (b) => (b.createdAt = 'yesterday')],
+      ['createdAt', (b) => (b.createdAt = '2026-12-03T25:00:00.000Z')],
+    ];
+    for (const [field, edit] of cases) {
+      const message = await refusedWith(edit);
+      expect(message, field).toContain(`batch.json: its ${field} cannot be read: it was damaged: preview again into a new folder`);
+    }
+  });
+
+  it('a row whose Canvas keys are malformed (a path, control characters), naming the rows, shown escaped', async () => {
+    const message = await refusedWith((b) => {
+      const rows = b.rows as Batch['rows'];
+      rows[1]!.keys!.patientKey = '../../etc';
+      rows[3]!.keys!.providerKey = 'ab\x1b[31m';
+    });
+    expect(message).toContain('batch.json: 2 rows with a malformed Canvas key (letters, digits and - only, at most 64 characters): rows 2, 4: it was damaged: preview again into a new folder');
+    expect(message).not.toContain('\x1b');
+  });
+});
+
+describe('batch.json records when the preview started', () => {
+  it('createdAt: the ISO time the preview run started (its report\'s startedAt); a batch.json without it still opens', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-02T16:45:00.250Z'));
+    const { out } = await previewed();
+    const batch = readBatchJson(out);
+    expect(batch.createdAt).toBe('2026-12-02T16:45:00.250Z');
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { summary: { startedAt: string } };
+    expect(batch.createdAt).toBe(report.summary.startedAt);
+    const older: Partial<Batch> = { ...batch };
+    delete older.createdAt;
+    writeFileSync(join(out, 'batch.json'), JSON.stringify(older, null, 2));
+    expect(prepareApproval({ dir: out, by: 'Ada' }).batch.createdAt).toBeUndefined();
+  });
+});
+
+describe('approve and letters the ledger records of unknown outcome', () => {
+  /** A ledger that records each given letter key in the given status. */
+  const ledgerWith = (statuses: ReadonlyMap<string, LedgerStatus>) => ({
+    lookup: (keys: readonly string[]) => new Map(keys.filter((k) => statuses.has(k)).map((k) => [k, { status: statuses.get(k)! } as LedgerRecord])),
+  });
+
+  it('counts the letters recorded unknown or pending apart from those sent; only sent ones make the batch already sent', async () => {
+    const { out } = await previewed();
+    const keys = readBatchJson(out).rows.map((r) => r.letterKey);
+    const mixed = new Map<string, LedgerStatus>([[keys[0]!, 'sent'], [keys[1]!, 'unknown'], [keys[2]!, 'failed'], [keys[3]!, 'pending']]);
+    const pending = prepareApproval({ dir: out, by: 'Ada', ledger: ledgerWith(mixed) });
+    expect([pending.alreadySent, pending.unknown]).toEqual([[1], [2, 4]]);
+    const noneSent = new Map<string, LedgerStatus>(keys.map((k) => [k, 'unknown']));
+    expect(prepareApproval({ dir: out, by: 'Ada', ledger: ledgerWith(noneSent) })).toMatchObject({ alreadySent: [], unknown: [1, 2, 3, 4] });
+    const sentOrUnknown = new Map(keys.map((k, i) => [k, (i === 2 ? 'pending' : 'sent') as LedgerStatus]));
+    expect(prepareApproval({ dir: out, by: 'Ada', ledger: ledgerWith(sentOrUnknown) })).toMatchObject({ alreadySent: [1, 2, 4], unknown: [3] });
+    expect(prepareApproval({ dir: out, by: 'Ada' }).unknown).toEqual([]);
+  });
+});
+
+describe('approve refuses a batch.json or approval.json that is a symlink', () => {
+  it('saying to preview again into a new folder (not to give the real file\'s path: the name is fixed)', async () => {
+    const { dir, out } = await previewed();
+    const copy = join(dir, 'batch-copy.json');
+    renameSync(join(out, 'batch.json'), copy);
+    symlinkSync(copy, join(out, 'batch.json'));
+    let message = refusal(() => prepareApproval({ dir: out, by: 'Ada' }));
+    expect(message).toContain('batch.json is a symbolic link: canvas-letters reads only the regular file it wrote there, never through a symbolic link: preview again into a new folder');
+    expect(message).not.toContain('real file');
+    unlinkSync(join(out, 'batch.json'));
+    renameSync(copy, join(out, 'batch.json'));
+    writeApproval(prepareApproval({ dir: out, by: 'Ada' }));
+    renameSync(join(out, 'approval.json'), join(dir, 'approval-copy.json'));
+    symlinkSync(join(dir, 'approval-copy.json'), join(out, 'approval.json'));
+    message = refusal(() => prepareApproval({ dir: out, by: 'Ada' }));
+    expect(message).toContain('approval.json is a symbolic link: canvas-letters reads only the regular file it wrote there, never through a symbolic link: preview again into a new folder');
+    expect(message).not.toContain('real file');
+  });
+});
+
+describe('approve shows the values of batch.json escaped', () => {
+  it('the CSV name, template names and render date reach the terminal with control characters escaped', async () => {
+    const { dir, out } = await previewed();
+    const batch = readBatchJson(out);
+    batch.csv.path = join(dirname(batch.csv.path), 'in\nrow 1: approved\x1b[2J.csv');
+    for (const r of batch.rows) r.template = 'visit\x1b]0;owned\x07';
+    writeFileSync(join(out, 'batch.json'), JSON.stringify(batch, null, 2));
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await runApprove(out, { by: 'Ada', yes: true, ledger: join(dir, 'nowhere.db') })).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    const text = written.join('');
+    expect(text).toContain('from in\\nrow 1: approved\\x1b[2J.csv, rendered on ' + batch.renderDate);
+    expect(text).toContain('templates: visit\\x1b]0;owned\\x07 (4)');
+    expect(controls(text)).toEqual([]);
+    expect(text.split('\n').filter((l) => l.startsWith('row 1'))).toEqual([]);
+  });
+});
+
+describe('ledger list shows the keys escaped', () => {
+  it('patientKey, providerKey, practiceLocationKey and letterKey from an edited ledger are printed with control characters escaped', () => {
+    const record: LedgerRecord = {
+      letterKey: 'k\x1b[2J', status: 'sent', patientKey: 'p\n1  sent', providerKey: 'prov\x07', practiceLocationKey: 'loc\u202e', template: 'visit',
+      attempts: 1, sourceFile: '/data/in.csv', row: 1, runId: 'r', pid: 1, createdAt: '2026-12-03T10:00:00.000Z', updatedAt: '2026-12-03T10:00:00.000Z',
+    };
+    const table = formatTable([record]);
+    expect(table).toContain('p\\n1  sent');
+    expect(table).toContain('prov\\x07');
+    expect(table).toContain('loc\\u202e');
+    expect(table).toContain('k\\x1b[2J');
+    expect(table.trimEnd().split('\n')).toHaveLength(2);
+    expect(controls(table)).toEqual([]);
+    expect(table).not.toContain('\u202e');
   });
 });

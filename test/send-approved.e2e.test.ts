@@ -162,3 +162,19 @@ describe('send --approved', () => {
     expect(r.stderr).toContain("unknown option '--approved'");
   });
 });
+
+describe('approve and a ledger with letters of unknown outcome', () => {
+  it('says the letters the ledger records sent and those of unknown outcome, each on its line, and still approves', async () => {
+    box.sandbox.script('ok', '504', 'ok'); // row 2: a timeout, its outcome unknown
+    const plain = await runCliAsync(['send', 'in.csv', '-t', 'visit', '--templates-dir', 'tpl', '--yes', '-c', '1', '-o', 'plain'], { cwd: dir, env: env() });
+    expect(plain.stderr).toContain('2 sent');
+    const approved = runCli(['approve', 'review', '--by', 'Dr. Ada Smith', '--yes'], { cwd: dir, env: env() });
+    expect(approved.code, approved.stderr).toBe(0);
+    const ledger = join(dir, 'ledger.db');
+    expect(approved.stderr).toContain(`\n  already sent: 2 of these letters (rows 1, 3), by the ledger ${ledger}: send --approved will skip them\n`);
+    expect(approved.stderr).toContain(
+      `\n  ledger ${ledger}: 1 of these letters has an unknown outcome (row 2): it may already be in Canvas; check the charts and record what you found with canvas-letters ledger resolve before sending\n`,
+    );
+    expect(existsSync(join(dir, 'review', 'approval.json'))).toBe(true);
+  });
+});

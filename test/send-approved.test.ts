@@ -5,7 +5,7 @@
  * approved", letters go out as the files' bytes with the approval's header, the ledger records
  * the approval, and the ledger's rules hold between a plain send and an approved one.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { approvalSeal, prepareApproval, writeApproval, type Approval } from '../src/approve/index.js';
@@ -275,5 +275,70 @@ describe('send --approved, letters a plain send sent before', () => {
     writeFileSync(join(dir, 'tpl', 'visit.css'), 'p { margin: 0; }\n');
     const result = await sendApproved(options());
     expect(result.preflight).toMatchObject({ toSend: 0, changed: 3 });
+  });
+});
+
+describe('send --approved refuses an approval.json whose approver or time is not what approve writes', () => {
+  it('an approver with control characters, empty, padded or over 200 characters, or an approvedAt that is not an ISO time, even sealed again', async () => {
+    await approved('2');
+    const approval = JSON.parse(readFileSync(review('approval.json'), 'utf8')) as Approval;
+    const edits: Partial<Approval>[] = [
+      { approver: 'Dr. Ada\x1b[31m Smith' },
+      { approver: 'Ada\nsent by: Bob' },
+      { approver: '' },
+      { approver: ' Dr. Ada Smith' },
+      { approver: 'A'.repeat(201) },
+      { approvedAt: 'yesterday' },
+      { approvedAt: '2026-13-01T09:15:00.000Z' },
+      { approvedAt: '2026-12-03' },
+    ];
+    for (const edit of edits) {
+      const fields = { ...approval, ...edit };
+      writeFileSync(review('approval.json'), JSON.stringify({ ...fields, seal: approvalSeal(fields) }));
+      const message = await refused();
+      expect(message, JSON.stringify(edit)).toContain('approval.json cannot be read (damaged or edited); nothing was sent');
+      expect([...message].filter((c) => c.charCodeAt(0) < 0x20)).toEqual([]);
+    }
+  });
+});
+
+describe('send --approved sends only with well-formed Canvas keys', () => {
+  it('refuses a batch.json row whose keys are malformed, naming the row; nothing is sent', async () => {
+    await approved();
+    const batch = JSON.parse(readFileSync(review('batch.json'), 'utf8')) as { rows: { keys: Record<string, string> }[] };
+    batch.rows[1]!.keys.practiceLocationKey = '../../etc';
+    writeFileSync(review('batch.json'), JSON.stringify(batch));
+    expect(await refused()).toContain('batch.json: 1 row with a malformed Canvas key (letters, digits and - only, at most 64 characters): row 2');
+  });
+
+  it('refuses an older batch (no keys) whose report.json gives malformed keys, naming the rows; nothing is sent', async () => {
+    await preview({ csv: join(dir, 'in.csv'), templatesDir: join(dir, 'tpl'), template: 'visit', out: review(), skipInvalid: true });
+    const batch = JSON.parse(readFileSync(review('batch.json'), 'utf8')) as { rows: { keys?: unknown }[] };
+    for (const r of batch.rows) delete r.keys;
+    writeFileSync(review('batch.json'), JSON.stringify(batch));
+    const report = JSON.parse(readFileSync(review('report.json'), 'utf8')) as { rows: ReportRow[] };
+    report.rows[0]!.patientKey = '../../etc/passwd';
+    report.rows[3]!.providerKey = 'prov\x1b[31m';
+    writeFileSync(review('report.json'), JSON.stringify(report));
+    writeApproval(prepareApproval({ dir: review(), by: 'Dr. Ada Smith' }));
+    const message = await refused();
+    expect(message).toContain('report.json, whose Canvas keys a batch.json without keys is sent with, has 2 rows with a malformed Canvas key (letters, digits and - only, at most 64 characters): rows 1, 4; nothing was sent');
+    expect(message).not.toContain('\x1b');
+  });
+});
+
+describe('send --approved refuses a batch.json or approval.json that is a symlink', () => {
+  it('saying to preview again into a new folder, not to give the real file\'s path', async () => {
+    await approved();
+    for (const name of ['approval.json', 'batch.json']) {
+      const copy = join(dir, `copy-${name}`);
+      renameSync(review(name), copy);
+      symlinkSync(copy, review(name));
+      const message = await refused();
+      expect(message).toContain(`${name} is a symbolic link: canvas-letters reads only the regular file it wrote there, never through a symbolic link: preview again into a new folder`);
+      expect(message).not.toContain('real file');
+      rmSync(review(name));
+      renameSync(copy, review(name));
+    }
   });
 });

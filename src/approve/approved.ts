@@ -8,13 +8,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { isPlainText, UsageError } from '../errors.js';
 import { showName } from '../escape.js';
 import { readRegularFile } from '../fsutil.js';
 import { REPORT_JSON } from '../report/writer.js';
 import { KEY_FIELDS, type Keys, type ReportRow } from '../types.js';
 import { APPROVAL_ID } from '../canvas/letters.js';
-import { BATCH_FILE, changedRows, describeChanged, describeRows, readBatch, sha256Hex, type Batch, type BatchRow } from './batch.js';
+import { BATCH_FILE, changedRows, describeChanged, describeRows, isIsoTime, readBatch, sealedFileRefusal, sha256Hex, wellFormedKeys, type Batch, type BatchRow } from './batch.js';
 import { APPROVAL_FILE, APPROVAL_VERSION, approvalSeal, type Approval } from './index.js';
 
 /** An approved letter: its batch row, with the keys it is sent with. */
@@ -66,6 +66,12 @@ export function openApproved(dir: string): ApprovedBatch {
   if (disagree.length > 0) {
     throw new UsageError(`${showName(dir)}: ${REPORT_JSON} does not agree with ${BATCH_FILE} (keys, template or letter file): ${describeRows(disagree, 'not matching')}; nothing was sent`, AGAIN);
   }
+  // batch.json's keys were checked as it was read; an older batch's come from report.json.
+  const malformed = letters.filter((l) => !wellFormedKeys(l.keys)).map((l) => l.row);
+  if (malformed.length > 0) {
+    const what = describeRows(malformed, 'with a malformed Canvas key (letters, digits and - only, at most 64 characters)');
+    throw new UsageError(`${showName(dir)}: ${REPORT_JSON}, whose Canvas keys a ${BATCH_FILE} without keys is sent with, has ${what}; nothing was sent`, AGAIN);
+  }
   const notApproved = report.filter((r) => !approved.has(r.row)).map((r) => notApprovedRow(r));
   return { dir, batch, approval, rows: report.length, letters, notApproved, warnings: csvNote(batch) };
 }
@@ -73,7 +79,7 @@ export function openApproved(dir: string): ApprovedBatch {
 /** `<dir>/approval.json`, checked field by field. */
 export function readApproval(dir: string): Approval {
   const file = join(dir, APPROVAL_FILE);
-  const bytes = readRegularFile(file);
+  const bytes = readRegularFile(file, sealedFileRefusal);
   if (bytes === undefined) throw new UsageError(`${showName(dir)}: not approved yet (no ${APPROVAL_FILE}); nothing was sent`, `run canvas-letters approve ${showName(dir)} --by <name> once its index.html is reviewed`);
   let a: Partial<Approval> | null;
   try {
@@ -84,7 +90,7 @@ export function readApproval(dir: string): Approval {
   const rows = (v: unknown) => Array.isArray(v) && v.every((n) => Number.isInteger(n) && (n as number) > 0);
   const ok =
     typeof a === 'object' && a !== null && a.version === APPROVAL_VERSION && typeof a.id === 'string' && APPROVAL_ID.test(a.id) &&
-    typeof a.approver === 'string' && a.approver !== '' && typeof a.approvedAt === 'string' && typeof a.batchSha256 === 'string' &&
+    isPlainText(a.approver) && isIsoTime(a.approvedAt) && typeof a.batchSha256 === 'string' &&
     HEX.test(a.batchSha256) && rows(a.approved) && rows(a.excluded) && typeof a.seal === 'string';
   if (!ok) throw new UsageError(`${showName(file)} cannot be read (damaged or edited); nothing was sent`, AGAIN);
   const approval = a as Approval;

@@ -11,7 +11,9 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { showName } from '../escape.js';
-import { checkPath, lstatOrUndefined, readRegularFile, writePrivateFile } from '../fsutil.js';
+import { checkPath, lstatOrUndefined, readRegularFile, writePrivateFile, type Refusal } from '../fsutil.js';
+import { isWellFormedKey } from '../plan/letter-key.js';
+import { parseCalendarDate } from '../templates/dates.js';
 import type { TemplateSet, TemplateSource } from '../templates/index.js';
 import { KEY_FIELDS, type Keys } from '../types.js';
 
@@ -52,6 +54,8 @@ export interface Batch {
   templates: { name: string; sources: TemplateSource[] }[];
   /** The date `{{today}}` gave in every letter, YYYY-MM-DD. */
   renderDate: string;
+  /** When the preview run started (ISO time, UTC). Absent from batches written before it was recorded. */
+  createdAt?: string;
   options: BatchOptions;
   /** The run's notes shown at the top of the gallery (file, template and column names only). */
   warnings: string[];
@@ -69,7 +73,7 @@ export class BatchBuilder {
   }
 
   /** Write `<out>/batch.json` (0600, a new file). */
-  write(out: string, run: { csv: string; csvSha256: string; templates: TemplateSet; options: BatchOptions; warnings: readonly string[] }): Batch {
+  write(out: string, run: { csv: string; csvSha256: string; templates: TemplateSet; options: BatchOptions; warnings: readonly string[]; createdAt: string }): Batch {
     const names = [...new Set(this.rows.map((r) => r.template))].sort();
     const batch: Batch = {
       version: BATCH_VERSION,
@@ -77,6 +81,7 @@ export class BatchBuilder {
       templatesDir: resolve(run.templates.dir),
       templates: names.map((name) => ({ name, sources: run.templates.sources(name) })),
       renderDate: run.templates.renderDate,
+      createdAt: run.createdAt,
       options: run.options,
       warnings: [...run.warnings],
       rows: [...this.rows].sort((a, b) => a.row - b.row),
@@ -94,15 +99,35 @@ export interface SealedBatch {
 
 const LETTER_FILE = /^letters\/row-\d{5,}\.html$/;
 const HEX = /^[0-9a-f]{64}$/;
+const DAMAGED = 'it was damaged: preview again into a new folder';
+
+/**
+ * The refusal of a file a preview or approve wrote at a fixed name in the preview folder
+ * (batch.json, approval.json) that is a symlink, a device or a FIFO: the file to read is not
+ * a path the person chose, so the way out is a new preview.
+ */
+export const sealedFileRefusal: Refusal = (message) =>
+  new UsageError(message, 'canvas-letters reads only the regular file it wrote there, never through a symbolic link: preview again into a new folder');
+
+/** An ISO time as `Date#toISOString` writes it (UTC, milliseconds): `2026-12-03T09:15:00.000Z`, a real time. */
+export function isIsoTime(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value)) return false;
+  const time = new Date(value);
+  return !Number.isNaN(time.getTime()) && time.toISOString() === value;
+}
+
+/** The three Canvas keys are well formed (letters, digits and `-`, at most 64 characters), as a plain send requires of a CSV's. */
+export const wellFormedKeys = (keys: Keys): boolean => KEY_FIELDS.every((f) => isWellFormedKey(keys[f]));
 
 /**
  * Read `<dir>/batch.json`. Refuses (UsageError, exit 2) a folder without one (not a preview with
- * letter files), one that is not a regular file, does not parse, or has another version.
+ * letter files), one that is not a regular file, does not parse, has another version, a field
+ * that is not what preview writes, or a row whose Canvas keys are malformed.
  */
 export function readBatch(dir: string): SealedBatch {
   const file = join(dir, BATCH_FILE);
   if (!checkPath(dir, 'folder')) throw new UsageError(`${showName(dir)}: folder not found`, 'give the folder a preview wrote (its --out)');
-  const bytes = readRegularFile(file);
+  const bytes = readRegularFile(file, sealedFileRefusal);
   if (bytes === undefined) {
     throw new UsageError(
       `${showName(dir)} is not a preview with letter files (no ${BATCH_FILE})`,
@@ -113,26 +138,59 @@ export function readBatch(dir: string): SealedBatch {
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new UsageError(`${showName(file)} is not valid JSON`, 'it was damaged: preview again into a new folder');
+    throw new UsageError(`${showName(file)} is not valid JSON`, DAMAGED);
   }
   const batch = parsed as Partial<Batch> | null;
   if (typeof batch !== 'object' || batch === null || batch.version !== BATCH_VERSION) {
     const version = typeof batch === 'object' && batch !== null ? String(batch.version) : 'none';
     throw new UsageError(`${showName(file)}: version ${showName(version)} is not ${BATCH_VERSION}`, 'preview again with this version of canvas-letters');
   }
-  if (!Array.isArray(batch.rows) || !batch.rows.every(isBatchRow)) {
-    throw new UsageError(`${showName(file)}: its rows cannot be read`, 'it was damaged: preview again into a new folder');
+  const field = unreadableField(batch);
+  if (field !== undefined) throw new UsageError(`${showName(file)}: its ${field} cannot be read`, DAMAGED);
+  const malformed = (batch as Batch).rows.filter((r) => r.keys !== undefined && !wellFormedKeys(r.keys)).map((r) => r.row);
+  if (malformed.length > 0) {
+    throw new UsageError(`${showName(file)}: ${describeRows(malformed, 'with a malformed Canvas key (letters, digits and - only, at most 64 characters)')}`, DAMAGED);
   }
   return { batch: batch as Batch, sha256: sha256Hex(bytes) };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isString = (v: unknown): v is string => typeof v === 'string';
+const optionalString = (v: unknown) => v === undefined || typeof v === 'string';
+
+/** The first field of a batch (past its version) that is not what preview writes, or undefined when all are. */
+function unreadableField(b: Partial<Batch>): string | undefined {
+  const checks: [string, boolean][] = [
+    ['csv', isObject(b.csv) && isString(b.csv.path) && isString(b.csv.sha256) && HEX.test(b.csv.sha256)],
+    ['templatesDir', isString(b.templatesDir)],
+    ['templates', Array.isArray(b.templates) && b.templates.every(isBatchTemplate)],
+    ['renderDate', isString(b.renderDate) && /^\d{4}-\d{2}-\d{2}$/.test(b.renderDate) && parseCalendarDate(b.renderDate) !== undefined],
+    ['createdAt', b.createdAt === undefined || isIsoTime(b.createdAt)],
+    ['options', isBatchOptions(b.options)],
+    ['warnings', Array.isArray(b.warnings) && b.warnings.every(isString)],
+    ['rows', Array.isArray(b.rows) && b.rows.every(isBatchRow)],
+  ];
+  return checks.find(([, ok]) => !ok)?.[0];
+}
+
+function isBatchTemplate(t: unknown): boolean {
+  return isObject(t) && isString(t.name) && Array.isArray(t.sources) && t.sources.every((s) => isObject(s) && isString(s.path) && isString(s.sha256) && HEX.test(s.sha256));
+}
+
+function isBatchOptions(o: unknown): o is BatchOptions {
+  return (
+    isObject(o) && isObject(o.map) && Object.values(o.map).every(isString) && typeof o.lookup === 'boolean' &&
+    optionalString(o.template) && optionalString(o.provider) && optionalString(o.location) && optionalString(o.dateInput)
+  );
 }
 
 function isBatchRow(r: unknown): r is BatchRow {
   const row = r as Partial<BatchRow> | null;
   return (
     typeof row === 'object' && row !== null && Number.isInteger(row.row) && (row.row ?? 0) > 0 &&
-    typeof row.template === 'string' && typeof row.letterKey === 'string' &&
+    typeof row.template === 'string' && typeof row.letterKey === 'string' && HEX.test(row.letterKey) &&
     typeof row.file === 'string' && LETTER_FILE.test(row.file) && typeof row.sha256 === 'string' && HEX.test(row.sha256) &&
-    (row.keys === undefined || (typeof row.keys === 'object' && row.keys !== null && KEY_FIELDS.every((f) => typeof row.keys![f] === 'string')))
+    (row.keys === undefined || (isObject(row.keys) && KEY_FIELDS.every((f) => typeof row.keys![f] === 'string')))
   );
 }
 

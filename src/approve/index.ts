@@ -17,7 +17,7 @@ import { REPORT_JSON, type ReportSummary } from '../report/writer.js';
 import { isDateOrder, TemplateSet, type LoadedTemplate } from '../templates/index.js';
 import type { ReportRow } from '../types.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { changedRows, describeChanged, describeRows, readBatch, sha256Hex, type Batch, type BatchRow, type ChangedLetter } from './batch.js';
+import { changedRows, describeChanged, describeRows, readBatch, sealedFileRefusal, sha256Hex, type Batch, type BatchRow, type ChangedLetter } from './batch.js';
 import { parseRowList } from './rows.js';
 
 export { BATCH_FILE, readBatch, type Batch, type BatchRow } from './batch.js';
@@ -58,7 +58,7 @@ export interface ApprovalRequest {
   by: string;
   /** Rows to leave out, `7,12-15` (`--exclude`). */
   exclude?: string;
-  /** The ledger the batch is to be sent with, when there is one: the letters it records sent are counted (none sent: refused). */
+  /** The ledger the batch is to be sent with, when there is one: the letters it records sent are counted (all sent: refused), and those of unknown outcome. */
   ledger?: Pick<Ledger, 'lookup'>;
 }
 
@@ -79,6 +79,11 @@ export interface PendingApproval {
   gallery: string;
   /** Approved rows whose letter key the ledger (when given) records sent: `send --approved` skips them. */
   alreadySent: number[];
+  /**
+   * Approved rows whose letter key the ledger records `unknown` or `pending`: they may already be
+   * in Canvas (a person checks the charts and records it with `ledger resolve`).
+   */
+  unknown: number[];
 }
 
 /** Check a preview folder for approval. Throws UsageError (exit 2) for every refusal; writes nothing. */
@@ -104,7 +109,7 @@ export function prepareApproval(req: ApprovalRequest): PendingApproval {
   if (approvedRows.length === 0) {
     throw new UsageError(`${showName(dir)}: no letters left to approve`, batch.rows.length ? 'exclude fewer rows' : 'the preview wrote no letters');
   }
-  const alreadySent = sentRows(approvedRows, req.ledger);
+  const { sent: alreadySent, unknown: unknownOutcome } = ledgerRows(approvedRows, req.ledger);
   if (alreadySent.length === approvedRows.length) {
     throw new UsageError(
       `${showName(dir)}: this batch was already sent: the ledger records ${approvedRows.length === 1 ? 'the letter to approve' : `all ${approvedRows.length} letters to approve`} as sent; nothing was approved`,
@@ -115,6 +120,7 @@ export function prepareApproval(req: ApprovalRequest): PendingApproval {
   for (const r of approvedRows) counts.set(r.template, (counts.get(r.template) ?? 0) + 1);
   return {
     alreadySent,
+    unknown: unknownOutcome,
     dir,
     by,
     batch,
@@ -162,11 +168,18 @@ export function writeApproval(p: PendingApproval, now: Date = new Date()): Appro
   return approval;
 }
 
-/** The rows whose letter key the ledger records sent (the same key a send claims), in row order. */
-function sentRows(rows: readonly BatchRow[], ledger: Pick<Ledger, 'lookup'> | undefined): number[] {
-  if (ledger === undefined) return [];
+/**
+ * The rows whose letter key (the same key a send claims) the ledger records sent, and those it
+ * records `unknown` or `pending` (maybe in Canvas), each in row order.
+ */
+function ledgerRows(rows: readonly BatchRow[], ledger: Pick<Ledger, 'lookup'> | undefined): { sent: number[]; unknown: number[] } {
+  if (ledger === undefined) return { sent: [], unknown: [] };
   const known = ledger.lookup(rows.map((r) => r.letterKey));
-  return rows.filter((r) => known.get(r.letterKey)?.status === 'sent').map((r) => r.row);
+  const status = (r: BatchRow) => known.get(r.letterKey)?.status;
+  return {
+    sent: rows.filter((r) => status(r) === 'sent').map((r) => r.row),
+    unknown: rows.filter((r) => status(r) === 'unknown' || status(r) === 'pending').map((r) => r.row),
+  };
 }
 
 /** `--by`: a name, 1 to 200 characters, without control characters. */
@@ -177,7 +190,7 @@ function checkApprover(by: string): string {
 /** An approval.json already there: say who and when. */
 function refuseApproved(dir: string): void {
   const file = join(dir, APPROVAL_FILE);
-  const bytes = readRegularFile(file);
+  const bytes = readRegularFile(file, sealedFileRefusal);
   if (bytes === undefined) return;
   let earlier: Partial<Approval> | undefined;
   try {

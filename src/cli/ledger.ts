@@ -137,21 +137,22 @@ function runList(ledger: Ledger, flags: ListFlags): number {
 
 const HEADER = ['ROW', 'FILE', 'STATUS', 'PATIENT', 'PROVIDER', 'LOCATION', 'TEMPLATE', 'CREATED', 'UPDATED', 'HTTP', 'LETTER-ID', 'ATTEMPTS', 'APPROVER', 'LETTER-KEY', 'RESOLUTION'];
 
-/** `2026-12-03T10:00:00Z` (seconds, UTC) from a stored ISO time. */
-const shortTime = (iso: string) => iso.replace(/\.\d+Z$/, 'Z');
+/** `2026-12-03T10:00:00Z` (seconds, UTC) from a stored ISO time (escaped: the ledger file may have been edited). */
+const shortTime = (iso: string) => showName(iso.replace(/\.\d+Z$/, 'Z'));
 
 function describeResolution(r: Resolution | undefined): string {
   if (r === undefined) return '-';
   return `${r.outcome}${r.letterId !== undefined ? ` (letter id ${showName(r.letterId)})` : ''} by ${showName(r.by)} ${shortTime(r.at)}`;
 }
 
-/** One aligned line per record (names from outside escaped), under a header. */
+/** One aligned line per record (every text the ledger holds escaped: names, keys, times), under a header. */
 export function formatTable(records: readonly LedgerRecord[]): string {
   const lines = records.map((r) => [
-    String(r.row), showName(r.sourceFile), r.superseded ? `${r.status} (${r.superseded} earlier sent)` : r.status, r.patientKey, r.providerKey, r.practiceLocationKey, showName(r.template),
+    String(r.row), showName(r.sourceFile), showName(r.superseded ? `${r.status} (${r.superseded} earlier sent)` : r.status),
+    showName(r.patientKey), showName(r.providerKey), showName(r.practiceLocationKey), showName(r.template),
     shortTime(r.createdAt), shortTime(r.updatedAt), r.httpStatus === undefined ? '-' : String(r.httpStatus),
     r.letterId === undefined ? '-' : showName(r.letterId), String(r.attempts), r.approver === undefined ? '-' : showName(r.approver),
-    r.letterKey, describeResolution(r.lastResolution),
+    showName(r.letterKey), describeResolution(r.lastResolution),
   ]);
   const widths = HEADER.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const pad = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
@@ -172,7 +173,7 @@ function runResolve(ledger: Ledger, flags: ResolveFlags, args: string[]): number
     by: flags.by,
   });
   const next = resolution.outcome === 'sent' ? 'every later run skips it' : 'the next plain send sends it';
-  say(`letter ${record.letterKey} (${showName(record.sourceFile)} row ${record.row}): ${describeResolution(resolution)}`);
+  say(`letter ${showName(record.letterKey)} (${showName(record.sourceFile)} row ${record.row}): ${describeResolution(resolution)}`);
   say(`it was ${previous}${again ? ' (resolved before: this resolution is added to its history)' : ''}, now ${record.status}: ${next}`);
   return 0;
 }

@@ -73,7 +73,7 @@ export async function preview(opts: PreviewOptions): Promise<PreviewResult> {
     if (files) {
       writePrivateFile(join(opts.out, 'index.html'), renderIndexPage(summary, report.sortedRows(), plan.warnings, texts.index()));
       // Last: a batch.json means a complete preview, sealed.
-      if (!refused) batch.write(opts.out, { csv: opts.csv, csvSha256: plan.csvSha256, templates: plan.templates, options: batchOptions(opts), warnings: plan.warnings });
+      if (!refused) batch.write(opts.out, { csv: opts.csv, csvSha256: plan.csvSha256, templates: plan.templates, options: batchOptions(opts), warnings: plan.warnings, createdAt: startedAt });
     }
     return { plan, summary };
   } finally {
