@@ -211,7 +211,7 @@ export function formatSummary(s: ReportSummary, files: { gallery?: string } = {}
     lines.push(`${s.changed} already sent but now different ${s.resendChanged ? '(sent again as new letters: --resend-changed)' : '(skipped; --resend-changed sends them again)'}`);
   }
   if (s.config) lines.push(formatConfigUsed(s.config));
-  if (s.approval) lines.push(`approved by ${showName(s.approval.approver)} (approval ${s.approval.id}, ${s.approval.dir})`);
+  if (s.approval) lines.push(`approved by ${showName(s.approval.approver)} (approval ${s.approval.id}, ${showName(s.approval.dir)})`);
   lines.push(`report: ${s.reportCsv}`);
   if (files.gallery !== undefined) lines.push(`gallery: ${files.gallery} (open it in a browser to review the letters)`);
   return lines.join('\n');
