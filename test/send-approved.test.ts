@@ -13,6 +13,7 @@ import { loadConfig } from '../src/canvas/index.js';
 import { UsageError } from '../src/errors.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { preview } from '../src/preview/index.js';
+import { OLDER_THAN_SENT } from '../src/send/approved.js';
 import { send, sendApproved, type ApprovedSendOptions } from '../src/send/index.js';
 import type { ReportRow } from '../src/types.js';
 import { useSandbox } from './support/sandbox.js';
@@ -234,6 +235,19 @@ describe('send --approved, letters a plain send sent before', () => {
     expect(again.summary.counts).toMatchObject({ sent: 3 });
     expect(box.sandbox.letters.slice(3).map((l) => l.content)).toEqual(['row-00001.html', 'row-00002.html', 'row-00004.html'].map((f) => readFileSync(review('letters', f), 'utf8')));
     expect((await sendApproved(options({ resendChanged: true }))).preflight).toMatchObject({ toSend: 0, changed: 0, alreadySent: 3 });
+  });
+
+  it('a letter sent after the preview (a corrected resend) is never replaced by the older approved file, even with resendChanged', async () => {
+    await approved();
+    await plainSend();
+    editTemplate();
+    const corrected = await send({ csv: join(dir, 'in.csv'), templatesDir: join(dir, 'tpl'), template: 'visit', skipInvalid: true, out: join(dir, 'corrected'), ledgerFile: ledgerFile(), config, retryBaseDelayMs: 1, resendChanged: true });
+    expect(corrected.summary.counts.sent).toBe(3);
+    const out = join(dir, 'approved');
+    const result = await sendApproved(options({ out, resendChanged: true }));
+    expect(result.preflight).toMatchObject({ toSend: 0, changed: 0, alreadySent: 3 });
+    expect(errors(out).filter(([, status]) => status === 'skipped').map(([, , error]) => error)).toEqual(Array(3).fill(`already sent (ledger: …); ${OLDER_THAN_SENT}`));
+    expect(box.sandbox.letters).toHaveLength(6);
   });
 
   it('on an earlier day with the same templates: the date alone is no difference', async () => {

@@ -73,12 +73,22 @@ function readLetter(dir: string, l: ApprovedLetter): string {
  * letter whose key was never sent differs from one sent with its template to the same keys before
  * the template's fields were edited (`templates`: the batch's, when still the ones sealed).
  */
-export function decideApproved(a: ApprovedBatch, ledger: Pick<Ledger, 'lookup' | 'fieldSignatures' | 'sentFor'>, o: Omit<DecideOptions, 'differing' | 'reshaped'>, templates?: TemplateSet): Promise<Decisions> {
-  return decideLetters(a.letters, a.rows, ledger, {
+export async function decideApproved(a: ApprovedBatch, ledger: Pick<Ledger, 'lookup' | 'fieldSignatures' | 'sentFor'>, o: Omit<DecideOptions, 'differing' | 'reshaped'>, templates?: TemplateSet): Promise<Decisions> {
+  const notes = new Map<number, string>();
+  const decided = await decideLetters(a.letters, a.rows, ledger, {
     ...o,
-    differing: (sent) => approvedChanges(a, sent, templates),
+    differing: (sent) => approvedChanges(a, sent, templates, notes),
     reshaped: (toSend) => Promise.resolve(templates ? approvedReshaped(a, ledger, toSend, templates) : new Map()),
   });
+  return { ...decided, notes };
+}
+
+/** Said of an approved letter older than the one sent since: it is skipped, never sent again. */
+export const OLDER_THAN_SENT = 'the approved letter is older than the one sent (that letter was made after this preview): it is never sent in its place';
+
+/** A letter recorded sent after the batch was made (rendered on a later day, or sent after the preview ran): the approved file is the older letter. */
+function sentAfterPreview(batch: Batch, was: SentLetter): boolean {
+  return was.renderDate > batch.renderDate || (batch.createdAt !== undefined && was.sentAt !== undefined && was.sentAt > batch.createdAt);
 }
 
 /** The batch's templates, loaded at its render date, when every one used is still the one batch.json sealed. */
@@ -120,16 +130,19 @@ function approvedReshaped(a: ApprovedBatch, ledger: Pick<Ledger, 'fieldSignature
 }
 
 /**
- * The approved letters that differ from the ones sent. Sent at the batch's render date, the sha256
- * alone tells. Sent on another day, a different sha256 may be `{{today}}` alone: see onTheirDay.
+ * The approved letters that differ from the ones sent. A letter sent after the preview was made is
+ * newer than the approved file: never replaced by it (noted in `older`). Otherwise, sent at the
+ * batch's render date, the sha256 alone tells; sent on another day, a different sha256 may be
+ * `{{today}}` alone: see differOnTheirDay.
  */
-async function approvedChanges(a: ApprovedBatch, sent: ReadonlyMap<number, SentLetter>, templates: TemplateSet | undefined): Promise<Set<number>> {
+async function approvedChanges(a: ApprovedBatch, sent: ReadonlyMap<number, SentLetter>, templates: TemplateSet | undefined, older: Map<number, string>): Promise<Set<number>> {
   const sha = new Map(a.letters.map((l) => [l.row, l.sha256]));
   const differ = new Set<number>();
   const otherDay = new Map<number, SentLetter>();
   for (const [row, was] of sent) {
     if (was.contentSha256 === sha.get(row)) continue;
-    if (was.renderDate === a.batch.renderDate) differ.add(row);
+    if (sentAfterPreview(a.batch, was)) older.set(row, OLDER_THAN_SENT);
+    else if (was.renderDate === a.batch.renderDate) differ.add(row);
     else otherDay.set(row, was);
   }
   if (otherDay.size > 0) for (const row of await differOnTheirDay(a, otherDay, templates)) differ.add(row);

@@ -19,6 +19,8 @@ import type { Keys } from '../types.js';
 export interface SentLetter {
   contentSha256: string;
   renderDate: string;
+  /** When it was recorded sent (ISO time), when known. */
+  sentAt?: string;
 }
 
 /** The sha256 (hex) of a letter's exact content string, as UTF-8: what the ledger records. */

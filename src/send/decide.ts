@@ -36,6 +36,8 @@ export interface Decisions {
    * new): that earlier record.
    */
   earlier: Map<number, LedgerRecord>;
+  /** Rows already sent (AlreadySent) with a note for their `error` (send --approved: the approved letter is older than the one sent). */
+  notes?: Map<number, string>;
 }
 
 /** Appended to a changed row's `already sent` error. */
@@ -58,9 +60,10 @@ export function ledgerDecision(rec: LedgerRecord | undefined, resendUnknown: boo
  * The report row for a ready row the ledger already knows, or undefined when it is to be sent.
  * `changedFrom`: the row's letter was found to differ from the one recorded with this sha256 (the
  * note is added while the record still holds it). `earlier`: the row's key was never sent, but
- * this letter of its template to the same keys was, before the template's fields changed.
+ * this letter of its template to the same keys was, before the template's fields changed. `note`:
+ * added to an already-sent row's error (Decisions.notes).
  */
-export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, resendUnknown: boolean, changedFrom?: string, earlier?: LedgerRecord): ReportRow | undefined {
+export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, resendUnknown: boolean, changedFrom?: string, earlier?: LedgerRecord, note?: string): ReportRow | undefined {
   if (rec === undefined && earlier !== undefined) {
     return reportRow(p, 'skipped', {
       error: `already sent (ledger: ${alreadySentBy(earlier)}); ${NOW_DIFFERS} (its template's merge fields changed since, so its letter key is new)`,
@@ -70,8 +73,9 @@ export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, rese
   const decision = ledgerDecision(rec, resendUnknown);
   if (decision === Decision.AlreadySent) {
     const differs = changedFrom !== undefined && rec!.contentSha256 === changedFrom;
+    const why = differs ? NOW_DIFFERS : note;
     return reportRow(p, 'skipped', {
-      error: `already sent (ledger: ${alreadySentBy(rec!)})${differs ? `; ${NOW_DIFFERS}` : ''}`,
+      error: `already sent (ledger: ${alreadySentBy(rec!)})${why !== undefined ? `; ${why}` : ''}`,
       ...(rec!.letterId ? { letterId: rec!.letterId } : {}),
     });
   }
@@ -131,7 +135,7 @@ export async function decideLetters(letters: readonly KeyedRow[], rows: number, 
     const d = ledgerDecision(rec, o.resendUnknown);
     decisions[row] = d ?? 0;
     if (d === Decision.AlreadySent && rec?.contentSha256 !== undefined && rec.renderDate !== undefined) {
-      sent.set(row, { contentSha256: rec.contentSha256, renderDate: rec.renderDate });
+      sent.set(row, { contentSha256: rec.contentSha256, renderDate: rec.renderDate, sentAt: rec.updatedAt });
     }
   }
   const differ = sent.size > 0 ? await o.differing(sent) : new Set<number>();

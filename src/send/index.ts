@@ -246,7 +246,7 @@ async function sendPlan(opts: RunOptions, input: RunInput, ledger: Ledger, start
   const refused = input.invalid > 0 && !opts.skipInvalid;
   const resendUnknown = opts.resendUnknown === true;
   const resendChanged = opts.resendChanged === true;
-  const { decisions, counts, changed, earlier } = await input.decide(ledger, resendUnknown);
+  const { decisions, counts, changed, earlier, notes } = await input.decide(ledger, resendUnknown);
   const toSend = refused ? 0 : counts[Decision.Send] + counts[Decision.Resend];
   // Something to send: configuration problems stop the run here, before any output.
   const wire = toSend > 0 ? getWire() : undefined;
@@ -298,7 +298,7 @@ async function sendPlan(opts: RunOptions, input: RunInput, ledger: Ledger, start
   const source = input.source;
   const approval = input.approval && { id: input.approval.id, approver: input.approval.approver };
   const pass = (more: Partial<SenderOptions>) =>
-    runSender({ ...opts, source, ...(approval && { approval }), decisions, changed, earlier, toSend, ledger, add, concurrency, resendUnknown, ...more });
+    runSender({ ...opts, source, ...(approval && { approval }), decisions, changed, earlier, notes, toSend, ledger, add, concurrency, resendUnknown, ...more });
 
   if (!wire) return close(preflight, stopped(await pass({})));
   if (opts.confirm && !(await opts.confirm(preflight))) {

@@ -98,6 +98,8 @@ export interface SenderOptions {
   changed?: ReadonlyMap<number, string>;
   /** Of `changed`, rows whose key is new because their template's fields changed: the earlier letter's record (Decisions.earlier). */
   earlier?: ReadonlyMap<number, LedgerRecord>;
+  /** Notes for rows already sent (Decisions.notes). */
+  notes?: ReadonlyMap<number, string>;
   /** Aborting stops starting letters (Ctrl-C); requests in flight finish and are recorded. */
   signal?: AbortSignal;
   retryBaseDelayMs?: number;
@@ -282,7 +284,8 @@ class SendPass {
       this.notAttempted(planned);
       return;
     }
-    const verdict = ledgerVerdict(planned, rec, this.o.resendUnknown === true, this.o.changed?.get(planned.row), this.o.earlier?.get(planned.row));
+    const { row } = planned;
+    const verdict = ledgerVerdict(planned, rec, this.o.resendUnknown === true, this.o.changed?.get(row), this.o.earlier?.get(row), this.o.notes?.get(row));
     this.add(verdict ?? reportRow(planned, 'not_attempted', { error: 'not attempted: the ledger changed during the run; run again' }));
   }
 
