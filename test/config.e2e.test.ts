@@ -122,6 +122,22 @@ describe('the config file with send', () => {
     expect(box.sandbox.letters).toHaveLength(6);
   });
 
+  it('a config file\'s "yes" confirms a plain send but not --resend-changed: without a terminal that needs --yes on the command line', async () => {
+    writeConfig(jury({ yes: true, ledger: 'state/ledger.db' }));
+    const run = (extra: string[]) => runCliAsync(['send', 'export.csv', '--job', 'jury', '-o', `out-${Math.random()}`, ...extra], { cwd: sub, env: box.env() });
+    const first = await run([]);
+    expect(first.code, first.stderr).toBe(0);
+    const template = join(root, 'letter-templates', 'jury-duty.hbs');
+    writeFileSync(template, readFileSync(template, 'utf8').replace('{{today}}</p>', '{{today}}</p>\n<p>Corrected.</p>'));
+    const refused = await run(['--resend-changed']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('send --resend-changed needs --yes on the command line');
+    expect(box.sandbox.letters).toHaveLength(2);
+    const confirmed = await run(['--resend-changed', '--yes']);
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    expect(box.sandbox.letters).toHaveLength(4);
+  });
+
   it('a job that requires approval refuses a plain send, naming the setting and the commands to run, and sends nothing', async () => {
     writeConfig(jury({ requireApproval: true }));
     const r = await send(['--ledger', join(root, 'ledger.db')]);

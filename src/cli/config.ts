@@ -17,6 +17,8 @@ export interface AppliedConfig {
   used: ConfigUsed;
   /** The file's (or job's) `ledger`, absolute. */
   ledger?: string;
+  /** The options the file (or job) set, not given on the command line. */
+  set: string[];
 }
 
 export interface ApplyOptions {
@@ -37,12 +39,14 @@ export async function applyProjectConfig(cmd: Command, opts: ApplyOptions = {}):
   const { map, ledger, requireApproval: _approval, ...settings } = config.options;
   const takes = (name: string) =>
     cmd.options.some((o) => o.attributeName() === name) && (only === undefined || only.includes(name as OptionName)) && !NOT_TAKEN[cmd.name()]?.includes(name);
+  const set: string[] = [];
   for (const [name, value] of Object.entries(settings)) {
     if (value === undefined || !takes(name) || cmd.getOptionValueSource(name) === 'cli') continue;
     cmd.setOptionValueWithSource(name, value, 'config');
+    set.push(name);
   }
   if (map !== undefined && takes('map')) mergeMap(cmd, map);
-  return { used: config.used, ...(ledger !== undefined && takes('ledger') && { ledger }) };
+  return { used: config.used, set, ...(ledger !== undefined && takes('ledger') && { ledger }) };
 }
 
 /** `--map` flags after the config's fields: a field given on the command line drops the config's. */

@@ -25,6 +25,14 @@ export async function runSend(csv: string | undefined, flags: SendFlags, config?
   if (!flags.yes && !interactive) {
     throw new UsageError('send needs --yes when standard input is not a terminal', 'nothing was sent; add --yes to confirm non-interactively');
   }
+  // Sending changed letters again is a deliberate act: a config file's "yes" does not confirm it.
+  const yes = flags.yes === true && !(flags.resendChanged === true && config?.set.includes('yes') === true);
+  if (!yes && !interactive) {
+    throw new UsageError(
+      "send --resend-changed needs --yes on the command line when standard input is not a terminal (the config file's \"yes\" does not confirm sending letters again)",
+      'nothing was sent; add --yes to confirm',
+    );
+  }
   const [{ send, sendApproved }, { loadConfig }, { createProgressView }] = await Promise.all([
     import('../send/index.js'),
     import('../canvas/index.js'),
@@ -57,7 +65,7 @@ export async function runSend(csv: string | undefined, flags: SendFlags, config?
       ...(config && { configUsed: config.used }),
       signal: interrupt.signal,
       confirm: async (p: Preflight) => {
-        if (flags.yes) say(describe(p));
+        if (yes) say(describe(p));
         else if (!(await ask(p))) return false;
         view = await createProgressView(p.toSend, process.stderr.isTTY === true);
         return true;
