@@ -33,15 +33,16 @@ function project(): { dir: string; csv: string; templatesDir: string } {
   return { dir, csv, templatesDir };
 }
 
-/** Record every ready row of the plan as sent, with or without its letter's hash and render date. */
-async function recordSent(plan: Plan, file: string, withHash = true): Promise<void> {
+/** Record every ready row of the plan as sent, with or without its letter's hash and render date; `replaces`: the key each row was sent in place of. */
+async function recordSent(plan: Plan, file: string, withHash = true, replaces?: (row: number) => string): Promise<void> {
   const ledger = Ledger.open(file, { runId: 'earlier' });
   for await (const { planned, letter } of planRows(plan)) {
     if (!letter) continue;
     const sha = contentSha256(letter.template.renderLetter(letter.data));
     const fieldsSha256 = fieldsSignature(letter.template.fields.all);
     await ledger.claim({ letterKey: planned.letterKey!, keys: planned.keys, template: 'note', sourceFile: plan.source.file, row: planned.row, ...(withHash && { fieldsSha256 }) });
-    await ledger.finish(planned.letterKey!, { status: 'sent', httpStatus: 201, letterId: `L-${planned.row}`, attempts: 1, ...(withHash && { contentSha256: sha, renderDate: plan.templates.renderDate }) });
+    const replacing = replaces && { replaces: replaces(planned.row) };
+    await ledger.finish(planned.letterKey!, { status: 'sent', httpStatus: 201, letterId: `L-${planned.row}`, attempts: 1, ...(withHash && { contentSha256: sha, renderDate: plan.templates.renderDate }), ...replacing });
   }
   ledger.close();
 }
@@ -103,27 +104,47 @@ describe('changed letters', () => {
     expect(counts[Decision.Changed]).toBe(2);
     expect(counts[Decision.Send]).toBe(0);
     expect(decisions[2]).toBe(Decision.Changed);
-    const was = earlier.get(1)!;
+    expect(earlier.get(1)!.kind).toBe('differs');
+    const was = earlier.get(1)!.record;
     expect(was).toMatchObject({ status: 'sent', letterId: 'L-1', row: 1 });
     expect(changed.get(1)).toBe(was.contentSha256);
     const planned = { row: 1, status: 'ready' as const, keys: { patientKey: 'p', providerKey: 'q', practiceLocationKey: 'r' }, template: 'note', letterKey: plan.letterKeyOf(1)! };
-    expect(ledgerVerdict(planned, undefined, false, changed.get(1), was)).toMatchObject({
+    expect(ledgerVerdict(planned, undefined, false, changed.get(1), earlier.get(1))).toMatchObject({
       status: 'skipped',
       letterId: 'L-1',
       error: expect.stringMatching(new RegExp(`^already sent \\(ledger: .+ row 1, .+\\); ${NOW_DIFFERS} \\(its template's merge fields changed since, so its letter key is new\\)$`)),
     });
+    // Its own new key recorded failed (a resend Canvas refused): still skipped with the note, never "the ledger changed".
+    const failed = { ...was, letterKey: planned.letterKey, status: 'failed' as const };
+    expect(ledgerVerdict(planned, failed, false, changed.get(1), earlier.get(1))).toMatchObject({ status: 'skipped', error: expect.stringContaining(NOW_DIFFERS) });
     expect((await decide(p, ledgerFile, true)).counts[Decision.Resend]).toBe(2);
   });
 
-  it('once a letter with the edited fields went to those keys, a row with new values is a new letter again: sent', async () => {
+  it('a letter sent in place of an earlier one (resendChanged) marks it replaced: a row with new values is then a new letter, and the one not resent yet is still changed', async () => {
     const p = project();
     const ledgerFile = join(p.dir, 'ledger.db');
-    await recordSent(await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' }), ledgerFile);
+    const first = await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' });
+    await recordSent(first, ledgerFile);
     writeFileSync(join(p.templatesDir, 'note.hbs'), '<p>Dear {{patientName}}, of {{clinic}}</p>\n');
-    await recordSent(await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' }), ledgerFile); // the resend
+    const edited = await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' });
+    await recordSent(edited, ledgerFile, true, (row) => first.letterKeyOf(row)!); // the resend of both rows
     writeFileSync(p.csv, readFileSync(p.csv, 'utf8').replace('North', 'East'));
     const { counts, earlier } = await decide(p, ledgerFile);
     expect([counts[Decision.Send], counts[Decision.AlreadySent], counts[Decision.Changed], earlier.size]).toEqual([1, 1, 0, 0]);
+  });
+
+  it('a row that renders the bytes of the earlier letter (an optional block it leaves empty) is that letter: skipped, not changed', async () => {
+    const p = project();
+    const ledgerFile = join(p.dir, 'ledger.db');
+    await recordSent(await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' }), ledgerFile);
+    writeFileSync(p.csv, readFileSync(p.csv, 'utf8').replace('patientName,clinic', 'patientName,clinic,parking').replace(/(North|South)\n/g, '$1,\n'));
+    writeFileSync(join(p.templatesDir, 'note.hbs'), '<p>{{today}}</p><p>Dear {{patientName}},</p>{{#if parking}}<p>{{parking}}</p>{{/if}}{{> sign}}\n');
+    const { counts, earlier, changed, ledger } = await decide(p, ledgerFile);
+    expect(ledger.size).toBe(0); // new letter keys
+    expect([counts[Decision.AlreadySent], counts[Decision.Changed], counts[Decision.Send], changed.size]).toEqual([2, 0, 0, 0]);
+    expect(earlier.get(2)).toMatchObject({ kind: 'same', record: { row: 2, letterId: 'L-2' } });
+    const planned = { row: 2, status: 'ready' as const, keys: { patientKey: 'p', providerKey: 'q', practiceLocationKey: 'r' }, template: 'note', letterKey: 'k' };
+    expect(ledgerVerdict(planned, undefined, false, undefined, earlier.get(2))!.error).toMatch(/^already sent \(ledger: .+ row 2, .+\); the letter is the same \(its template's merge fields changed since, so its letter key is new\)$/);
   });
 
   it("a row whose values changed, its template's fields the same, is a new letter: sent", async () => {

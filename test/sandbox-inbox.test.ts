@@ -1,6 +1,6 @@
 /** The sandbox inbox without a browser: page, letter list and raw routes, --store, faults over HTTP,
  * loopback guards and the CLI's Inbox line. Port 0 and 127.0.0.1 only. */
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -166,6 +166,27 @@ describe('sandbox --store', () => {
 
     sb = await sandbox({ store: dir });
     expect(sb.letters).toHaveLength(0);
+  });
+
+  it('keeps the arrival order of letters received in the same millisecond across a restart (their files hold a sequence number)', async () => {
+    const dir = join(tempDir('cl-store-'), 'store');
+    mkdirSync(dir, { mode: 0o700 });
+    chmodSync(dir, 0o700);
+    const at = '2026-12-04T10:00:00.000Z';
+    const stored = (id: string, seq: number) =>
+      writeFileSync(join(dir, `${id}.json`), JSON.stringify({ id, receivedAt: at, seq, patientKey: id.slice(0, 1), providerKey: 'q', practiceLocationKey: 'r', content: '<p>x</p>' }));
+    stored('c'.repeat(32), 1);
+    stored('a'.repeat(32), 2);
+    stored('b'.repeat(32), 3);
+    let sb = await sandbox({ store: dir });
+    expect(sb.letters.map((l) => l.patientKey)).toEqual(['c', 'a', 'b']);
+    const t = await token(sb);
+    expect((await post(sb, t, { patientKey: 'd' })).status).toBe(201);
+    const seq = (JSON.parse(readFileSync(join(dir, `${sb.letters[3]!.id}.json`), 'utf8')) as { seq: number }).seq;
+    expect(seq).toBe(4);
+    await sb.close();
+    sb = await sandbox({ store: dir });
+    expect(sb.letters.map((l) => l.patientKey)).toEqual(['c', 'a', 'b', 'd']);
   });
 
   it('loads a stored approvalId only when it is a UUID (a file edited by hand cannot make the inbox show anything else)', async () => {

@@ -13,7 +13,7 @@ import { loadConfig } from '../src/canvas/index.js';
 import { UsageError } from '../src/errors.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { preview } from '../src/preview/index.js';
-import { OLDER_THAN_SENT } from '../src/send/approved.js';
+import { OLDER_THAN_SENT } from '../src/send/decide.js';
 import { send, sendApproved, type ApprovedSendOptions } from '../src/send/index.js';
 import type { ReportRow } from '../src/types.js';
 import { useSandbox } from './support/sandbox.js';

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { showName } from '../escape.js';
 import { checkPath, lstatOrUndefined, readRegularFile, writePrivateFile, type Refusal } from '../fsutil.js';
-import { isWellFormedKey } from '../plan/letter-key.js';
+import { fieldsSignature, isWellFormedKey } from '../plan/letter-key.js';
 import { parseCalendarDate } from '../templates/dates.js';
 import type { TemplateSet, TemplateSource } from '../templates/index.js';
 import { KEY_FIELDS, type Keys } from '../types.js';
@@ -51,7 +51,7 @@ export interface Batch {
   /** The templates folder (absolute path). */
   templatesDir: string;
   /** Each template used by a previewed row, with the files it was made from. */
-  templates: { name: string; sources: TemplateSource[] }[];
+  templates: BatchTemplate[];
   /** The date `{{today}}` gave in every letter, YYYY-MM-DD. */
   renderDate: string;
   /** When the preview run started (ISO time, UTC). Absent from batches written before it was recorded. */
@@ -60,6 +60,13 @@ export interface Batch {
   /** The run's notes shown at the top of the gallery (file, template and column names only). */
   warnings: string[];
   rows: BatchRow[];
+}
+
+/** A template a previewed row used: the files it was made from, and the signature of its merge fields (fieldsSignature; absent in older batches). */
+export interface BatchTemplate {
+  name: string;
+  sources: TemplateSource[];
+  fieldsSha256?: string;
 }
 
 export const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
@@ -79,7 +86,7 @@ export class BatchBuilder {
       version: BATCH_VERSION,
       csv: { path: resolve(run.csv), sha256: run.csvSha256 },
       templatesDir: resolve(run.templates.dir),
-      templates: names.map((name) => ({ name, sources: run.templates.sources(name) })),
+      templates: names.map((name) => ({ name, sources: run.templates.sources(name), fieldsSha256: fieldsSignature(run.templates.get(name).fields.all) })),
       renderDate: run.templates.renderDate,
       createdAt: run.createdAt,
       options: run.options,
@@ -174,7 +181,10 @@ function unreadableField(b: Partial<Batch>): string | undefined {
 }
 
 function isBatchTemplate(t: unknown): boolean {
-  return isObject(t) && isString(t.name) && Array.isArray(t.sources) && t.sources.every((s) => isObject(s) && isString(s.path) && isString(s.sha256) && HEX.test(s.sha256));
+  return (
+    isObject(t) && isString(t.name) && Array.isArray(t.sources) && t.sources.every((s) => isObject(s) && isString(s.path) && isString(s.sha256) && HEX.test(s.sha256)) &&
+    (t.fieldsSha256 === undefined || (isString(t.fieldsSha256) && HEX.test(t.fieldsSha256)))
+  );
 }
 
 function isBatchOptions(o: unknown): o is BatchOptions {

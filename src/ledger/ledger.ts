@@ -67,6 +67,11 @@ export interface FinishRequest {
   /** With `sent`: the sha256 (hex) of the exact content string sent (UTF-8), and the render date (YYYY-MM-DD). */
   contentSha256?: string;
   renderDate?: string;
+  /**
+   * With `sent`: the letter key of an earlier letter this one was sent in place of, after their
+   * template's merge fields changed (--resend-changed): that record is marked replaced by this key.
+   */
+  replaces?: string;
 }
 
 const FINISH_STATUSES: ReadonlySet<string> = new Set(['sent', 'failed', 'unknown']);
@@ -146,6 +151,7 @@ export class Ledger {
           run_id = s.run_id, created_at = s.created_at, updated_at = s.sent_at, sent_by = s.sent_by, fields_sha256 = s.fields_sha256
         FROM superseded s WHERE s.id = @id AND letters.letter_key = @letterKey AND letters.status = 'pending' AND letters.run_id = @runId`),
       restored: db.prepare(`UPDATE superseded SET restored_at = @now WHERE id = @id`),
+      replaced: db.prepare(`UPDATE letters SET replaced_by = @letterKey WHERE letter_key = @replaces AND status = 'sent' AND replaced_by IS NULL`),
       release: db.prepare(`UPDATE letters SET status = 'failed', updated_at = @now
         WHERE letter_key = @letterKey AND status = 'pending' AND run_id = @runId`),
     };
@@ -220,12 +226,12 @@ export class Ledger {
     return this.guard('reading letters', () => selectRecords(this.db, filter));
   }
 
-  /** Per template, the distinct signatures of merge fields its letters recorded sent were made with (fieldsSha256; unknown ones left out). */
+  /** Per template, the distinct signatures of merge fields its letters recorded sent (and not replaced) were made with (unknown ones left out). */
   fieldSignatures(): Map<string, Set<string>> {
     return this.guard('reading letters', () => selectFieldSignatures(this.db));
   }
 
-  /** The letters recorded sent with one of these templates to the same three keys, oldest first. */
+  /** The letters recorded sent with one of these templates to the same three keys, not replaced since, oldest first. */
   sentFor(letters: readonly ({ template: string } & Keys)[]): LedgerRecord[] {
     return this.guard('reading letters', () => selectSentFor(this.db, letters));
   }
@@ -251,7 +257,12 @@ export class Ledger {
       letterId: result.letterId ?? null, attempts: result.attempts, runId: this.runId,
       contentSha256: sent ? (result.contentSha256 ?? null) : null, renderDate: sent ? (result.renderDate ?? null) : null };
     if (result.status === 'failed' && this.superseding.has(letterKey)) return this.release(letterKey);
-    return this.settled(letterKey, this.enqueue<void>(() => this.held(letterKey, this.stmt.finish.run({ ...params, now: now() }).changes), false));
+    const replaces = sent ? result.replaces : undefined;
+    return this.settled(letterKey, this.enqueue<void>(() => {
+      const error = this.held(letterKey, this.stmt.finish.run({ ...params, now: now() }).changes);
+      if (error === undefined && replaces !== undefined) this.stmt.replaced.run({ letterKey, replaces });
+      return error;
+    }, false));
   }
 
   /**

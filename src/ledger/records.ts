@@ -160,22 +160,24 @@ export type AuditRecord = Omit<LedgerRecord, 'status' | 'runId' | 'pid' | 'lastR
   status: LedgerStatus | 'superseded';
 };
 
-/** Per template, the distinct non-null fields_sha256 of its sent letters. */
+/** Per template, the distinct non-null fields_sha256 of its sent letters not replaced since (replaced_by). */
 export function selectFieldSignatures(db: Database.Database): Map<string, Set<string>> {
   const rows = db
-    .prepare<[], { template: string; fieldsSha256: string }>("SELECT DISTINCT template, fields_sha256 AS fieldsSha256 FROM letters WHERE status = 'sent' AND fields_sha256 IS NOT NULL")
+    .prepare<[], { template: string; fieldsSha256: string }>(
+      "SELECT DISTINCT template, fields_sha256 AS fieldsSha256 FROM letters WHERE status = 'sent' AND fields_sha256 IS NOT NULL AND replaced_by IS NULL",
+    )
     .all();
   const byTemplate = new Map<string, Set<string>>();
   for (const { template, fieldsSha256 } of rows) byTemplate.set(template, (byTemplate.get(template) ?? new Set()).add(fieldsSha256));
   return byTemplate;
 }
 
-/** The records sent with one of these (template, three keys), oldest first. */
+/** The records sent with one of these (template, three keys) and not replaced since, oldest first. */
 export function selectSentFor(db: Database.Database, letters: readonly ({ template: string } & Keys)[]): LedgerRecord[] {
   const wanted = JSON.stringify(letters.map((l) => [l.template, l.patientKey, l.providerKey, l.practiceLocationKey]));
   return db
     .prepare<[string], Row>(
-      `${SELECT} WHERE status = 'sent' AND (template, patient_key, provider_key, practice_location_key) IN
+      `${SELECT} WHERE status = 'sent' AND replaced_by IS NULL AND (template, patient_key, provider_key, practice_location_key) IN
         (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)) ORDER BY updated_at`,
     )
     .all(wanted)

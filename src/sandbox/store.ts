@@ -31,8 +31,8 @@ function isString(v: unknown): v is string {
   return typeof v === 'string';
 }
 
-/** Parse one stored file; the file name must match the id inside. */
-function parseLetter(text: string, id: string): ReceivedLetter | string {
+/** Parse one stored file; the file name must match the id inside. `seq`: its place in arrival order, when the file has one. */
+function parseLetter(text: string, id: string): { letter: ReceivedLetter; seq: number } | string {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -48,7 +48,7 @@ function parseLetter(text: string, id: string): ReceivedLetter | string {
   }
   const letter: ReceivedLetter = { id, receivedAt, patientKey, providerKey, practiceLocationKey, content, size: Buffer.byteLength(content) };
   if (isString(approvalId) && APPROVAL_ID.test(approvalId)) letter.approvalId = approvalId;
-  return letter;
+  return { letter, seq: Number.isSafeInteger(r.seq) && (r.seq as number) >= 0 ? (r.seq as number) : 0 };
 }
 
 /** Open (creating 0700 if missing) a store folder and load its letters. Throws on an unusable folder. */
@@ -63,7 +63,7 @@ export function openStore(folder: string): LetterStore {
     );
   }
 
-  const loaded: { letter: ReceivedLetter; name: string }[] = [];
+  const loaded: { letter: ReceivedLetter; seq: number; name: string }[] = [];
   const skipped: string[] = [];
   for (const name of readdirSync(dir).sort()) {
     const m = LETTER_FILE.exec(name);
@@ -78,9 +78,11 @@ export function openStore(folder: string): LetterStore {
     }
     const parsed = parseLetter(text, m[1] ?? '');
     if (typeof parsed === 'string') skipped.push(`${name}: ${parsed}`);
-    else loaded.push({ letter: parsed, name });
+    else loaded.push({ ...parsed, name });
   }
-  loaded.sort((a, b) => Date.parse(a.letter.receivedAt) - Date.parse(b.letter.receivedAt) || (a.name < b.name ? -1 : 1));
+  // Arrival order: letters received in the same millisecond keep theirs by their sequence number.
+  loaded.sort((a, b) => Date.parse(a.letter.receivedAt) - Date.parse(b.letter.receivedAt) || a.seq - b.seq || (a.name < b.name ? -1 : 1));
+  let seq = loaded.reduce((max, l) => Math.max(max, l.seq), 0);
 
   return {
     dir,
@@ -89,7 +91,8 @@ export function openStore(folder: string): LetterStore {
     save(letter) {
       const file = join(dir, `${letter.id}.json`);
       const { id, receivedAt, patientKey, providerKey, practiceLocationKey, content, size, approvalId } = letter;
-      writePrivateFile(file, JSON.stringify({ id, receivedAt, patientKey, providerKey, practiceLocationKey, size, approvalId, content }, null, 2) + '\n', { replace: true });
+      const record = { id, receivedAt, seq: ++seq, patientKey, providerKey, practiceLocationKey, size, approvalId, content };
+      writePrivateFile(file, JSON.stringify(record, null, 2) + '\n', { replace: true });
     },
     clear() {
       for (const name of readdirSync(dir)) if (OWN_FILE.test(name)) removeFile(join(dir, name));

@@ -13,8 +13,9 @@ import { CanvasLettersError } from '../errors.js';
 import { showName } from '../escape.js';
 import { readRegularFile } from '../fsutil.js';
 import type { Ledger, LedgerRecord } from '../ledger/ledger.js';
-import { decideLetters, type DecideOptions, type Decisions } from './decide.js';
-import { changedRows, earlierLetters, reshapedTemplates, type SentLetter } from './changed.js';
+import { OLDER_THAN_SENT, decideLetters, type DecideOptions, type Decisions } from './decide.js';
+import { changedRows, type SentLetter } from './changed.js';
+import { earlierCandidates, pick, reshapedTemplates, type EarlierLetter } from './reshaped.js';
 import { parseMapOptions } from '../input/mapping.js';
 import { validateBatch, type Plan, type PlannedRow } from '../plan/validate.js';
 import { isDateOrder, TemplateSet } from '../templates/index.js';
@@ -36,11 +37,11 @@ export function approvedSource(a: ApprovedBatch, templates?: TemplateSet): PassS
 async function* approvedRows(a: ApprovedBatch, templates: TemplateSet | undefined): AsyncGenerator<SendRow> {
   const letters = new Map(a.letters.map((l) => [l.row, l]));
   const others = new Map(a.notApproved.map((r) => [r.row, r]));
-  const signatures = templates ? fieldSignatures(templates) : undefined;
+  const signatures = fieldSignatures(a.batch, templates);
   for (let row = 1; row <= a.rows; row++) {
     const letter = letters.get(row);
     if (letter) {
-      const fieldsSha256 = signatures?.(letter.template);
+      const fieldsSha256 = signatures(letter.template);
       yield { planned: planned(letter), letter: { templateName: letter.template, content: readLetter(a.dir, letter), ...(fieldsSha256 !== undefined && { fieldsSha256 }) } };
       continue;
     }
@@ -70,25 +71,27 @@ function readLetter(dir: string, l: ApprovedLetter): string {
  * The ledger's decision for each approved letter, by decide.ts's rules: send, already sent (the
  * same letter, or one that now differs: skipped, or with `resendChanged` sent again), unknown, over
  * the limit. A letter sent before differs when its recorded sha256 is not the approved file's; a
- * letter whose key was never sent differs from one sent with its template to the same keys before
- * the template's fields were edited (`templates`: the batch's, when still the ones sealed).
+ * letter whose key was never sent is matched to one sent with its template to the same keys
+ * under other fields (reshaped.ts), by the fields signature batch.json sealed. A letter sent after
+ * the preview is newer than the approved file: never replaced by it.
  */
 export async function decideApproved(a: ApprovedBatch, ledger: Pick<Ledger, 'lookup' | 'fieldSignatures' | 'sentFor'>, o: Omit<DecideOptions, 'differing' | 'reshaped'>, templates?: TemplateSet): Promise<Decisions> {
   const notes = new Map<number, string>();
   const decided = await decideLetters(a.letters, a.rows, ledger, {
     ...o,
     differing: (sent) => approvedChanges(a, sent, templates, notes),
-    reshaped: (toSend) => Promise.resolve(templates ? approvedReshaped(a, ledger, toSend, templates) : new Map()),
+    reshaped: (toSend) => Promise.resolve(approvedReshaped(a, ledger, toSend, templates)),
   });
   return { ...decided, notes };
 }
 
-/** Said of an approved letter older than the one sent since: it is skipped, never sent again. */
-export const OLDER_THAN_SENT = 'the approved letter is older than the one sent (that letter was made after this preview): it is never sent in its place';
-
-/** A letter recorded sent after the batch was made (rendered on a later day, or sent after the preview ran): the approved file is the older letter. */
-function sentAfterPreview(batch: Batch, was: SentLetter): boolean {
-  return was.renderDate > batch.renderDate || (batch.createdAt !== undefined && was.sentAt !== undefined && was.sentAt > batch.createdAt);
+/**
+ * A letter recorded sent after the batch was made (rendered on a later day, or sent after the
+ * preview ran; for a batch.json without that time, after the approval): the approved file is older.
+ */
+function sentAfterPreview(a: ApprovedBatch, was: Pick<SentLetter, 'renderDate' | 'sentAt'>): boolean {
+  const made = a.batch.createdAt ?? a.approval.approvedAt;
+  return was.renderDate > a.batch.renderDate || (was.sentAt !== undefined && was.sentAt > made);
 }
 
 /** The batch's templates, loaded at its render date, when every one used is still the one batch.json sealed. */
@@ -109,9 +112,12 @@ export function sealedTemplates(batch: Batch): TemplateSet | undefined {
   return batch.templates.every(sealed) ? set : undefined;
 }
 
-/** Each template's fields signature, by name (undefined for one that does not load). */
-function fieldSignatures(templates: TemplateSet): (name: string) => string | undefined {
+/** Each template's fields signature as the preview made its letters: batch.json's, else (older batches) its sealed templates'. */
+function fieldSignatures(batch: Batch, templates: TemplateSet | undefined): (name: string) => string | undefined {
+  const sealed = new Map(batch.templates.map((t) => [t.name, t.fieldsSha256]));
   return (name) => {
+    const sig = sealed.get(name);
+    if (sig !== undefined || templates === undefined) return sig;
     try {
       return fieldsSignature(templates.get(name).fields.all);
     } catch {
@@ -120,13 +126,22 @@ function fieldSignatures(templates: TemplateSet): (name: string) => string | und
   };
 }
 
-/** The approved letters to send that a letter of their template to the same keys, with other fields, was sent before (reshapedRows, for a batch). */
-function approvedReshaped(a: ApprovedBatch, ledger: Pick<Ledger, 'fieldSignatures' | 'sentFor'>, toSend: readonly number[], templates: TemplateSet): Map<number, LedgerRecord> {
-  const current = reshapedTemplates(ledger, (name) => templates.get(name).fields.all);
-  if (current.size === 0) return new Map();
+/** The approved letters to send matched to a letter of their template sent to the same keys under other fields (reshaped.ts, for a batch: no render). */
+function approvedReshaped(a: ApprovedBatch, ledger: Pick<Ledger, 'fieldSignatures' | 'sentFor'>, toSend: readonly number[], templates: TemplateSet | undefined): Map<number, EarlierLetter> {
+  const current = reshapedTemplates(ledger, fieldSignatures(a.batch, templates));
+  const found = new Map<number, EarlierLetter>();
+  if (current.size === 0) return found;
   const wanted = new Set(toSend);
-  const letters = a.letters.filter((l) => wanted.has(l.row) && current.has(l.template)).map((l) => ({ row: l.row, template: l.template, ...l.keys }));
-  return earlierLetters(ledger, letters, current);
+  const sourceFile = a.batch.csv.path;
+  const byRow = new Map(a.letters.filter((l) => wanted.has(l.row) && current.has(l.template)).map((l) => [l.row, l]));
+  const letters = [...byRow.values()].map((l) => ({ row: l.row, template: l.template, ...l.keys, sourceFile }));
+  for (const [row, candidates] of earlierCandidates(ledger, letters, current)) {
+    const l = byRow.get(row)!;
+    const same = (rec: LedgerRecord) => rec.renderDate === a.batch.renderDate && rec.contentSha256 === l.sha256;
+    const older = (rec: LedgerRecord) => rec.renderDate !== undefined && sentAfterPreview(a, { renderDate: rec.renderDate, sentAt: rec.updatedAt });
+    found.set(row, pick({ row, template: l.template, ...l.keys, sourceFile }, candidates, same, older));
+  }
+  return found;
 }
 
 /**
@@ -141,7 +156,7 @@ async function approvedChanges(a: ApprovedBatch, sent: ReadonlyMap<number, SentL
   const otherDay = new Map<number, SentLetter>();
   for (const [row, was] of sent) {
     if (was.contentSha256 === sha.get(row)) continue;
-    if (sentAfterPreview(a.batch, was)) older.set(row, OLDER_THAN_SENT);
+    if (sentAfterPreview(a, was)) older.set(row, OLDER_THAN_SENT);
     else if (was.renderDate === a.batch.renderDate) differ.add(row);
     else otherDay.set(row, was);
   }

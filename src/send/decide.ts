@@ -10,7 +10,8 @@ import type { Ledger, LedgerRecord } from '../ledger/ledger.js';
 import { currentResolution } from '../ledger/records.js';
 import type { ReportRow } from '../types.js';
 import type { Plan, PlannedRow } from '../plan/validate.js';
-import { changedRows, reshapedRows, type SentLetter } from './changed.js';
+import { changedRows, type SentLetter } from './changed.js';
+import { reshapedRows, type EarlierLetter } from './reshaped.js';
 
 /** What to do with a ready row, decided from the ledger before the pass. */
 export enum Decision {
@@ -31,17 +32,20 @@ export interface Decisions {
   /** Rows whose letter now differs from the one sent (Changed, Resend, or over the limit): the content sha256 the ledger recorded. */
   changed: Map<number, string>;
   /**
-   * Of `changed`, rows whose letter key was never sent, but a letter of the same template to the
-   * same three keys was, before the template's merge fields were edited (so every row's key is
-   * new): that earlier record.
+   * Rows whose letter key was never sent, but a letter of the same template to the same three keys
+   * was, before the template's merge fields were edited (so every row's key is new): that earlier
+   * letter, and what the row is to it (reshaped.ts). Those that differ are also in `changed`.
    */
-  earlier: Map<number, LedgerRecord>;
+  earlier: Map<number, EarlierLetter>;
   /** Rows already sent (AlreadySent) with a note for their `error` (send --approved: the approved letter is older than the one sent). */
   notes?: Map<number, string>;
 }
 
 /** Appended to a changed row's `already sent` error. */
 export const NOW_DIFFERS = 'the letter now differs from the one sent';
+
+/** Said of an approved letter older than the one sent since (send --approved): it is skipped, never sent again. */
+export const OLDER_THAN_SENT = 'the approved letter is older than the one sent (that letter was made after this preview): it is never sent in its place';
 
 const UNKNOWN_BEFORE =
   'earlier outcome unknown (ledger): check the patient chart in Canvas, then record what you found with canvas-letters ledger resolve (--sent or --not-sent), or send every unknown row again with --resend-unknown';
@@ -63,14 +67,16 @@ export function ledgerDecision(rec: LedgerRecord | undefined, resendUnknown: boo
  * this letter of its template to the same keys was, before the template's fields changed. `note`:
  * added to an already-sent row's error (Decisions.notes).
  */
-export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, resendUnknown: boolean, changedFrom?: string, earlier?: LedgerRecord, note?: string): ReportRow | undefined {
-  if (rec === undefined && earlier !== undefined) {
+export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, resendUnknown: boolean, changedFrom?: string, earlier?: EarlierLetter, note?: string): ReportRow | undefined {
+  const decision = ledgerDecision(rec, resendUnknown);
+  if (decision === undefined && earlier !== undefined) {
+    const was = earlier.record;
+    const why = { same: 'the letter is the same', differs: NOW_DIFFERS, older: OLDER_THAN_SENT }[earlier.kind];
     return reportRow(p, 'skipped', {
-      error: `already sent (ledger: ${alreadySentBy(earlier)}); ${NOW_DIFFERS} (its template's merge fields changed since, so its letter key is new)`,
-      ...(earlier.letterId ? { letterId: earlier.letterId } : {}),
+      error: `already sent (ledger: ${alreadySentBy(was)}); ${why} (its template's merge fields changed since, so its letter key is new)`,
+      ...(was.letterId ? { letterId: was.letterId } : {}),
     });
   }
-  const decision = ledgerDecision(rec, resendUnknown);
   if (decision === Decision.AlreadySent) {
     const differs = changedFrom !== undefined && rec!.contentSha256 === changedFrom;
     const why = differs ? NOW_DIFFERS : note;
@@ -119,8 +125,8 @@ export interface DecideOptions {
   resendChanged: boolean;
   /** Of the rows recorded sent with a sha256 and render date, those whose letter would now differ. */
   differing: (sent: ReadonlyMap<number, SentLetter>) => Promise<Set<number>>;
-  /** Of the rows to send (their key never sent), those sent before under another key as their template's fields changed: the earlier record. */
-  reshaped?: (toSend: readonly number[]) => Promise<Map<number, LedgerRecord>>;
+  /** Of the rows to send (their key never sent), those matched to a letter sent before under other fields of their template (reshaped.ts). */
+  reshaped?: (toSend: readonly number[]) => Promise<Map<number, EarlierLetter>>;
 }
 
 /**
@@ -141,9 +147,9 @@ export async function decideLetters(letters: readonly KeyedRow[], rows: number, 
   const differ = sent.size > 0 ? await o.differing(sent) : new Set<number>();
   const changed = new Map([...differ].map((row) => [row, sent.get(row)!.contentSha256]));
   const toSend = letters.filter(({ row }) => decisions[row] === 0).map(({ row }) => row);
-  const earlier = o.reshaped && toSend.length > 0 ? await o.reshaped(toSend) : new Map<number, LedgerRecord>();
-  for (const [row, rec] of earlier) {
-    changed.set(row, rec.contentSha256 ?? '');
+  const earlier = o.reshaped && toSend.length > 0 ? await o.reshaped(toSend) : new Map<number, EarlierLetter>();
+  for (const [row, e] of earlier) {
+    if (e.kind === 'differs') changed.set(row, e.record.contentSha256 ?? '');
     decisions[row] = Decision.AlreadySent;
   }
   const tally = new Tally(o.limit);

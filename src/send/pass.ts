@@ -18,6 +18,7 @@ import { sendWithRetry, type CanvasClient, type LetterResult, type TokenSource }
 import type { FinishRequest, Ledger, LedgerRecord } from '../ledger/ledger.js';
 import { fieldsSignature } from '../plan/letter-key.js';
 import { contentSha256 } from './changed.js';
+import type { EarlierLetter } from './reshaped.js';
 import { Decision, ledgerVerdict } from './decide.js';
 import { RateLimiter } from './rate-limit.js';
 import { Recorder, ledgerMessage, messageOf, type RecordRetry, type UnrecordedRow } from './record.js';
@@ -96,8 +97,8 @@ export interface SenderOptions {
   resendUnknown?: boolean;
   /** Rows recorded sent whose letter now differs (Changed, Resend): the content sha256 the ledger recorded (decideRows). */
   changed?: ReadonlyMap<number, string>;
-  /** Of `changed`, rows whose key is new because their template's fields changed: the earlier letter's record (Decisions.earlier). */
-  earlier?: ReadonlyMap<number, LedgerRecord>;
+  /** Rows whose key is new because their template's fields changed: the earlier letter they were matched to (Decisions.earlier). */
+  earlier?: ReadonlyMap<number, EarlierLetter>;
   /** Notes for rows already sent (Decisions.notes). */
   notes?: ReadonlyMap<number, string>;
   /** Aborting stops starting letters (Ctrl-C); requests in flight finish and are recorded. */
@@ -359,9 +360,16 @@ class SendPass {
     }
   }
 
-  /** For a row sent again with --resend-changed: the content sha256 of the letter it supersedes. */
+  /** For a row sent again under its own key with --resend-changed: the content sha256 of the letter it supersedes. */
   private resentFrom(planned: PlannedRow): string | undefined {
-    return this.o.decisions[planned.row] === Decision.Resend ? this.o.changed?.get(planned.row) : undefined;
+    if (this.o.decisions[planned.row] !== Decision.Resend || this.o.earlier?.has(planned.row)) return undefined;
+    return this.o.changed?.get(planned.row);
+  }
+
+  /** For a row sent with --resend-changed in place of a letter of other fields (a new key): that letter's key. */
+  private replacing(planned: PlannedRow): string | undefined {
+    const e = this.o.earlier?.get(planned.row);
+    return this.o.decisions[planned.row] === Decision.Resend && e?.kind === 'differs' ? e.record.letterKey : undefined;
   }
 
   /**
@@ -370,7 +378,8 @@ class SendPass {
    */
   private async settle(planned: PlannedRow, result: LetterResult, content: string): Promise<void> {
     const letterKey = planned.letterKey!;
-    const resent = this.resentFrom(planned) !== undefined;
+    const replaces = this.replacing(planned);
+    const resent = this.resentFrom(planned) !== undefined || replaces !== undefined;
     const http = { ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}), attempts: result.attempts };
     const record = (req: FinishRequest, outcome: string) =>
       this.recorder.ledger(() => this.o.ledger.finish(letterKey, req), { row: planned.row, letterKey, outcome });
@@ -378,7 +387,7 @@ class SendPass {
       case 'sent': {
         const outcome = result.letterId ? `sent, Canvas letter id ${result.letterId}` : 'sent (Canvas gave no letter id)';
         const sentLetter = { contentSha256: contentSha256(content), renderDate: this.o.source.renderDate };
-        const ok = await record({ status: 'sent', httpStatus: result.httpStatus, letterId: result.letterId, attempts: result.attempts, ...sentLetter }, outcome);
+        const ok = await record({ status: 'sent', httpStatus: result.httpStatus, letterId: result.letterId, attempts: result.attempts, ...sentLetter, ...(replaces && { replaces }) }, outcome);
         const settleNote = `Canvas created it${result.letterId ? ` (letter id ${result.letterId})` : ''}: never send it again with --resend-unknown`;
         const error = withNote(resent ? RESENT : undefined, ok ? undefined : unrecordedNote(settleNote));
         this.finish(reportRow(planned, 'sent', { ...http, ...(result.letterId ? { letterId: result.letterId } : {}), ...(error !== undefined && { error }) }));
