@@ -134,6 +134,30 @@ describe('changed letters, end to end', () => {
     expect(box.sandbox.letters).toHaveLength(6);
   });
 
+  it('after an optional block is added, the row that renders the letter sent is that letter (recorded so), and a new letter to the same patient is held once, then sent: never a second copy', async () => {
+    const patient = { patientKey: 'c'.repeat(31) + '1' };
+    writeFileSync(join(dir, 'batch.csv'), juryCsv(1, { fields: () => ({ room: '' }) }));
+    expect((await send('out1')).code).toBe(0);
+    const template = join(dir, 'templates', 'jury-duty.hbs');
+    writeFileSync(template, readFileSync(template, 'utf8').replace('{{today}}</p>', '{{today}}</p>{{#if room}}<p>Room {{room}}</p>{{/if}}'));
+    // Row 1 as before (no room: the same letter); row 2 a new summons for the same patient.
+    writeFileSync(join(dir, 'batch.csv'), juryCsv(2, { fields: (i) => ({ room: i === 0 ? '' : '12', ...(i === 1 && { ...patient, summonsDate: '2027-02-01' }) }) }));
+    const second = await send('out2');
+    expect(second.code, second.stderr).toBe(0);
+    expect(report('out2').map((r) => [r.status, r.error])).toEqual([
+      ['skipped', expect.stringMatching(/^already sent \(ledger: .+\); the letter is the same \(its template's merge fields changed since, so its letter key is new\)$/)],
+      ['skipped', expect.stringMatching(/^already sent \(ledger: .+\); the letter now differs from the one sent \(its template's merge fields changed since, so its letter key is new\)$/)],
+    ]);
+    expect(box.sandbox.letters).toHaveLength(1);
+    const third = await send('out3');
+    expect(third.code, third.stderr).toBe(0);
+    expect(report('out3').map((r) => [r.status, r.error])).toEqual([['skipped', expect.stringMatching(/^already sent \(ledger: [^;]+\)$/)], ['sent', '']]);
+    expect(box.sandbox.letters.map((l) => l.content.includes('Room 12'))).toEqual([false, true]);
+    expect((await send('out4')).code).toBe(0);
+    expect(report('out4').map((r) => r.status)).toEqual(['skipped', 'skipped']);
+    expect(box.sandbox.letters).toHaveLength(2);
+  });
+
   it('a resend Canvas refuses keeps the earlier letter recorded as sent: the next plain run skips it with the note again', async () => {
     writeFileSync(join(dir, 'batch.csv'), juryCsv(2));
     expect((await send('out1')).code).toBe(0);

@@ -15,6 +15,7 @@ import { Ledger } from '../src/ledger/ledger.js';
 import { planRows } from '../src/plan/replay.js';
 import { validateBatch, type Plan } from '../src/plan/validate.js';
 import { fieldsSignature } from '../src/plan/letter-key.js';
+import { changedNote } from '../src/report/rows.js';
 import { contentSha256 } from '../src/send/changed.js';
 import { Decision, NOW_DIFFERS, decideRows, ledgerVerdict } from '../src/send/decide.js';
 import { tempDir } from './support/cli.js';
@@ -169,6 +170,14 @@ describe('changed letters', () => {
     // Nor does its letter key, made new by a field added, find it: a ledger of before schema 4 cannot tell.
     writeFileSync(join(p.templatesDir, 'note.hbs'), '<p>Hello {{patientName}} of {{clinic}}</p>\n');
     expect((await decide(p, ledgerFile)).counts[Decision.Send]).toBe(2);
+  });
+});
+
+describe('the changed rows in the confirmation and the summary', () => {
+  it('says how many were sent again and how many --limit left out', () => {
+    expect(changedNote(3, undefined)).toBe('skipped; --resend-changed sends them again');
+    expect(changedNote(3, 3)).toBe('sent again as new letters: --resend-changed');
+    expect(changedNote(3, 1)).toBe('1 sent again as new letters (--resend-changed), 2 over --limit');
   });
 });
 

@@ -13,6 +13,7 @@ import type { Preflight, Refusal, WriteFailure } from '../send/index.js';
 import type { SendProgress } from '../send/pass.js';
 import type { AppliedConfig } from './config.js';
 import { batchInput, ledgerInput, printPlanNotes, printSummary, say, type SendFlags } from './shared.js';
+import { changedNote } from '../report/rows.js';
 
 export async function runSend(csv: string | undefined, flags: SendFlags, config?: AppliedConfig): Promise<number> {
   if (csv !== undefined && flags.approved !== undefined) {
@@ -153,9 +154,7 @@ function describe(p: Preflight): string {
   }
   const notes: string[] = [];
   if (p.alreadySent) notes.push(`${p.alreadySent} already sent (skipped)`);
-  if (p.changed) {
-    notes.push(`${p.changed} already sent but now different ${p.resendChanged ? '(sent again as new letters: --resend-changed)' : '(skipped; --resend-changed sends them again)'}`);
-  }
+  if (p.changed) notes.push(`${p.changed} already sent but now different (${changedNote(p.changed, p.resendChanged ? p.resent : undefined)})`);
   if (p.unknown) notes.push(`${p.unknown} with an unknown earlier outcome (not resent)`);
   if (p.invalid) notes.push(`${p.invalid} invalid (not sent)`);
   if (p.duplicates) notes.push(`${p.duplicates} duplicate rows (skipped)`);

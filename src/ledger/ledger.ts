@@ -152,6 +152,18 @@ export class Ledger {
         FROM superseded s WHERE s.id = @id AND letters.letter_key = @letterKey AND letters.status = 'pending' AND letters.run_id = @runId`),
       restored: db.prepare(`UPDATE superseded SET restored_at = @now WHERE id = @id`),
       replaced: db.prepare(`UPDATE letters SET replaced_by = @letterKey WHERE letter_key = @replaces AND status = 'sent' AND replaced_by IS NULL`),
+      adopt: db.prepare(`INSERT INTO letters (letter_key, status, patient_key, provider_key, practice_location_key, template,
+          http_status, letter_id, attempts, source_file, source_row, run_id, pid, created_at, updated_at, content_sha256,
+          render_date, approval_id, approver, sent_by, fields_sha256)
+        SELECT @letterKey, 'sent', patient_key, provider_key, practice_location_key, template, http_status, letter_id, attempts,
+          @sourceFile, @row, @runId, @pid, created_at, updated_at, content_sha256, render_date, approval_id, approver, sent_by, @fieldsSha256
+        FROM letters WHERE letter_key = @earlier AND status = 'sent' AND replaced_by IS NULL
+        ON CONFLICT (letter_key) DO UPDATE SET status = 'sent', http_status = excluded.http_status, letter_id = excluded.letter_id,
+          attempts = excluded.attempts, source_file = excluded.source_file, source_row = excluded.source_row,
+          run_id = excluded.run_id, pid = excluded.pid, created_at = excluded.created_at, updated_at = excluded.updated_at,
+          content_sha256 = excluded.content_sha256, render_date = excluded.render_date, approval_id = excluded.approval_id,
+          approver = excluded.approver, sent_by = excluded.sent_by, fields_sha256 = excluded.fields_sha256
+        WHERE letters.status = 'failed'`),
       release: db.prepare(`UPDATE letters SET status = 'failed', updated_at = @now
         WHERE letter_key = @letterKey AND status = 'pending' AND run_id = @runId`),
     };
@@ -224,6 +236,21 @@ export class Ledger {
   /** The records a filter selects (ledger list, ledger export), oldest first. */
   records(filter: RecordFilter = {}): LedgerRecord[] {
     return this.guard('reading letters', () => selectRecords(this.db, filter));
+  }
+
+  /**
+   * A row whose key is new (its template's fields were edited) renders the exact bytes of an earlier
+   * letter: it is that letter. Its key is recorded sent as a copy of that letter's record (its letter
+   * id, sha256 and times; this row's file, row and fields signature), and the earlier one marked
+   * replaced by it. Nothing happens when the key is already recorded (other than failed), or the
+   * earlier letter is no longer sent and unreplaced. Resolves when durable.
+   */
+  adopt(req: { letterKey: string; earlier: string; sourceFile: string; row: number; fieldsSha256?: string }): Promise<void> {
+    return this.enqueue<void>(() => {
+      const params = { ...req, fieldsSha256: req.fieldsSha256 ?? null, runId: this.runId, pid: process.pid };
+      if (this.stmt.adopt.run(params).changes > 0) this.stmt.replaced.run({ letterKey: req.letterKey, replaces: req.earlier });
+      return undefined;
+    }, false);
   }
 
   /** Per template, the distinct signatures of merge fields its letters recorded sent (and not replaced) were made with (unknown ones left out). */

@@ -27,3 +27,10 @@ export function refusedRow(plan: Plan, p: PlannedRow): ReportRow {
 export function unreadRow(row: number, why: string): ReportRow {
   return { row, status: 'not_attempted', patientKey: '', providerKey: '', practiceLocationKey: '', template: '', error: why };
 }
+
+/** What became of the rows already sent whose letter now differs: skipped, or (`resent`: with --resend-changed) how many were sent again, the rest over --limit. */
+export function changedNote(changed: number, resent: number | undefined): string {
+  if (resent === undefined) return 'skipped; --resend-changed sends them again';
+  if (resent === changed) return 'sent again as new letters: --resend-changed';
+  return `${resent} sent again as new letters (--resend-changed), ${changed - resent} over --limit`;
+}

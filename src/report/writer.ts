@@ -17,6 +17,7 @@ import {
 } from '../types.js';
 import type { ExitCode } from '../errors.js';
 import { showName } from '../escape.js';
+import { changedNote } from './rows.js';
 
 export const REPORT_CSV = 'report.csv';
 export const REPORT_JSON = 'report.json';
@@ -50,8 +51,9 @@ export interface ReportSummary {
    * partial or stylesheet), when there were any: skipped, or sent again with `resendChanged`.
    */
   changed?: number;
-  /** send --resend-changed: the `changed` rows were sent again as new letters. */
+  /** send --resend-changed: the `changed` rows were sent again as new letters (`resent` of them were to be, the rest over --limit). */
   resendChanged?: boolean;
+  resent?: number;
   /** The config file (absolute path) and job the run took its options from, when it did (not in report.csv). */
   config?: { file: string; job?: string };
   /** `send --approved`: the approval the letters were sent under, who approved them, and the preview folder (absolute). */
@@ -207,9 +209,7 @@ export function formatConfigUsed(c: NonNullable<ReportSummary['config']>): strin
 export function formatSummary(s: ReportSummary, files: { gallery?: string } = {}): string {
   const lines = [`${s.command}: ${formatCounts(s)}`];
   if (s.stopReason) lines.push(`stopped: ${s.stopReason}`);
-  if (s.changed) {
-    lines.push(`${s.changed} already sent but now different ${s.resendChanged ? '(sent again as new letters: --resend-changed)' : '(skipped; --resend-changed sends them again)'}`);
-  }
+  if (s.changed) lines.push(`${s.changed} already sent but now different (${changedNote(s.changed, s.resendChanged ? (s.resent ?? 0) : undefined)})`);
   if (s.config) lines.push(formatConfigUsed(s.config));
   if (s.approval) lines.push(`approved by ${showName(s.approval.approver)} (approval ${s.approval.id}, ${showName(s.approval.dir)})`);
   lines.push(`report: ${s.reportCsv}`);

@@ -80,7 +80,7 @@ export async function decideApproved(a: ApprovedBatch, ledger: Pick<Ledger, 'loo
   const decided = await decideLetters(a.letters, a.rows, ledger, {
     ...o,
     differing: (sent) => approvedChanges(a, sent, templates, notes),
-    reshaped: (toSend) => Promise.resolve(approvedReshaped(a, ledger, toSend, templates)),
+    reshaped: (toSend) => approvedReshaped(a, ledger, toSend, templates),
   });
   return { ...decided, notes };
 }
@@ -126,20 +126,33 @@ function fieldSignatures(batch: Batch, templates: TemplateSet | undefined): (nam
   };
 }
 
-/** The approved letters to send matched to a letter of their template sent to the same keys under other fields (reshaped.ts, for a batch: no render). */
-function approvedReshaped(a: ApprovedBatch, ledger: Pick<Ledger, 'fieldSignatures' | 'sentFor'>, toSend: readonly number[], templates: TemplateSet | undefined): Map<number, EarlierLetter> {
+/**
+ * The approved letters to send matched to a letter of their template sent to the same keys under
+ * other fields (reshaped.ts, for a batch). A letter is that earlier one when its bytes are the
+ * same, or when the CSV's row, rendered with the sealed templates at that letter's date, gives the
+ * bytes it recorded (differOnTheirDay); otherwise it differs, or, sent after the preview, is newer.
+ */
+async function approvedReshaped(a: ApprovedBatch, ledger: Pick<Ledger, 'fieldSignatures' | 'sentFor'>, toSend: readonly number[], templates: TemplateSet | undefined): Promise<Map<number, EarlierLetter>> {
   const current = reshapedTemplates(ledger, fieldSignatures(a.batch, templates));
   const found = new Map<number, EarlierLetter>();
   if (current.size === 0) return found;
   const wanted = new Set(toSend);
   const sourceFile = a.batch.csv.path;
+  const keyed = (l: ApprovedLetter) => ({ row: l.row, template: l.template, ...l.keys, sourceFile });
   const byRow = new Map(a.letters.filter((l) => wanted.has(l.row) && current.has(l.template)).map((l) => [l.row, l]));
-  const letters = [...byRow.values()].map((l) => ({ row: l.row, template: l.template, ...l.keys, sourceFile }));
-  for (const [row, candidates] of earlierCandidates(ledger, letters, current)) {
+  const older = (rec: LedgerRecord) => rec.renderDate !== undefined && sentAfterPreview(a, { renderDate: rec.renderDate, sentAt: rec.updatedAt });
+  const toRender = new Map<number, SentLetter>();
+  for (const [row, candidates] of earlierCandidates(ledger, [...byRow.values()].map(keyed), current)) {
     const l = byRow.get(row)!;
-    const same = (rec: LedgerRecord) => rec.renderDate === a.batch.renderDate && rec.contentSha256 === l.sha256;
-    const older = (rec: LedgerRecord) => rec.renderDate !== undefined && sentAfterPreview(a, { renderDate: rec.renderDate, sentAt: rec.updatedAt });
-    found.set(row, pick({ row, template: l.template, ...l.keys, sourceFile }, candidates, same, older));
+    const e = pick(keyed(l), candidates, (rec) => rec.contentSha256 === l.sha256, older);
+    found.set(row, e);
+    if (e.kind === 'differs' && e.record.contentSha256 !== undefined && e.record.renderDate !== undefined) {
+      toRender.set(row, { contentSha256: e.record.contentSha256, renderDate: e.record.renderDate });
+    }
+  }
+  if (toRender.size > 0) {
+    const differ = await differOnTheirDay(a, toRender, templates);
+    for (const row of toRender.keys()) if (!differ.has(row)) found.set(row, { ...found.get(row)!, kind: 'same' });
   }
   return found;
 }

@@ -137,17 +137,18 @@ export interface DecideOptions {
 export async function decideLetters(letters: readonly KeyedRow[], rows: number, ledger: Pick<Ledger, 'lookup'>, o: DecideOptions): Promise<Decisions> {
   const decisions = new Uint8Array(rows + 1);
   const sent = new Map<number, SentLetter>();
+  const fresh: number[] = []; // to send, their own key never claimed or failed: matched against letters of other fields
   for (const [{ row }, rec] of withRecords(letters, ledger)) {
     const d = ledgerDecision(rec, o.resendUnknown);
     decisions[row] = d ?? 0;
+    if (d === undefined && (rec === undefined || rec.status === 'failed')) fresh.push(row);
     if (d === Decision.AlreadySent && rec?.contentSha256 !== undefined && rec.renderDate !== undefined) {
       sent.set(row, { contentSha256: rec.contentSha256, renderDate: rec.renderDate, sentAt: rec.updatedAt });
     }
   }
   const differ = sent.size > 0 ? await o.differing(sent) : new Set<number>();
   const changed = new Map([...differ].map((row) => [row, sent.get(row)!.contentSha256]));
-  const toSend = letters.filter(({ row }) => decisions[row] === 0).map(({ row }) => row);
-  const earlier = o.reshaped && toSend.length > 0 ? await o.reshaped(toSend) : new Map<number, EarlierLetter>();
+  const earlier = o.reshaped && fresh.length > 0 ? await o.reshaped(fresh) : new Map<number, EarlierLetter>();
   for (const [row, e] of earlier) {
     if (e.kind === 'differs') changed.set(row, e.record.contentSha256 ?? '');
     decisions[row] = Decision.AlreadySent;

@@ -256,7 +256,7 @@ async function sendPlan(opts: RunOptions, input: RunInput, ledger: Ledger, start
   const add = (row: ReportRow) => report.add(row);
   const run = {
     command: 'send', csv: input.csv, out: opts.out, startedAt,
-    ...(changed.size > 0 && { changed: changed.size, ...(resendChanged && { resendChanged }) }),
+    ...(changed.size > 0 && { changed: changed.size, ...(resendChanged && { resendChanged, resent: counts[Decision.Resend] }) }),
     ...(opts.configUsed && { config: opts.configUsed }),
     ...(input.approval && { approval: input.approval }),
     ...(input.warnings?.length && { warnings: [...input.warnings] }),
@@ -339,7 +339,7 @@ function stopped(outcome: SenderOutcome): RunEnd {
 }
 
 /** The summary's fields of a run that ended so. */
-function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt' | 'config' | 'approval' | 'changed' | 'resendChanged' | 'warnings'>, end: RunEnd): SummaryBase {
+function summaryBase(run: Pick<SummaryBase, 'command' | 'csv' | 'out' | 'startedAt' | 'config' | 'approval' | 'changed' | 'resendChanged' | 'resent' | 'warnings'>, end: RunEnd): SummaryBase {
   return {
     ...run,
     refused: end.refusal !== undefined,

@@ -83,7 +83,7 @@ export interface SenderOptions {
   decisions: Uint8Array;
   /** How many rows are to be sent. */
   toSend: number;
-  ledger: Pick<Ledger, 'claim' | 'finish' | 'release' | 'get'>;
+  ledger: Pick<Ledger, 'claim' | 'finish' | 'release' | 'get'> & Partial<Pick<Ledger, 'adopt'>>;
   /** The client; absent when nothing may be sent (`notSending` says why). */
   sending?: { client: CanvasClient; tokens: TokenSource };
   /** Why letters to send are not sent in this run (not confirmed, credentials refused). */
@@ -198,7 +198,7 @@ class SendPass {
     const { o } = this;
     const decision = o.decisions[planned.row] as Decision | 0;
     if (!letter) this.add(report ?? reportRow(planned, planned.status as RowStatus));
-    else if (decision === Decision.AlreadySent || decision === Decision.Unknown || decision === Decision.Changed) this.settled(planned);
+    else if (decision === Decision.AlreadySent || decision === Decision.Unknown || decision === Decision.Changed) this.settled(planned, letter);
     else if (decision === Decision.OverLimit) this.add(reportRow(planned, 'not_attempted', { error: `over --limit ${o.limit}` }));
     else if (!o.sending) this.notAttempted(planned, o.notSending);
     else if (this.stopped) this.notAttempted(planned);
@@ -276,7 +276,7 @@ class SendPass {
   }
 
   /** A row the ledger settled before the pass; another run may have changed the record since: then it is left alone. */
-  private settled(planned: PlannedRow): void {
+  private settled(planned: PlannedRow, letter: NonNullable<SendRow['letter']>): void {
     let rec: LedgerRecord | undefined;
     try {
       rec = this.o.ledger.get(planned.letterKey!);
@@ -286,8 +286,20 @@ class SendPass {
       return;
     }
     const { row } = planned;
-    const verdict = ledgerVerdict(planned, rec, this.o.resendUnknown === true, this.o.changed?.get(row), this.o.earlier?.get(row), this.o.notes?.get(row));
+    const earlier = this.o.earlier?.get(row);
+    const verdict = ledgerVerdict(planned, rec, this.o.resendUnknown === true, this.o.changed?.get(row), earlier, this.o.notes?.get(row));
     this.add(verdict ?? reportRow(planned, 'not_attempted', { error: 'not attempted: the ledger changed during the run; run again' }));
+    if (verdict?.status === 'skipped' && earlier?.kind === 'same' && (rec === undefined || rec.status === 'failed')) {
+      this.adopt(planned, earlier, 'content' in letter ? letter.fieldsSha256 : this.signature(letter.template));
+    }
+  }
+
+  /** Record a row that is an earlier letter under new fields as that letter (Ledger.adopt); a ledger that cannot be written stops the run. */
+  private adopt(planned: PlannedRow, earlier: EarlierLetter, fieldsSha256: string | undefined): void {
+    const { ledger } = this.o;
+    if (!ledger.adopt) return;
+    const req = { letterKey: planned.letterKey!, earlier: earlier.record.letterKey, sourceFile: resolvePath(this.o.source.file), row: planned.row };
+    this.track(ledger.adopt({ ...req, ...(fieldsSha256 !== undefined && { fieldsSha256 }) }).catch((err: unknown) => this.recorder.fail(ledgerMessage(err))));
   }
 
   /**
@@ -369,7 +381,7 @@ class SendPass {
   /** For a row sent with --resend-changed in place of a letter of other fields (a new key): that letter's key. */
   private replacing(planned: PlannedRow): string | undefined {
     const e = this.o.earlier?.get(planned.row);
-    return this.o.decisions[planned.row] === Decision.Resend && e?.kind === 'differs' ? e.record.letterKey : undefined;
+    return this.o.decisions[planned.row] === Decision.Resend && e?.kind === 'differs' && e.strong ? e.record.letterKey : undefined;
   }
 
   /**

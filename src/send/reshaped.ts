@@ -5,8 +5,9 @@
  * The ledger records each letter's fields signature (fieldsSignature); a row to send whose template
  * has letters recorded sent under another signature is matched to those letters by template and
  * its three keys (not yet replaced by a letter sent in their place). Rendered at that letter's date,
- * a row that gives its bytes is that letter (`same`, skipped); otherwise it `differs` (skipped as
- * changed, or sent in its place with --resend-changed, which marks the earlier one replaced).
+ * a row that gives its bytes is that letter (`same`: skipped, and its key recorded as that letter,
+ * which is marked replaced); otherwise it `differs` (skipped as changed, or sent with
+ * --resend-changed, which marks the earlier letter replaced when it came from the same file and row).
  */
 import { resolve } from 'node:path';
 import type { Ledger, LedgerRecord } from '../ledger/ledger.js';
@@ -25,6 +26,12 @@ export interface EarlierLetter {
    * sent after the preview, so the approved file is the older letter (skipped, never sent).
    */
   kind: 'same' | 'differs' | 'older';
+  /**
+   * The earlier letter came from this row's file and row: the one it stands for. Only then does a
+   * letter sent in its place (--resend-changed) mark it replaced; matched otherwise (the latest of
+   * the patient's letters of that template), it stays, and keeps holding that patient's new rows.
+   */
+  strong: boolean;
 }
 
 /** A letter to send, as it is matched. */
@@ -71,8 +78,8 @@ export async function reshapedRows(plan: Plan, ledger: SentLookup, toSend: reado
 
 /**
  * Templates whose letters the ledger recorded (and has not seen replaced) under a field signature
- * other than the current one, each with its current signature (`signature` throws, or gives
- * undefined, for a template it cannot tell: left out).
+ * other than the current one, each with its current signature. A template whose signature cannot
+ * be told (`signature` throws or gives undefined) counts with '': every recorded one is other.
  */
 export function reshapedTemplates(ledger: Pick<Ledger, 'fieldSignatures'>, signature: (template: string) => string | undefined): Map<string, string> {
   const reshaped = new Map<string, string>();
@@ -83,7 +90,8 @@ export function reshapedTemplates(ledger: Pick<Ledger, 'fieldSignatures'>, signa
     } catch {
       now = undefined;
     }
-    if (now !== undefined && [...recorded].some((sig) => sig !== now)) reshaped.set(template, now);
+    if (now === undefined) reshaped.set(template, '');
+    else if ([...recorded].some((sig) => sig !== now)) reshaped.set(template, now);
   }
   return reshaped;
 }
@@ -109,10 +117,11 @@ export function earlierCandidates(ledger: Pick<Ledger, 'sentFor'>, letters: read
 
 /** The earlier letter a row is: the one it renders the same as, else one from its file and row, else the latest. */
 export function pick(l: KeyedLetter, candidates: readonly LedgerRecord[], same: (rec: LedgerRecord) => boolean, older?: (rec: LedgerRecord) => boolean): EarlierLetter {
+  const ofRow = (rec: LedgerRecord) => rec.sourceFile === l.sourceFile && rec.row === l.row;
   const equal = candidates.find(same);
-  if (equal) return { record: equal, kind: 'same' };
-  const record = candidates.find((rec) => rec.sourceFile === l.sourceFile && rec.row === l.row) ?? candidates[candidates.length - 1]!;
-  return { record, kind: older?.(record) ? 'older' : 'differs' };
+  if (equal) return { record: equal, kind: 'same', strong: ofRow(equal) };
+  const record = candidates.find(ofRow) ?? candidates[candidates.length - 1]!;
+  return { record, kind: older?.(record) ? 'older' : 'differs', strong: ofRow(record) };
 }
 
 /** The largest of many numbers (no spread: a file of any size). */
