@@ -151,7 +151,8 @@ describe('a damaged ledger', () => {
     const before = box.sandbox.stats();
     const r = await send(dir, join(dir, 'big.csv'), ['--ledger', ledger]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/is damaged: the integrity check found .*restore it from a backup/);
+    // Where the cut lands decides which check finds it first (its pages hold random ids and times).
+    expect(r.stderr).toMatch(/(is damaged: the integrity check found .*|is not a readable canvas-letters ledger .*)restore it from a backup/);
     expect(r.stderr.split(ledger).length - 1).toBe(1);
     expect(r.stderr).not.toMatch(/unexpected error|ledger: ledger:/);
     expect(box.sandbox.stats().letterRequests).toBe(before.letterRequests);
