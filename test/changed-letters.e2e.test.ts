@@ -134,7 +134,7 @@ describe('changed letters, end to end', () => {
     expect(box.sandbox.letters).toHaveLength(6);
   });
 
-  it('after an optional block is added, the row that renders the letter sent is that letter (recorded so), and a new letter to the same patient is held once, then sent: never a second copy', async () => {
+  it('after an optional block is added, the row that renders the letter sent is that letter, and a new letter to the same patient is held until --resend-changed: never a second copy', async () => {
     const patient = { patientKey: 'c'.repeat(31) + '1' };
     writeFileSync(join(dir, 'batch.csv'), juryCsv(1, { fields: () => ({ room: '' }) }));
     expect((await send('out1')).code).toBe(0);
@@ -142,19 +142,22 @@ describe('changed letters, end to end', () => {
     writeFileSync(template, readFileSync(template, 'utf8').replace('{{today}}</p>', '{{today}}</p>{{#if room}}<p>Room {{room}}</p>{{/if}}'));
     // Row 1 as before (no room: the same letter); row 2 a new summons for the same patient.
     writeFileSync(join(dir, 'batch.csv'), juryCsv(2, { fields: (i) => ({ room: i === 0 ? '' : '12', ...(i === 1 && { ...patient, summonsDate: '2027-02-01' }) }) }));
-    const second = await send('out2');
-    expect(second.code, second.stderr).toBe(0);
-    expect(report('out2').map((r) => [r.status, r.error])).toEqual([
-      ['skipped', expect.stringMatching(/^already sent \(ledger: .+\); the letter is the same \(its template's merge fields changed since, so its letter key is new\)$/)],
-      ['skipped', expect.stringMatching(/^already sent \(ledger: .+\); the letter now differs from the one sent \(its template's merge fields changed since, so its letter key is new\)$/)],
-    ]);
+    const same = /^already sent \(ledger: .+\); the letter is the same \(its template's merge fields changed since, so its letter key is new\)$/;
+    const differs = /^already sent \(ledger: .+\); the letter now differs from the one sent \(its template's merge fields changed since, so its letter key is new\)$/;
+    for (const out of ['out2', 'out3']) {
+      const run = await send(out);
+      expect(run.code, run.stderr).toBe(0);
+      expect(report(out).map((r) => [r.status, r.error])).toEqual([['skipped', expect.stringMatching(same)], ['skipped', expect.stringMatching(differs)]]);
+    }
     expect(box.sandbox.letters).toHaveLength(1);
-    const third = await send('out3');
-    expect(third.code, third.stderr).toBe(0);
-    expect(report('out3').map((r) => [r.status, r.error])).toEqual([['skipped', expect.stringMatching(/^already sent \(ledger: [^;]+\)$/)], ['sent', '']]);
+    const resent = await send('out4', '--resend-changed');
+    expect(resent.code, resent.stderr).toBe(0);
+    expect(report('out4').map((r) => r.status)).toEqual(['skipped', 'sent']);
     expect(box.sandbox.letters.map((l) => l.content.includes('Room 12'))).toEqual([false, true]);
-    expect((await send('out4')).code).toBe(0);
-    expect(report('out4').map((r) => r.status)).toEqual(['skipped', 'skipped']);
+    for (const out of ['out5', 'out6']) {
+      expect((await send(out, ...(out === 'out6' ? ['--resend-changed'] : []))).code).toBe(0);
+      expect(report(out).map((r) => [r.status, r.error])).toEqual([['skipped', expect.stringMatching(same)], ['skipped', expect.stringMatching(/^already sent \(ledger: [^;]+\)$/)]]);
+    }
     expect(box.sandbox.letters).toHaveLength(2);
   });
 

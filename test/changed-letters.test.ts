@@ -148,6 +148,24 @@ describe('changed letters', () => {
     expect(ledgerVerdict(planned, undefined, false, undefined, earlier.get(2))!.error).toMatch(/^already sent \(ledger: .+ row 2, .+\); the letter is the same \(its template's merge fields changed since, so its letter key is new\)$/);
   });
 
+  it('a letter of the old fields whose outcome is unknown holds its row too: never sent in its place without resendChanged', async () => {
+    const p = project();
+    const ledgerFile = join(p.dir, 'ledger.db');
+    const plan = await validateBatch({ csv: p.csv, templatesDir: p.templatesDir, template: 'note' });
+    const ledger = Ledger.open(ledgerFile, { runId: 'earlier' });
+    for await (const { planned, letter } of planRows(plan)) {
+      if (!letter) continue;
+      await ledger.claim({ letterKey: planned.letterKey!, keys: planned.keys, template: 'note', sourceFile: plan.source.file, row: planned.row, fieldsSha256: fieldsSignature(letter.template.fields.all) });
+      await ledger.finish(planned.letterKey!, { status: 'unknown', httpStatus: 504, attempts: 1 });
+    }
+    ledger.close();
+    writeFileSync(join(p.templatesDir, 'note.hbs'), '<p>Dear {{patientName}}, of {{clinic}}</p>\n');
+    const { counts, earlier, plan: now } = await decide(p, ledgerFile);
+    expect([counts[Decision.Changed], counts[Decision.Send]]).toEqual([2, 0]);
+    const planned = { row: 1, status: 'ready' as const, keys: { patientKey: 'p', providerKey: 'q', practiceLocationKey: 'r' }, template: 'note', letterKey: now.letterKeyOf(1)! };
+    expect(ledgerVerdict(planned, undefined, false, undefined, earlier.get(1))!.error).toMatch(/^a letter of its template to these keys has an unknown outcome \(ledger: .+ row 1, .+\): check the chart and record it with canvas-letters ledger resolve, or send this row with --resend-changed$/);
+  });
+
   it("a row whose values changed, its template's fields the same, is a new letter: sent", async () => {
     const p = project();
     const ledgerFile = join(p.dir, 'ledger.db');

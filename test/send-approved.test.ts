@@ -250,7 +250,7 @@ describe('send --approved, letters a plain send sent before', () => {
     expect(box.sandbox.letters).toHaveLength(6);
   });
 
-  it('sent on an earlier day, before an optional block was added: the CSV row rendered at that day gives the letter sent, so it is that letter (not sent again, even with resendChanged)', async () => {
+  it('sent on an earlier day, before an optional block was added: the CSV row rendered at that day gives the letter sent, so it is that letter (never sent again, even with resendChanged)', async () => {
     await plainSend('2026-01-05');
     writeFileSync(join(dir, TEMPLATE), readFileSync(join(dir, TEMPLATE), 'utf8').replace('</p>', '</p>{{#if clinic}}<p>{{clinic}}</p>{{/if}}'));
     await approved();
@@ -260,17 +260,7 @@ describe('send --approved, letters a plain send sent before', () => {
     const same = "already sent (ledger: …); the letter is the same (its template's merge fields changed since, so its letter key is new)";
     expect(errors(out).filter(([, status]) => status === 'skipped').map(([, , error]) => error)).toEqual([same, same, same]);
     expect(box.sandbox.letters).toHaveLength(3);
-    // Each approved key is now recorded as the letter it is (its letter id), the earlier record marked replaced by it.
-    const batchKeys = (JSON.parse(readFileSync(review('batch.json'), 'utf8')) as { rows: { letterKey: string }[] }).rows.map((r) => r.letterKey);
-    const ledger = Ledger.open(ledgerFile(), { create: false });
-    try {
-      const recs = ledger.lookup(batchKeys);
-      expect([...recs.values()].map((r) => r.status)).toEqual(['sent', 'sent', 'sent']);
-      expect(new Set([...recs.values()].map((r) => r.letterId)).size).toBe(3);
-      expect(ledger.fieldSignatures().get('visit')?.size).toBe(1); // the old signature's letters are all replaced
-    } finally {
-      ledger.close();
-    }
+    // Nothing is recorded for the approved keys: each run tells the same letter again.
     expect((await sendApproved(options({ resendChanged: true }))).preflight).toMatchObject({ toSend: 0, alreadySent: 3, changed: 0 });
   });
 

@@ -136,7 +136,7 @@ export class Ledger {
           content_sha256 = NULL, render_date = NULL,
           source_file = excluded.source_file, source_row = excluded.source_row, run_id = excluded.run_id,
           pid = excluded.pid, updated_at = excluded.updated_at, approval_id = excluded.approval_id,
-          approver = excluded.approver, sent_by = excluded.sent_by, fields_sha256 = excluded.fields_sha256`),
+          approver = excluded.approver, sent_by = excluded.sent_by, fields_sha256 = excluded.fields_sha256, replaced_by = NULL`),
       finish: db.prepare(`UPDATE letters SET status = @status, http_status = @httpStatus, letter_id = @letterId,
           attempts = @attempts, content_sha256 = @contentSha256, render_date = @renderDate, updated_at = @now
         WHERE letter_key = @letterKey AND status = 'pending' AND run_id = @runId`),
@@ -152,18 +152,6 @@ export class Ledger {
         FROM superseded s WHERE s.id = @id AND letters.letter_key = @letterKey AND letters.status = 'pending' AND letters.run_id = @runId`),
       restored: db.prepare(`UPDATE superseded SET restored_at = @now WHERE id = @id`),
       replaced: db.prepare(`UPDATE letters SET replaced_by = @letterKey WHERE letter_key = @replaces AND status = 'sent' AND replaced_by IS NULL`),
-      adopt: db.prepare(`INSERT INTO letters (letter_key, status, patient_key, provider_key, practice_location_key, template,
-          http_status, letter_id, attempts, source_file, source_row, run_id, pid, created_at, updated_at, content_sha256,
-          render_date, approval_id, approver, sent_by, fields_sha256)
-        SELECT @letterKey, 'sent', patient_key, provider_key, practice_location_key, template, http_status, letter_id, attempts,
-          @sourceFile, @row, @runId, @pid, created_at, updated_at, content_sha256, render_date, approval_id, approver, sent_by, @fieldsSha256
-        FROM letters WHERE letter_key = @earlier AND status = 'sent' AND replaced_by IS NULL
-        ON CONFLICT (letter_key) DO UPDATE SET status = 'sent', http_status = excluded.http_status, letter_id = excluded.letter_id,
-          attempts = excluded.attempts, source_file = excluded.source_file, source_row = excluded.source_row,
-          run_id = excluded.run_id, pid = excluded.pid, created_at = excluded.created_at, updated_at = excluded.updated_at,
-          content_sha256 = excluded.content_sha256, render_date = excluded.render_date, approval_id = excluded.approval_id,
-          approver = excluded.approver, sent_by = excluded.sent_by, fields_sha256 = excluded.fields_sha256
-        WHERE letters.status = 'failed'`),
       release: db.prepare(`UPDATE letters SET status = 'failed', updated_at = @now
         WHERE letter_key = @letterKey AND status = 'pending' AND run_id = @runId`),
     };
@@ -238,27 +226,12 @@ export class Ledger {
     return this.guard('reading letters', () => selectRecords(this.db, filter));
   }
 
-  /**
-   * A row whose key is new (its template's fields were edited) renders the exact bytes of an earlier
-   * letter: it is that letter. Its key is recorded sent as a copy of that letter's record (its letter
-   * id, sha256 and times; this row's file, row and fields signature), and the earlier one marked
-   * replaced by it. Nothing happens when the key is already recorded (other than failed), or the
-   * earlier letter is no longer sent and unreplaced. Resolves when durable.
-   */
-  adopt(req: { letterKey: string; earlier: string; sourceFile: string; row: number; fieldsSha256?: string }): Promise<void> {
-    return this.enqueue<void>(() => {
-      const params = { ...req, fieldsSha256: req.fieldsSha256 ?? null, runId: this.runId, pid: process.pid };
-      if (this.stmt.adopt.run(params).changes > 0) this.stmt.replaced.run({ letterKey: req.letterKey, replaces: req.earlier });
-      return undefined;
-    }, false);
-  }
-
-  /** Per template, the distinct signatures of merge fields its letters recorded sent (and not replaced) were made with (unknown ones left out). */
+  /** Per template, the distinct signatures of merge fields its letters recorded sent, unknown or pending were made with (unknown signatures left out). */
   fieldSignatures(): Map<string, Set<string>> {
     return this.guard('reading letters', () => selectFieldSignatures(this.db));
   }
 
-  /** The letters recorded sent with one of these templates to the same three keys, not replaced since, oldest first. */
+  /** The letters recorded sent, unknown or pending with one of these templates to the same three keys, oldest first. */
   sentFor(letters: readonly ({ template: string } & Keys)[]): LedgerRecord[] {
     return this.guard('reading letters', () => selectSentFor(this.db, letters));
   }

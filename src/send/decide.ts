@@ -71,9 +71,15 @@ export function ledgerVerdict(p: PlannedRow, rec: LedgerRecord | undefined, rese
   const decision = ledgerDecision(rec, resendUnknown);
   if (decision === undefined && earlier !== undefined) {
     const was = earlier.record;
+    const fields = "its template's merge fields changed since, so its letter key is new";
+    if (was.status !== 'sent') {
+      return reportRow(p, 'skipped', {
+        error: `a letter of its template to these keys has an unknown outcome (ledger: ${showName(was.sourceFile)} row ${was.row}, ${was.updatedAt}; ${fields}): check the chart and record it with canvas-letters ledger resolve, or send this row with --resend-changed`,
+      });
+    }
     const why = { same: 'the letter is the same', differs: NOW_DIFFERS, older: OLDER_THAN_SENT }[earlier.kind];
     return reportRow(p, 'skipped', {
-      error: `already sent (ledger: ${alreadySentBy(was)}); ${why} (its template's merge fields changed since, so its letter key is new)`,
+      error: `already sent (ledger: ${alreadySentBy(was)}); ${why} (${fields})`,
       ...(was.letterId ? { letterId: was.letterId } : {}),
     });
   }

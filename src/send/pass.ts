@@ -83,7 +83,7 @@ export interface SenderOptions {
   decisions: Uint8Array;
   /** How many rows are to be sent. */
   toSend: number;
-  ledger: Pick<Ledger, 'claim' | 'finish' | 'release' | 'get'> & Partial<Pick<Ledger, 'adopt'>>;
+  ledger: Pick<Ledger, 'claim' | 'finish' | 'release' | 'get'>;
   /** The client; absent when nothing may be sent (`notSending` says why). */
   sending?: { client: CanvasClient; tokens: TokenSource };
   /** Why letters to send are not sent in this run (not confirmed, credentials refused). */
@@ -198,7 +198,7 @@ class SendPass {
     const { o } = this;
     const decision = o.decisions[planned.row] as Decision | 0;
     if (!letter) this.add(report ?? reportRow(planned, planned.status as RowStatus));
-    else if (decision === Decision.AlreadySent || decision === Decision.Unknown || decision === Decision.Changed) this.settled(planned, letter);
+    else if (decision === Decision.AlreadySent || decision === Decision.Unknown || decision === Decision.Changed) this.settled(planned);
     else if (decision === Decision.OverLimit) this.add(reportRow(planned, 'not_attempted', { error: `over --limit ${o.limit}` }));
     else if (!o.sending) this.notAttempted(planned, o.notSending);
     else if (this.stopped) this.notAttempted(planned);
@@ -276,7 +276,7 @@ class SendPass {
   }
 
   /** A row the ledger settled before the pass; another run may have changed the record since: then it is left alone. */
-  private settled(planned: PlannedRow, letter: NonNullable<SendRow['letter']>): void {
+  private settled(planned: PlannedRow): void {
     let rec: LedgerRecord | undefined;
     try {
       rec = this.o.ledger.get(planned.letterKey!);
@@ -289,17 +289,6 @@ class SendPass {
     const earlier = this.o.earlier?.get(row);
     const verdict = ledgerVerdict(planned, rec, this.o.resendUnknown === true, this.o.changed?.get(row), earlier, this.o.notes?.get(row));
     this.add(verdict ?? reportRow(planned, 'not_attempted', { error: 'not attempted: the ledger changed during the run; run again' }));
-    if (verdict?.status === 'skipped' && earlier?.kind === 'same' && (rec === undefined || rec.status === 'failed')) {
-      this.adopt(planned, earlier, 'content' in letter ? letter.fieldsSha256 : this.signature(letter.template));
-    }
-  }
-
-  /** Record a row that is an earlier letter under new fields as that letter (Ledger.adopt); a ledger that cannot be written stops the run. */
-  private adopt(planned: PlannedRow, earlier: EarlierLetter, fieldsSha256: string | undefined): void {
-    const { ledger } = this.o;
-    if (!ledger.adopt) return;
-    const req = { letterKey: planned.letterKey!, earlier: earlier.record.letterKey, sourceFile: resolvePath(this.o.source.file), row: planned.row };
-    this.track(ledger.adopt({ ...req, ...(fieldsSha256 !== undefined && { fieldsSha256 }) }).catch((err: unknown) => this.recorder.fail(ledgerMessage(err))));
   }
 
   /**

@@ -2,12 +2,13 @@
  * Letters whose template's merge fields were edited. A letter key hashes the values of the fields
  * its template uses, so an edit that makes a template print another column (or stop printing one)
  * gives every row a new key: nothing in the ledger matches, and every letter would go out again.
- * The ledger records each letter's fields signature (fieldsSignature); a row to send whose template
- * has letters recorded sent under another signature is matched to those letters by template and
- * its three keys (not yet replaced by a letter sent in their place). Rendered at that letter's date,
- * a row that gives its bytes is that letter (`same`: skipped, and its key recorded as that letter,
- * which is marked replaced); otherwise it `differs` (skipped as changed, or sent with
- * --resend-changed, which marks the earlier letter replaced when it came from the same file and row).
+ * The ledger records each letter's fields signature (fieldsSignature); a fresh row to send whose
+ * template has letters recorded under another signature is matched to those letters by template
+ * and its three keys. Rendered at a sent one's date, a row that gives its bytes is that letter
+ * (`same`: skipped). Otherwise, while one of them holds (not replaced by a letter sent in its place),
+ * the row `differs`: skipped as changed, or sent with --resend-changed, which marks the earlier letter
+ * replaced only when it came from the row's own file and row. Over-holding is the price: a new letter
+ * to a patient whose letter of that template was not replaced waits for --resend-changed.
  */
 import { resolve } from 'node:path';
 import type { Ledger, LedgerRecord } from '../ledger/ledger.js';
@@ -70,7 +71,8 @@ export async function reshapedRows(plan: Plan, ledger: SentLookup, toSend: reado
   const end = lastOf([...candidates.keys()]);
   for await (const { planned, letter } of planRows(plan)) {
     const list = candidates.get(planned.row);
-    if (list && letter) found.set(planned.row, pick(byRow.get(planned.row)!, list, (rec) => sameLetter(setAt(rec.renderDate ?? ''), letter, rec.contentSha256)));
+    const e = list && letter ? pick(byRow.get(planned.row)!, list, (rec) => sameLetter(setAt(rec.renderDate ?? ''), letter, rec.contentSha256)) : undefined;
+    if (e) found.set(planned.row, e);
     if (planned.row >= end) break;
   }
   return found;
@@ -96,7 +98,7 @@ export function reshapedTemplates(ledger: Pick<Ledger, 'fieldSignatures'>, signa
   return reshaped;
 }
 
-/** For each letter, the letters sent with its template to its keys under another signature (`current`: by template) and not replaced, oldest first. */
+/** For each letter, the letters sent, unknown or pending with its template to its keys under another signature (`current`: by template), oldest first. */
 export function earlierCandidates(ledger: Pick<Ledger, 'sentFor'>, letters: readonly KeyedLetter[], current: ReadonlyMap<string, string>): Map<number, LedgerRecord[]> {
   const found = new Map<number, LedgerRecord[]>();
   const id = (l: { template: string } & Keys) => JSON.stringify([l.template, l.patientKey, l.providerKey, l.practiceLocationKey]);
@@ -115,12 +117,19 @@ export function earlierCandidates(ledger: Pick<Ledger, 'sentFor'>, letters: read
   return found;
 }
 
-/** The earlier letter a row is: the one it renders the same as, else one from its file and row, else the latest. */
-export function pick(l: KeyedLetter, candidates: readonly LedgerRecord[], same: (rec: LedgerRecord) => boolean, older?: (rec: LedgerRecord) => boolean): EarlierLetter {
+/**
+ * What a row is to the letters of its template sent to its keys under other fields: the letter it
+ * renders the bytes of (`same`, any of them, replaced or not); else, when one of them still holds
+ * (not replaced; sent, unknown or pending), the one from its own file and row, else the latest
+ * (`differs`, or `older`); else nothing: a new letter.
+ */
+export function pick(l: KeyedLetter, candidates: readonly LedgerRecord[], same: (rec: LedgerRecord) => boolean, older?: (rec: LedgerRecord) => boolean): EarlierLetter | undefined {
   const ofRow = (rec: LedgerRecord) => rec.sourceFile === l.sourceFile && rec.row === l.row;
-  const equal = candidates.find(same);
+  const equal = candidates.find((rec) => rec.status === 'sent' && same(rec));
   if (equal) return { record: equal, kind: 'same', strong: ofRow(equal) };
-  const record = candidates.find(ofRow) ?? candidates[candidates.length - 1]!;
+  const holding = candidates.filter((rec) => rec.replacedBy === undefined);
+  if (holding.length === 0) return undefined;
+  const record = holding.find(ofRow) ?? holding[holding.length - 1]!;
   return { record, kind: older?.(record) ? 'older' : 'differs', strong: ofRow(record) };
 }
 
