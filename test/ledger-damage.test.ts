@@ -242,7 +242,7 @@ describe('schema 4', () => {
     await l.finish(key(1), { status: 'sent', httpStatus: 201, attempts: 1 });
     l.close();
     const db = new Database(file);
-    db.exec(`DROP INDEX letters_template_patient; ALTER TABLE letters DROP COLUMN sent_by; ALTER TABLE letters DROP COLUMN fields_sha256; ALTER TABLE letters DROP COLUMN replaced_by;
+    db.exec(`DROP INDEX letters_template_patient; ALTER TABLE letters DROP COLUMN sent_by; ALTER TABLE letters DROP COLUMN fields_sha256;
       ALTER TABLE superseded DROP COLUMN sent_by; ALTER TABLE superseded DROP COLUMN fields_sha256`);
     db.pragma('user_version = 3');
     db.close();

@@ -289,9 +289,7 @@ describe('storage', () => {
         // the sha256 of a sent letter and its render date (never its content), and its approval
         'content_sha256', 'render_date', 'approval_id', 'approver',
         // who ran the send (the account), for the audit, and the names (never the values) of its template's fields, hashed
-        'sent_by', 'fields_sha256',
-        // the key of the letter sent in its place after its template's fields changed
-        'replaced_by'].sort(),
+        'sent_by', 'fields_sha256'].sort(),
     );
     expect(db.pragma('user_version', { simple: true })).toBe(4);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');

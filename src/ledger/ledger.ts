@@ -67,11 +67,6 @@ export interface FinishRequest {
   /** With `sent`: the sha256 (hex) of the exact content string sent (UTF-8), and the render date (YYYY-MM-DD). */
   contentSha256?: string;
   renderDate?: string;
-  /**
-   * With `sent`: the letter key of an earlier letter this one was sent in place of, after their
-   * template's merge fields changed (--resend-changed): that record is marked replaced by this key.
-   */
-  replaces?: string;
 }
 
 const FINISH_STATUSES: ReadonlySet<string> = new Set(['sent', 'failed', 'unknown']);
@@ -136,7 +131,7 @@ export class Ledger {
           content_sha256 = NULL, render_date = NULL,
           source_file = excluded.source_file, source_row = excluded.source_row, run_id = excluded.run_id,
           pid = excluded.pid, updated_at = excluded.updated_at, approval_id = excluded.approval_id,
-          approver = excluded.approver, sent_by = excluded.sent_by, fields_sha256 = excluded.fields_sha256, replaced_by = NULL`),
+          approver = excluded.approver, sent_by = excluded.sent_by, fields_sha256 = excluded.fields_sha256`),
       finish: db.prepare(`UPDATE letters SET status = @status, http_status = @httpStatus, letter_id = @letterId,
           attempts = @attempts, content_sha256 = @contentSha256, render_date = @renderDate, updated_at = @now
         WHERE letter_key = @letterKey AND status = 'pending' AND run_id = @runId`),
@@ -151,7 +146,6 @@ export class Ledger {
           run_id = s.run_id, created_at = s.created_at, updated_at = s.sent_at, sent_by = s.sent_by, fields_sha256 = s.fields_sha256
         FROM superseded s WHERE s.id = @id AND letters.letter_key = @letterKey AND letters.status = 'pending' AND letters.run_id = @runId`),
       restored: db.prepare(`UPDATE superseded SET restored_at = @now WHERE id = @id`),
-      replaced: db.prepare(`UPDATE letters SET replaced_by = @letterKey WHERE letter_key = @replaces AND status = 'sent' AND replaced_by IS NULL`),
       release: db.prepare(`UPDATE letters SET status = 'failed', updated_at = @now
         WHERE letter_key = @letterKey AND status = 'pending' AND run_id = @runId`),
     };
@@ -257,12 +251,7 @@ export class Ledger {
       letterId: result.letterId ?? null, attempts: result.attempts, runId: this.runId,
       contentSha256: sent ? (result.contentSha256 ?? null) : null, renderDate: sent ? (result.renderDate ?? null) : null };
     if (result.status === 'failed' && this.superseding.has(letterKey)) return this.release(letterKey);
-    const replaces = sent ? result.replaces : undefined;
-    return this.settled(letterKey, this.enqueue<void>(() => {
-      const error = this.held(letterKey, this.stmt.finish.run({ ...params, now: now() }).changes);
-      if (error === undefined && replaces !== undefined) this.stmt.replaced.run({ letterKey, replaces });
-      return error;
-    }, false));
+    return this.settled(letterKey, this.enqueue<void>(() => this.held(letterKey, this.stmt.finish.run({ ...params, now: now() }).changes), false));
   }
 
   /**

@@ -17,8 +17,7 @@ import { LedgerBusyError, LedgerError, LedgerOriginError, RESTORE_HINT, busyMess
  * 4: who ran the send of each letter (`sent_by`: the account of the process that claimed it), and
  * the signature of its template's merge fields (`fields_sha256`: the field names its letter key
  * hashed the values of), in both letters and superseded; an index to find the letters sent with a
- * template to the same three keys; `replaced_by` (letters): the key of the letter --resend-changed
- * sent in place of this one after its template's fields changed.
+ * template to the same three keys.
  */
 const SCHEMA_VERSION = 4;
 const SCHEMA_V1 = `
@@ -57,13 +56,12 @@ CREATE INDEX superseded_letter_key ON superseded (letter_key);`;
 const SCHEMA_V4 = `
 ALTER TABLE letters ADD COLUMN sent_by TEXT;
 ALTER TABLE letters ADD COLUMN fields_sha256 TEXT;
-ALTER TABLE letters ADD COLUMN replaced_by TEXT;
 ALTER TABLE superseded ADD COLUMN sent_by TEXT;
 ALTER TABLE superseded ADD COLUMN fields_sha256 TEXT;
 CREATE INDEX letters_template_patient ON letters (template, patient_key);`;
 const LETTERS_COLUMNS = ['letter_key', 'status', 'patient_key', 'provider_key', 'practice_location_key', 'template',
   'http_status', 'letter_id', 'attempts', 'source_file', 'source_row', 'run_id', 'pid', 'created_at', 'updated_at',
-  'content_sha256', 'render_date', 'approval_id', 'approver', 'sent_by', 'fields_sha256', 'replaced_by'];
+  'content_sha256', 'render_date', 'approval_id', 'approver', 'sent_by', 'fields_sha256'];
 const META_COLUMNS = ['key', 'value'];
 const RESOLUTIONS_COLUMNS = ['id', 'letter_key', 'outcome', 'letter_id', 'by', 'at'];
 const SUPERSEDED_COLUMNS = ['id', 'letter_key', 'letter_id', 'http_status', 'attempts', 'content_sha256', 'render_date',

@@ -45,8 +45,6 @@ export interface LedgerRecord extends Keys {
   sentBy?: string;
   /** The signature of its template's merge fields when it was claimed (schema 4), when known. */
   fieldsSha256?: string;
-  /** The key of the letter --resend-changed sent in its place after its template's fields changed, when one was. */
-  replacedBy?: string;
   /** The latest resolution of this key, when a person resolved it. */
   lastResolution?: Resolution;
 }
@@ -68,15 +66,15 @@ export const SELECT = `SELECT letter_key AS letterKey, status, patient_key AS pa
   practice_location_key AS practiceLocationKey, template, http_status AS httpStatus, letter_id AS letterId, attempts,
   source_file AS sourceFile, source_row AS row, run_id AS runId, pid, created_at AS createdAt, updated_at AS updatedAt,
   content_sha256 AS contentSha256, render_date AS renderDate, ${SUPERSEDED_COUNT} AS superseded,
-  approval_id AS approvalId, approver, sent_by AS sentBy, fields_sha256 AS fieldsSha256, replaced_by AS replacedBy, ${LAST_RESOLUTION} AS lastResolution
+  approval_id AS approvalId, approver, sent_by AS sentBy, fields_sha256 AS fieldsSha256, ${LAST_RESOLUTION} AS lastResolution
   FROM letters`;
 
 type Nullable<T, K extends keyof T> = Omit<T, K> & { [P in K]: T[P] | null };
-export type Row = Nullable<Omit<LedgerRecord, 'lastResolution' | 'superseded'>, 'httpStatus' | 'letterId' | 'contentSha256' | 'renderDate' | 'approvalId' | 'approver' | 'sentBy' | 'fieldsSha256' | 'replacedBy'> & { lastResolution: string | null; superseded: number };
+export type Row = Nullable<Omit<LedgerRecord, 'lastResolution' | 'superseded'>, 'httpStatus' | 'letterId' | 'contentSha256' | 'renderDate' | 'approvalId' | 'approver' | 'sentBy' | 'fieldsSha256'> & { lastResolution: string | null; superseded: number };
 type ResolutionRow = Nullable<Resolution, 'letterId'>;
 
 export function toRecord(r: Row): LedgerRecord {
-  const { httpStatus, letterId, contentSha256, renderDate, superseded, approvalId, approver, sentBy, fieldsSha256, replacedBy, lastResolution, ...rest } = r;
+  const { httpStatus, letterId, contentSha256, renderDate, superseded, approvalId, approver, sentBy, fieldsSha256, lastResolution, ...rest } = r;
   return {
     ...rest,
     ...(superseded > 0 && { superseded }),
@@ -88,7 +86,6 @@ export function toRecord(r: Row): LedgerRecord {
     ...(approver !== null && { approver }),
     ...(sentBy !== null && { sentBy }),
     ...(fieldsSha256 !== null && { fieldsSha256 }),
-    ...(replacedBy !== null && { replacedBy }),
     ...(lastResolution !== null && { lastResolution: toResolution(JSON.parse(lastResolution) as ResolutionRow) }),
   };
 }
@@ -159,7 +156,7 @@ export function selectSuperseded(db: Database.Database, filter: Pick<RecordFilte
 }
 
 /** A letter as the audit lists it: a record, or an earlier letter a resend superseded (`superseded`). */
-export type AuditRecord = Omit<LedgerRecord, 'status' | 'runId' | 'pid' | 'lastResolution' | 'superseded' | 'contentSha256' | 'renderDate' | 'fieldsSha256' | 'replacedBy'> & {
+export type AuditRecord = Omit<LedgerRecord, 'status' | 'runId' | 'pid' | 'lastResolution' | 'superseded' | 'contentSha256' | 'renderDate' | 'fieldsSha256'> & {
   status: LedgerStatus | 'superseded';
 };
 

@@ -145,7 +145,6 @@ async function approvedReshaped(a: ApprovedBatch, ledger: Pick<Ledger, 'fieldSig
   for (const [row, candidates] of earlierCandidates(ledger, [...byRow.values()].map(keyed), current)) {
     const l = byRow.get(row)!;
     const e = pick(keyed(l), candidates, (rec) => rec.contentSha256 === l.sha256, older);
-    if (!e) continue;
     found.set(row, e);
     if (e.kind === 'differs' && e.record.status === 'sent' && e.record.contentSha256 !== undefined && e.record.renderDate !== undefined) {
       toRender.set(row, { contentSha256: e.record.contentSha256, renderDate: e.record.renderDate });

@@ -361,16 +361,14 @@ class SendPass {
     }
   }
 
+  private decisionOf(planned: PlannedRow): Decision | 0 {
+    return this.o.decisions[planned.row] as Decision | 0;
+  }
+
   /** For a row sent again under its own key with --resend-changed: the content sha256 of the letter it supersedes. */
   private resentFrom(planned: PlannedRow): string | undefined {
     if (this.o.decisions[planned.row] !== Decision.Resend || this.o.earlier?.has(planned.row)) return undefined;
     return this.o.changed?.get(planned.row);
-  }
-
-  /** For a row sent with --resend-changed in place of a letter of other fields (a new key): that letter's key. */
-  private replacing(planned: PlannedRow): string | undefined {
-    const e = this.o.earlier?.get(planned.row);
-    return this.o.decisions[planned.row] === Decision.Resend && e?.kind === 'differs' && e.strong ? e.record.letterKey : undefined;
   }
 
   /**
@@ -379,8 +377,7 @@ class SendPass {
    */
   private async settle(planned: PlannedRow, result: LetterResult, content: string): Promise<void> {
     const letterKey = planned.letterKey!;
-    const replaces = this.replacing(planned);
-    const resent = this.resentFrom(planned) !== undefined || replaces !== undefined;
+    const resent = this.decisionOf(planned) === Decision.Resend;
     const http = { ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}), attempts: result.attempts };
     const record = (req: FinishRequest, outcome: string) =>
       this.recorder.ledger(() => this.o.ledger.finish(letterKey, req), { row: planned.row, letterKey, outcome });
@@ -388,7 +385,7 @@ class SendPass {
       case 'sent': {
         const outcome = result.letterId ? `sent, Canvas letter id ${result.letterId}` : 'sent (Canvas gave no letter id)';
         const sentLetter = { contentSha256: contentSha256(content), renderDate: this.o.source.renderDate };
-        const ok = await record({ status: 'sent', httpStatus: result.httpStatus, letterId: result.letterId, attempts: result.attempts, ...sentLetter, ...(replaces && { replaces }) }, outcome);
+        const ok = await record({ status: 'sent', httpStatus: result.httpStatus, letterId: result.letterId, attempts: result.attempts, ...sentLetter }, outcome);
         const settleNote = `Canvas created it${result.letterId ? ` (letter id ${result.letterId})` : ''}: never send it again with --resend-unknown`;
         const error = withNote(resent ? RESENT : undefined, ok ? undefined : unrecordedNote(settleNote));
         this.finish(reportRow(planned, 'sent', { ...http, ...(result.letterId ? { letterId: result.letterId } : {}), ...(error !== undefined && { error }) }));

@@ -5,10 +5,10 @@
  * The ledger records each letter's fields signature (fieldsSignature); a fresh row to send whose
  * template has letters recorded under another signature is matched to those letters by template
  * and its three keys. Rendered at a sent one's date, a row that gives its bytes is that letter
- * (`same`: skipped). Otherwise, while one of them holds (not replaced by a letter sent in its place),
- * the row `differs`: skipped as changed, or sent with --resend-changed, which marks the earlier letter
- * replaced only when it came from the row's own file and row. Over-holding is the price: a new letter
- * to a patient whose letter of that template was not replaced waits for --resend-changed.
+ * (`same`: skipped). Otherwise the row `differs`: skipped as changed, or sent with
+ * --resend-changed, after which its own key is sent. The earlier letters keep holding: a new letter
+ * to a patient who had a letter of that template before the edit waits for --resend-changed too.
+ * That is the price of never sending a letter twice: nothing tells which row a letter was.
  */
 import { resolve } from 'node:path';
 import type { Ledger, LedgerRecord } from '../ledger/ledger.js';
@@ -27,12 +27,6 @@ export interface EarlierLetter {
    * sent after the preview, so the approved file is the older letter (skipped, never sent).
    */
   kind: 'same' | 'differs' | 'older';
-  /**
-   * The earlier letter came from this row's file and row: the one it stands for. Only then does a
-   * letter sent in its place (--resend-changed) mark it replaced; matched otherwise (the latest of
-   * the patient's letters of that template), it stays, and keeps holding that patient's new rows.
-   */
-  strong: boolean;
 }
 
 /** A letter to send, as it is matched. */
@@ -71,15 +65,14 @@ export async function reshapedRows(plan: Plan, ledger: SentLookup, toSend: reado
   const end = lastOf([...candidates.keys()]);
   for await (const { planned, letter } of planRows(plan)) {
     const list = candidates.get(planned.row);
-    const e = list && letter ? pick(byRow.get(planned.row)!, list, (rec) => sameLetter(setAt(rec.renderDate ?? ''), letter, rec.contentSha256)) : undefined;
-    if (e) found.set(planned.row, e);
+    if (list && letter) found.set(planned.row, pick(byRow.get(planned.row)!, list, (rec) => sameLetter(setAt(rec.renderDate ?? ''), letter, rec.contentSha256)));
     if (planned.row >= end) break;
   }
   return found;
 }
 
 /**
- * Templates whose letters the ledger recorded (and has not seen replaced) under a field signature
+ * Templates whose letters the ledger recorded (sent, unknown or pending) under a field signature
  * other than the current one, each with its current signature. A template whose signature cannot
  * be told (`signature` throws or gives undefined) counts with '': every recorded one is other.
  */
@@ -118,19 +111,16 @@ export function earlierCandidates(ledger: Pick<Ledger, 'sentFor'>, letters: read
 }
 
 /**
- * What a row is to the letters of its template sent to its keys under other fields: the letter it
- * renders the bytes of (`same`, any of them, replaced or not); else, when one of them still holds
- * (not replaced; sent, unknown or pending), the one from its own file and row, else the latest
- * (`differs`, or `older`); else nothing: a new letter.
+ * What a row is to the letters of its template sent (or unknown, or pending) to its keys under
+ * other fields: the sent letter it renders the bytes of (`same`); else the one from its own file and
+ * row, else the latest (`differs`, or `older`): the row is held. None is ever freed by a letter sent
+ * in its place: a row number does not say which letter it is.
  */
-export function pick(l: KeyedLetter, candidates: readonly LedgerRecord[], same: (rec: LedgerRecord) => boolean, older?: (rec: LedgerRecord) => boolean): EarlierLetter | undefined {
-  const ofRow = (rec: LedgerRecord) => rec.sourceFile === l.sourceFile && rec.row === l.row;
+export function pick(l: KeyedLetter, candidates: readonly LedgerRecord[], same: (rec: LedgerRecord) => boolean, older?: (rec: LedgerRecord) => boolean): EarlierLetter {
   const equal = candidates.find((rec) => rec.status === 'sent' && same(rec));
-  if (equal) return { record: equal, kind: 'same', strong: ofRow(equal) };
-  const holding = candidates.filter((rec) => rec.replacedBy === undefined);
-  if (holding.length === 0) return undefined;
-  const record = holding.find(ofRow) ?? holding[holding.length - 1]!;
-  return { record, kind: older?.(record) ? 'older' : 'differs', strong: ofRow(record) };
+  if (equal) return { record: equal, kind: 'same' };
+  const record = candidates.find((rec) => rec.sourceFile === l.sourceFile && rec.row === l.row) ?? candidates[candidates.length - 1]!;
+  return { record, kind: older?.(record) ? 'older' : 'differs' };
 }
 
 /** The largest of many numbers (no spread: a file of any size). */
