@@ -198,6 +198,29 @@ describe('the changed rows in the confirmation and the summary', () => {
   });
 });
 
+describe('two runs on either side of a fields edit', () => {
+  it('a claim is refused for a letter of the same template and keys another run claimed under other fields since this ledger opened', async () => {
+    const file = join(tempDir('changed-rival-'), 'ledger.db');
+    const keys = { patientKey: 'p', providerKey: 'q', practiceLocationKey: 'r' };
+    vi.useFakeTimers({ now: new Date('2026-12-04T10:00:00Z'), toFake: ['Date'] });
+    const waiting = Ledger.open(file, { runId: 'x' }); // validated under fields A, waiting at its prompt
+    vi.setSystemTime(new Date('2026-12-04T10:01:00Z'));
+    const other = Ledger.open(file, { runId: 'y' }); // the template edited to fields B: this run sends
+    await other.claim({ letterKey: 'kB', keys, template: 'note', sourceFile: '/in.csv', row: 1, fieldsSha256: 'b'.repeat(64) });
+    await other.finish('kB', { status: 'sent', httpStatus: 201, attempts: 1 });
+    const refused = await waiting.claim({ letterKey: 'kA', keys, template: 'note', sourceFile: '/in.csv', row: 1, fieldsSha256: 'a'.repeat(64) });
+    expect(refused).toMatchObject({ claimed: false, existing: { letterKey: 'kB', status: 'sent', runId: 'y' } });
+    // The same fields, other keys, or no signature: claimed as usual.
+    expect(await waiting.claim({ letterKey: 'kA2', keys, template: 'note', sourceFile: '/in.csv', row: 2, fieldsSha256: 'b'.repeat(64) })).toEqual({ claimed: true });
+    expect(await waiting.claim({ letterKey: 'kA3', keys: { ...keys, patientKey: 'p2' }, template: 'note', sourceFile: '/in.csv', row: 3, fieldsSha256: 'a'.repeat(64) })).toEqual({ claimed: true });
+    // A ledger opened after that letter was recorded decides with it (the fields check), so it does not refuse.
+    vi.setSystemTime(new Date('2026-12-04T10:02:00Z'));
+    const later = Ledger.open(file, { runId: 'z' });
+    expect(await later.claim({ letterKey: 'kA4', keys, template: 'note', sourceFile: '/in.csv', row: 4, fieldsSha256: 'a'.repeat(64) })).toEqual({ claimed: true });
+    for (const l of [waiting, other, later]) l.close();
+  });
+});
+
 describe('superseding a sent letter in the ledger', () => {
   const req = { letterKey: 'k1', keys: { patientKey: 'p', providerKey: 'q', practiceLocationKey: 'r' }, template: 'note', sourceFile: '/in.csv', row: 1 };
 

@@ -90,6 +90,8 @@ export class Ledger {
   private readonly batch;
   /** Keys this ledger claimed to supersede a sent record, and that record's row in the superseded table. */
   private readonly superseding = new Map<string, number | bigint>();
+  /** When this ledger was opened: a claim is refused for a letter under other fields another run claimed since. */
+  private readonly openedAt: string;
 
   /**
    * Open (or, unless `create` is false, create) the ledger at `file`; with `origin`, check it
@@ -146,11 +148,15 @@ export class Ledger {
           run_id = s.run_id, created_at = s.created_at, updated_at = s.sent_at, sent_by = s.sent_by, fields_sha256 = s.fields_sha256
         FROM superseded s WHERE s.id = @id AND letters.letter_key = @letterKey AND letters.status = 'pending' AND letters.run_id = @runId`),
       restored: db.prepare(`UPDATE superseded SET restored_at = @now WHERE id = @id`),
+      rival: db.prepare<[Record<string, string>], Row>(`${SELECT} WHERE template = @template AND patient_key = @patientKey
+          AND provider_key = @providerKey AND practice_location_key = @practiceLocationKey AND fields_sha256 IS NOT NULL
+          AND fields_sha256 != @fieldsSha256 AND status IN ('sent', 'pending', 'unknown') AND updated_at > @since AND run_id != @runId LIMIT 1`),
       release: db.prepare(`UPDATE letters SET status = 'failed', updated_at = @now
         WHERE letter_key = @letterKey AND status = 'pending' AND run_id = @runId`),
     };
     this.batch = db.transaction((ops: Op[]) => ops.map((op) => op.run()));
     openLedgers.add(this);
+    this.openedAt = now();
   }
 
   /** The origin (scheme://host[:port]) of the Canvas instance this ledger belongs to, once recorded. */
@@ -195,6 +201,10 @@ export class Ledger {
       if (existing && !supersede && !this.claimable(existing, opts.resendUnknown === true)) {
         return { claimed: false, existing: toRecord(existing) };
       }
+      // Another run, since this one opened the ledger, claimed a letter of this template to these keys
+      // under other merge fields (a template edited between the two runs' checks): never both.
+      const rival = req.fieldsSha256 === undefined ? undefined : this.stmt.rival.get({ template: req.template, ...req.keys, fieldsSha256: req.fieldsSha256, since: this.openedAt, runId: this.runId });
+      if (rival) return { claimed: false, existing: toRecord(rival) };
       const { letterKey, keys, template, sourceFile, row } = req;
       const approval = { approvalId: req.approvalId ?? null, approver: req.approver ?? null };
       const at = now();

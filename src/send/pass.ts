@@ -324,7 +324,9 @@ class SendPass {
     if (!claim.claimed) {
       // Another run claimed it since the lookup (a watcher and a manual run at once).
       const ex = claim.existing;
-      this.finish(reportRow(planned, ex.status === 'sent' ? 'skipped' : 'unknown', { error: `claimed by another run (ledger: ${ex.status}, run ${ex.runId})` }));
+      const what = ex.letterKey === letterKey ? 'claimed by another run' : "a letter of its template to these keys, under other merge fields, was claimed by another run since this one began (its template's fields were edited meanwhile): not sent; send it with --resend-changed if it is still wanted";
+      const status = ex.letterKey !== letterKey || ex.status === 'sent' ? 'skipped' : 'unknown';
+      this.finish(reportRow(planned, status, { error: `${what} (ledger: ${ex.status}, run ${ex.runId})` }));
       return undefined;
     }
     // An outcome recorded while this claim was committing may have failed and stopped the run.
