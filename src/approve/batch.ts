@@ -14,7 +14,7 @@ import { showName } from '../escape.js';
 import { checkPath, lstatOrUndefined, readRegularFile, writePrivateFile, type Refusal } from '../fsutil.js';
 import { fieldsSignature, isWellFormedKey } from '../plan/letter-key.js';
 import { parseCalendarDate } from '../templates/dates.js';
-import type { TemplateSet, TemplateSource } from '../templates/index.js';
+import { isDateOrder, TemplateSet, type TemplateSource } from '../templates/index.js';
 import { KEY_FIELDS, type Keys } from '../types.js';
 
 export const BATCH_FILE = 'batch.json';
@@ -202,6 +202,28 @@ function isBatchRow(r: unknown): r is BatchRow {
     typeof row.file === 'string' && LETTER_FILE.test(row.file) && typeof row.sha256 === 'string' && HEX.test(row.sha256) &&
     (row.keys === undefined || (isObject(row.keys) && KEY_FIELDS.every((f) => typeof row.keys![f] === 'string')))
   );
+}
+
+/**
+ * The batch's templates folder loaded at the batch's render date (undefined when it no longer
+ * loads), and whether a template's files are still the ones batch.json sealed.
+ */
+export function batchTemplates(batch: Batch): { set: TemplateSet; sealed: (name: string) => boolean } | undefined {
+  let set: TemplateSet;
+  try {
+    set = TemplateSet.load(batch.templatesDir, { renderDate: batch.renderDate, ...(isDateOrder(batch.options.dateInput) && { dateInput: batch.options.dateInput }) });
+  } catch {
+    return undefined;
+  }
+  const sources = new Map(batch.templates.map((t) => [t.name, JSON.stringify(t.sources)]));
+  const sealed = (name: string) => {
+    try {
+      return JSON.stringify(set.sources(name)) === sources.get(name);
+    } catch {
+      return false; // a template that no longer loads
+    }
+  };
+  return { set, sealed };
 }
 
 /** How a letter file is not the one batch.json sealed. */

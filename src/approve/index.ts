@@ -14,10 +14,10 @@ import { readRegularFile, writePrivateFile } from '../fsutil.js';
 import { renderIndexPage, SearchIndexBuilder } from '../preview/gallery.js';
 import { reportCommand } from '../report/out-dir.js';
 import { REPORT_JSON, type ReportSummary } from '../report/writer.js';
-import { isDateOrder, TemplateSet, type LoadedTemplate } from '../templates/index.js';
+import type { LoadedTemplate } from '../templates/index.js';
 import type { ReportRow } from '../types.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { changedRows, describeChanged, describeRows, readBatch, sealedFileRefusal, sha256Hex, type Batch, type BatchRow, type ChangedLetter } from './batch.js';
+import { batchTemplates, changedRows, describeChanged, describeRows, readBatch, sealedFileRefusal, sha256Hex, type Batch, type BatchRow, type ChangedLetter } from './batch.js';
 import { parseRowList } from './rows.js';
 
 export { BATCH_FILE, readBatch, type Batch, type BatchRow } from './batch.js';
@@ -227,20 +227,14 @@ type OwnText = Pick<LoadedTemplate, 'name' | 'ownText'>;
  * every word of those letters is indexed with them.
  */
 function sealedTemplates(batch: Batch): (name: string) => OwnText {
-  let set: TemplateSet | undefined;
-  try {
-    set = TemplateSet.load(batch.templatesDir, { renderDate: batch.renderDate, ...(isDateOrder(batch.options.dateInput) && { dateInput: batch.options.dateInput }) });
-  } catch {
-    set = undefined;
-  }
-  const sealed = new Map(batch.templates.map((t) => [t.name, JSON.stringify(t.sources)]));
+  const templates = batchTemplates(batch);
   const cache = new Map<string, OwnText>();
   return (name) => {
     let t = cache.get(name);
     if (t === undefined) {
       t = { name, ownText: () => undefined };
       try {
-        if (set && JSON.stringify(set.sources(name)) === sealed.get(name)) t = set.get(name);
+        if (templates?.sealed(name)) t = templates.set.get(name);
       } catch {
         // a template that no longer loads: no common words
       }

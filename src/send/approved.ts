@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import type { ApprovedBatch, ApprovedLetter } from '../approve/approved.js';
-import { sha256Hex, type Batch } from '../approve/batch.js';
+import { batchTemplates, sha256Hex, type Batch } from '../approve/batch.js';
 import { CanvasLettersError } from '../errors.js';
 import { showName } from '../escape.js';
 import { readRegularFile } from '../fsutil.js';
@@ -18,7 +18,7 @@ import { changedRows, type SentLetter } from './changed.js';
 import { earlierCandidates, pick, reshapedTemplates, type EarlierLetter } from './reshaped.js';
 import { parseMapOptions } from '../input/mapping.js';
 import { validateBatch, type Plan, type PlannedRow } from '../plan/validate.js';
-import { isDateOrder, TemplateSet } from '../templates/index.js';
+import { isDateOrder, type TemplateSet } from '../templates/index.js';
 import { fieldsSignature } from '../plan/letter-key.js';
 import type { PassSource, SendRow } from './pass.js';
 
@@ -96,20 +96,8 @@ function sentAfterPreview(a: ApprovedBatch, was: Pick<SentLetter, 'renderDate' |
 
 /** The batch's templates, loaded at its render date, when every one used is still the one batch.json sealed. */
 export function sealedTemplates(batch: Batch): TemplateSet | undefined {
-  let set: TemplateSet;
-  try {
-    set = TemplateSet.load(batch.templatesDir, { renderDate: batch.renderDate, ...(isDateOrder(batch.options.dateInput) && { dateInput: batch.options.dateInput }) });
-  } catch {
-    return undefined;
-  }
-  const sealed = (t: Batch['templates'][number]) => {
-    try {
-      return JSON.stringify(set.sources(t.name)) === JSON.stringify(t.sources);
-    } catch {
-      return false;
-    }
-  };
-  return batch.templates.every(sealed) ? set : undefined;
+  const templates = batchTemplates(batch);
+  return templates && batch.templates.every((t) => templates.sealed(t.name)) ? templates.set : undefined;
 }
 
 /** Each template's fields signature as the preview made its letters: batch.json's, else (older batches) its sealed templates'. */
