@@ -77,10 +77,12 @@ function readLetter(dir: string, l: ApprovedLetter): string {
  */
 export async function decideApproved(a: ApprovedBatch, ledger: Pick<Ledger, 'lookup' | 'fieldSignatures' | 'sentFor'>, o: Omit<DecideOptions, 'differing' | 'reshaped'>, templates?: TemplateSet): Promise<Decisions> {
   const notes = new Map<number, string>();
+  let plan: Promise<Plan | undefined> | undefined; // the batch's CSV validated again, once, when a check needs it
+  const planOf: PlanOf = () => (plan ??= templates && !a.batch.options.lookup ? replan(a.batch) : Promise.resolve(undefined));
   const decided = await decideLetters(a.letters, a.rows, ledger, {
     ...o,
-    differing: (sent) => approvedChanges(a, sent, templates, notes),
-    reshaped: (toSend) => approvedReshaped(a, ledger, toSend, templates),
+    differing: (sent) => approvedChanges(a, sent, planOf, notes),
+    reshaped: (toSend) => approvedReshaped(a, ledger, toSend, templates, planOf),
   });
   return { ...decided, notes };
 }
@@ -120,7 +122,13 @@ function fieldSignatures(batch: Batch, templates: TemplateSet | undefined): (nam
  * same, or when the CSV's row, rendered with the sealed templates at that letter's date, gives the
  * bytes it recorded (differOnTheirDay); otherwise it differs, or, sent after the preview, is newer.
  */
-async function approvedReshaped(a: ApprovedBatch, ledger: Pick<Ledger, 'fieldSignatures' | 'sentFor'>, toSend: readonly number[], templates: TemplateSet | undefined): Promise<Map<number, EarlierLetter>> {
+async function approvedReshaped(
+  a: ApprovedBatch,
+  ledger: Pick<Ledger, 'fieldSignatures' | 'sentFor'>,
+  toSend: readonly number[],
+  templates: TemplateSet | undefined,
+  planOf: PlanOf,
+): Promise<Map<number, EarlierLetter>> {
   const current = reshapedTemplates(ledger, fieldSignatures(a.batch, templates));
   const found = new Map<number, EarlierLetter>();
   if (current.size === 0) return found;
@@ -139,7 +147,7 @@ async function approvedReshaped(a: ApprovedBatch, ledger: Pick<Ledger, 'fieldSig
     }
   }
   if (toRender.size > 0) {
-    const differ = await differOnTheirDay(a, toRender, templates);
+    const differ = await differOnTheirDay(a, toRender, planOf);
     for (const row of toRender.keys()) if (!differ.has(row)) found.set(row, { ...found.get(row)!, kind: 'same' });
   }
   return found;
@@ -151,7 +159,7 @@ async function approvedReshaped(a: ApprovedBatch, ledger: Pick<Ledger, 'fieldSig
  * batch's render date, the sha256 alone tells; sent on another day, a different sha256 may be
  * `{{today}}` alone: see differOnTheirDay.
  */
-async function approvedChanges(a: ApprovedBatch, sent: ReadonlyMap<number, SentLetter>, templates: TemplateSet | undefined, older: Map<number, string>): Promise<Set<number>> {
+async function approvedChanges(a: ApprovedBatch, sent: ReadonlyMap<number, SentLetter>, planOf: PlanOf, older: Map<number, string>): Promise<Set<number>> {
   const sha = new Map(a.letters.map((l) => [l.row, l.sha256]));
   const differ = new Set<number>();
   const otherDay = new Map<number, SentLetter>();
@@ -161,7 +169,7 @@ async function approvedChanges(a: ApprovedBatch, sent: ReadonlyMap<number, SentL
     else if (was.renderDate === a.batch.renderDate) differ.add(row);
     else otherDay.set(row, was);
   }
-  if (otherDay.size > 0) for (const row of await differOnTheirDay(a, otherDay, templates)) differ.add(row);
+  if (otherDay.size > 0) for (const row of await differOnTheirDay(a, otherDay, planOf)) differ.add(row);
   return differ;
 }
 
@@ -173,8 +181,8 @@ async function approvedChanges(a: ApprovedBatch, sent: ReadonlyMap<number, SentL
  * done (the templates changed since the preview, the preview used `--lookup`, the CSV is gone or no
  * longer has the row), the bytes are what is compared: the letter counts as differing.
  */
-async function differOnTheirDay(a: ApprovedBatch, otherDay: ReadonlyMap<number, SentLetter>, templates: TemplateSet | undefined): Promise<Set<number>> {
-  const plan = templates && !a.batch.options.lookup ? await replan(a.batch) : undefined;
+async function differOnTheirDay(a: ApprovedBatch, otherDay: ReadonlyMap<number, SentLetter>, planOf: PlanOf): Promise<Set<number>> {
+  const plan = await planOf();
   if (!plan) return new Set(otherDay.keys());
   const letters = new Map(a.letters.map((l) => [l.row, l]));
   const batchRowOf = new Map([...otherDay.keys()].map((row) => [letters.get(row)!.letterKey, row]));
@@ -194,6 +202,9 @@ async function differOnTheirDay(a: ApprovedBatch, otherDay: ReadonlyMap<number, 
   const unlike = new Set([...(await changedRows(plan, atBatch)), ...(await changedRows(plan, atSent))]);
   return new Set([...otherDay.keys()].filter((row) => planRow.get(row) === undefined || unlike.has(planRow.get(row)!)));
 }
+
+/** The batch's CSV validated again (replan) when its templates are the sealed ones and no fields were looked up, else undefined: made once per run. */
+type PlanOf = () => Promise<Plan | undefined>;
 
 /** The batch's CSV as it is now, validated with the preview's options and templates folder at the batch's date (undefined when that fails). */
 async function replan(batch: Batch): Promise<Plan | undefined> {
